@@ -1,0 +1,5 @@
+import sys
+
+from localagent.cli import main
+
+sys.exit(main())

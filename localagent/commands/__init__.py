@@ -1,0 +1,1 @@
+"""One module per `localagent` subcommand: each defines register(subparsers, common)."""
