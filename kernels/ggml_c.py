@@ -1,0 +1,116 @@
+"""ctypes access to ggml's own C (the libggml-base / libggml-cpu that llama-cpp-python installs).
+
+Used only to cross-check the numpy kernels: `c_quantize` (ggml_quantize_chunk, or
+quantize_row_q8_K_ref for Q8_K), `c_dequantize` (the type traits' to_float) and `c_vec_dot`
+(ggml_vec_dot_<type>_<vec_dot_type>, generic C or the SIMD one this CPU runs).
+"""
+
+from __future__ import annotations
+
+import ctypes
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from .formats import get_format
+
+_TO_FLOAT = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)
+_VEC_DOT_ARGS = (
+    ctypes.c_int,
+    ctypes.c_void_p,
+    ctypes.c_size_t,
+    ctypes.c_void_p,
+    ctypes.c_size_t,
+    ctypes.c_void_p,
+    ctypes.c_size_t,
+    ctypes.c_int,
+)
+VEC_DOT_TYPE = {"tq1_0": "q8_k", "tq2_0": "q8_k", "q1_0": "q8_0", "q8_0": "q8_0"}
+
+
+class _TypeTraits(ctypes.Structure):
+    _fields_ = [
+        ("type_name", ctypes.c_char_p),
+        ("blck_size", ctypes.c_int64),
+        ("blck_size_interleave", ctypes.c_int64),
+        ("type_size", ctypes.c_size_t),
+        ("is_quantized", ctypes.c_bool),
+        ("to_float", ctypes.c_void_p),
+        ("from_float_ref", ctypes.c_void_p),
+    ]
+
+
+def lib_dir() -> Path:
+    """Folder of the shared libraries llama-cpp-python was built with."""
+    import llama_cpp
+
+    return Path(llama_cpp.__file__).parent / "lib"
+
+
+@cache
+def _lib(name: str) -> ctypes.CDLL:
+    return ctypes.CDLL(str(lib_dir() / f"lib{name}.so"), mode=ctypes.RTLD_GLOBAL)
+
+
+def _base() -> ctypes.CDLL:
+    lib = _lib("ggml-base")
+    lib.ggml_quantize_chunk.restype = ctypes.c_size_t
+    lib.ggml_quantize_chunk.argtypes = [
+        ctypes.c_int,
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+        ctypes.c_int64,
+        ctypes.c_int64,
+        ctypes.c_int64,
+        ctypes.c_void_p,
+    ]
+    lib.ggml_get_type_traits.restype = ctypes.POINTER(_TypeTraits)
+    lib.ggml_get_type_traits.argtypes = [ctypes.c_int]
+    lib.quantize_row_q8_K_ref.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64]
+    return lib
+
+
+def c_quantize(x: np.ndarray, qtype: str) -> np.ndarray:
+    """ggml's C quantization of float32 rows (n_rows, n) -> uint8 (n_rows, row bytes)."""
+    fmt = get_format(qtype)
+    x = np.ascontiguousarray(x, dtype=np.float32).reshape(-1, x.shape[-1])
+    rows, n = x.shape
+    out = np.zeros((rows, fmt.row_bytes(n)), dtype=np.uint8)
+    lib = _base()
+    if fmt.name == "q8_k":  # not a storage type: ggml_quantize_chunk refuses it
+        lib.quantize_row_q8_K_ref(x.ctypes.data, out.ctypes.data, x.size)
+    else:
+        lib.ggml_quantize_chunk(fmt.ggml_type, x.ctypes.data, out.ctypes.data, 0, rows, n, None)
+    return out
+
+
+def c_dequantize(data: np.ndarray, qtype: str, n_values: int) -> np.ndarray:
+    """ggml's C to_float of packed blocks -> float32 (n_values,)."""
+    fmt = get_format(qtype)
+    data = np.ascontiguousarray(data, dtype=np.uint8)
+    out = np.empty(n_values, dtype=np.float32)
+    lib = _base()
+    if fmt.name == "q8_k":  # no to_float in the type traits
+        to_float = ctypes.cast(lib.dequantize_row_q8_K, ctypes.c_void_p).value
+    else:
+        to_float = lib.ggml_get_type_traits(fmt.ggml_type).contents.to_float
+    _TO_FLOAT(to_float)(data.ctypes.data, out.ctypes.data, n_values)
+    return out
+
+
+def c_vec_dot(data: np.ndarray, qtype: str, xq: np.ndarray, generic: bool = True) -> np.ndarray:
+    """Row-by-row ggml_vec_dot_<qtype>_<vec_dot_type>[_generic] of packed weights with packed activations."""
+    fmt = get_format(qtype)
+    data = np.ascontiguousarray(data, dtype=np.uint8)
+    xq = np.ascontiguousarray(xq, dtype=np.uint8)
+    rows = data.shape[0]
+    n = data.shape[1] // fmt.type_size * fmt.block_size
+    name = f"ggml_vec_dot_{fmt.name}_{VEC_DOT_TYPE[fmt.name]}".replace("q8_k", "q8_K")
+    fn = getattr(_lib("ggml-cpu"), name + ("_generic" if generic else ""))
+    fn.restype = None
+    fn.argtypes = list(_VEC_DOT_ARGS)
+    out = np.empty(rows, dtype=np.float32)
+    for r in range(rows):
+        fn(n, out[r:].ctypes.data, 0, data[r].ctypes.data, 0, xq.ctypes.data, 0, 1)
+    return out
