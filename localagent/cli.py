@@ -20,6 +20,9 @@ COMMAND_MODULES = [
     "localagent.commands.config",
     "localagent.commands.models",
     "localagent.commands.generate",
+    "localagent.commands.index",
+    "localagent.commands.search",
+    "localagent.commands.docs",
 ]
 
 DESCRIPTION = """\

@@ -1,0 +1,211 @@
+"""Incremental indexing: new and changed files in, deleted files out, finished files kept.
+
+A file is unchanged when its size and mtime match what the index holds (and the chunk settings
+are the same); if only the mtime moved, the sha256 decides. Each file is committed on its own,
+so an interrupted run loses at most the file it was reading, and the next run goes on from there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from localagent.docs import DocumentError, chunk_pages, read_document
+from localagent.errors import LocalAgentError
+from localagent.index.store import Index
+from localagent.index.walk import find_files, is_under
+
+CHUNKER_VERSION = 1
+
+
+@dataclass(frozen=True)
+class IndexEvent:
+    """Progress report: kind "start" (files_total known), "file" (one file finished) or "done".
+
+    ``status`` of a file: "indexed", "unchanged", "failed" (``error`` says why) or "removed".
+    """
+
+    kind: str
+    files_done: int
+    files_total: int
+    pages_done: int
+    elapsed: float
+    path: str | None = None
+    status: str | None = None
+    error: str | None = None
+    pages: int = 0
+
+
+@dataclass(frozen=True)
+class FailedFile:
+    path: str
+    reason: str
+
+
+@dataclass
+class IndexSummary:
+    """What a run did. ``failed`` lists every file that is failed after the run, with reasons."""
+
+    collection: str
+    indexed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: list[FailedFile] = field(default_factory=list)
+    skipped: int = 0
+    missing: list[str] = field(default_factory=list)
+    pages: int = 0
+    chunks: int = 0
+    bytes_read: int = 0
+    elapsed: float = 0.0
+    cancelled: bool = False
+
+    @property
+    def files_seen(self) -> int:
+        return self.indexed + self.unchanged + len(self.failed)
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["failed"] = [{"path": f.path, "reason": f.reason} for f in self.failed]
+        return data
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def chunker_signature(target_tokens: int, overlap_tokens: int) -> str:
+    """Stored with each document: a change of chunk settings re-indexes the file."""
+    return f"v{CHUNKER_VERSION}:{target_tokens}:{overlap_tokens}"
+
+
+class _Run:
+    def __init__(self, index: Index, collection: str, rebuild: bool, chunk_tokens: int,
+                 chunk_overlap: int, progress: Callable[[IndexEvent], None] | None):
+        self.index, self.collection, self.rebuild = index, collection, rebuild
+        self.chunk_tokens, self.chunk_overlap = chunk_tokens, chunk_overlap
+        self.chunker = chunker_signature(chunk_tokens, chunk_overlap)
+        self.progress = progress
+        self.summary = IndexSummary(collection)
+        self.started = time.perf_counter()
+        self.done = 0
+        self.total = 0
+
+    def emit(self, kind: str, **fields) -> None:
+        if self.progress is not None:
+            self.progress(IndexEvent(kind, self.done, self.total, self.summary.pages,
+                                     time.perf_counter() - self.started, **fields))
+
+    def remove_gone(self, roots: list[Path], present: set[str]) -> None:
+        for path in self.index.paths_in(self.collection):
+            if path not in present and is_under(path, roots):
+                self.summary.removed += self.index.remove(path, self.collection)
+                self.emit("file", path=path, status="removed")
+
+    def one_file(self, path: Path) -> None:
+        key = str(path)
+        try:
+            stat = path.stat()
+        except OSError as exc:
+            self._fail(key, 0, 0, None, f"cannot read file: {exc.strerror or exc}")
+            return
+        known = self.index.get_document(key, self.collection)
+        same_settings = known is not None and known.chunker == self.chunker and not self.rebuild
+        if same_settings and known.size == stat.st_size and known.mtime_ns == stat.st_mtime_ns:
+            self._unchanged(known)
+            return
+        try:
+            digest = sha256_of(path)
+        except OSError as exc:
+            self._fail(key, stat.st_size, stat.st_mtime_ns, None, f"cannot read file: {exc.strerror or exc}")
+            return
+        if same_settings and known.sha256 == digest and known.size == stat.st_size:
+            self.index.touch_document(known.id, stat.st_mtime_ns)
+            self._unchanged(known)
+            return
+        try:
+            pages = read_document(path)
+            chunks = chunk_pages(pages, self.chunk_tokens, self.chunk_overlap)
+        except DocumentError as exc:
+            self._fail(key, stat.st_size, stat.st_mtime_ns, digest, exc.reason)
+            return
+        except (MemoryError, RecursionError, Exception) as exc:  # a reader bug must not end the run
+            self._fail(key, stat.st_size, stat.st_mtime_ns, digest,
+                       f"unexpected error while reading: {type(exc).__name__}: {exc}"[:200])
+            return
+        self.index.write_document(self.collection, key, size=stat.st_size, mtime_ns=stat.st_mtime_ns,
+                                  sha256=digest, pages=pages, chunks=chunks, chunker=self.chunker)
+        self.summary.indexed += 1
+        self.summary.pages += len(pages)
+        self.summary.chunks += len(chunks)
+        self.summary.bytes_read += stat.st_size
+        self.done += 1
+        self.emit("file", path=key, status="indexed", pages=len(pages))
+
+    def _unchanged(self, known) -> None:
+        self.done += 1
+        if known.status == "failed":
+            self.summary.failed.append(FailedFile(known.path, known.error or "failed"))
+            self.emit("file", path=known.path, status="failed", error=known.error)
+        else:
+            self.summary.unchanged += 1
+            self.emit("file", path=known.path, status="unchanged")
+
+    def _fail(self, key: str, size: int, mtime_ns: int, digest: str | None, reason: str) -> None:
+        self.index.write_failure(self.collection, key, size=size, mtime_ns=mtime_ns, sha256=digest,
+                                 error=reason, chunker=self.chunker)
+        self.summary.failed.append(FailedFile(key, reason))
+        self.done += 1
+        self.emit("file", path=key, status="failed", error=reason)
+
+
+def index_paths(paths: list[Path], collection: str = "default", rebuild: bool = False,
+                index: Index | None = None, progress: Callable[[IndexEvent], None] | None = None,
+                cancel: threading.Event | None = None, chunk_tokens: int | None = None,
+                chunk_overlap: int | None = None) -> IndexSummary:
+    """Index files and folders into ``collection``; see the module docstring.
+
+    Chunk sizes default to the chunk_tokens / chunk_overlap settings. Per-file failures are
+    recorded and reported in the summary; LocalAgentError only when none of the paths exists.
+    ``cancel`` is checked between files (the file being read is finished first).
+    """
+    if chunk_tokens is None or chunk_overlap is None:
+        from localagent.config import load_config
+
+        config = load_config()
+        chunk_tokens = config.chunk_tokens if chunk_tokens is None else chunk_tokens
+        chunk_overlap = config.chunk_overlap if chunk_overlap is None else chunk_overlap
+    if chunk_tokens < 16:
+        raise LocalAgentError(f"chunk_tokens must be at least 16, got {chunk_tokens}")
+    if not collection or not collection.strip():
+        raise LocalAgentError("the collection name must not be empty")
+    own = index is None
+    index = Index.open() if own else index
+    try:
+        run = _Run(index, collection, rebuild, chunk_tokens, max(0, chunk_overlap), progress)
+        found = find_files(paths)
+        run.summary.skipped = found.skipped
+        run.summary.missing = [str(p) for p in found.missing]
+        run.total = len(found.files)
+        run.emit("start")
+        run.remove_gone(found.roots, {str(p) for p in found.files})
+        if found.missing and len(found.missing) == len(found.roots) and not run.summary.removed:
+            raise LocalAgentError(f"no such file or folder: {found.missing[0]}")
+        for path in found.files:
+            if cancel is not None and cancel.is_set():
+                run.summary.cancelled = True
+                break
+            run.one_file(path)
+        run.summary.elapsed = time.perf_counter() - run.started
+        run.emit("done")
+        return run.summary
+    finally:
+        if own:
+            index.close()

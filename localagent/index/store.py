@@ -1,0 +1,226 @@
+"""The SQLite index: documents with their pages and chunks, searched through FTS5 bm25.
+
+Every document is written in one transaction (old pages and chunks out, new ones in), so a
+crash leaves each file either fully indexed as before or fully as after. WAL mode and a busy
+timeout let searches run while another process (or thread) indexes.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from localagent.docs import Chunk, Page
+from localagent.index.query import build_match
+from localagent.index.records import MARK_END, MARK_START, ChunkRecord, DocumentRecord, SearchHit
+from localagent.index.schema import connect
+from localagent.paths import get_paths
+
+_CHUNK_COLUMNS = ("c.id, c.document_id, d.path, c.page, c.line_start, c.line_end, "
+                  "c.char_start, c.char_end, c.text, c.heading")
+_DOC_COLUMNS = ("d.path, k.name, d.status, d.error, d.pages, d.chunks, d.size, d.indexed_at, "
+                "d.id, d.sha256, d.mtime_ns, d.chunker")
+
+
+class Index:
+    """One open index database; use ``with Index.open() as index:``. Thread-safe."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path):
+        self._conn = conn
+        self._lock = threading.RLock()
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path | None = None) -> Index:
+        """Open or create the index (default: the data dir's index.sqlite3)."""
+        path = Path(path) if path is not None else get_paths().index_db
+        return cls(connect(path), path)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- writing -------------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on any error, including KeyboardInterrupt)."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _collection_id(self, conn: sqlite3.Connection, name: str) -> int:
+        row = conn.execute("SELECT id FROM collections WHERE name = ?", (name,)).fetchone()
+        if row:
+            return row[0]
+        return conn.execute("INSERT INTO collections(name, created_at) VALUES (?, ?)",
+                            (name, time.time())).lastrowid
+
+    def _drop_content(self, conn: sqlite3.Connection, document_id: int) -> None:
+        conn.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
+        conn.execute("DELETE FROM pages WHERE document_id = ?", (document_id,))
+
+    def _upsert(self, conn: sqlite3.Connection, collection: str, path: str, values: dict) -> int:
+        collection_id = self._collection_id(conn, collection)
+        row = conn.execute("SELECT id FROM documents WHERE collection_id = ? AND path = ?",
+                           (collection_id, path)).fetchone()
+        if row:
+            self._drop_content(conn, row[0])
+            sets = ", ".join(f"{key} = ?" for key in values)
+            conn.execute(f"UPDATE documents SET {sets} WHERE id = ?", (*values.values(), row[0]))
+            return row[0]
+        keys = ", ".join(["collection_id", "path", *values])
+        marks = ", ".join("?" * (len(values) + 2))
+        return conn.execute(f"INSERT INTO documents({keys}) VALUES ({marks})",
+                            (collection_id, path, *values.values())).lastrowid
+
+    def write_document(self, collection: str, path: str, *, size: int, mtime_ns: int, sha256: str,
+                       pages: Sequence[Page], chunks: Sequence[Chunk], chunker: str = "") -> int:
+        """Store one read document (replacing what was there) in one transaction; its id."""
+        with self.transaction() as conn:
+            document_id = self._upsert(conn, collection, path, {
+                "sha256": sha256, "size": size, "mtime_ns": mtime_ns, "status": "ok", "error": None,
+                "pages": len(pages), "chunks": len(chunks), "chunker": chunker,
+                "indexed_at": time.time()})
+            conn.executemany("INSERT INTO pages(document_id, number, first_line, text) VALUES (?,?,?,?)",
+                             [(document_id, p.number, p.first_line, p.text) for p in pages])
+            conn.executemany(
+                "INSERT INTO chunks(document_id, page, line_start, line_end, char_start, char_end, "
+                "heading, text) VALUES (?,?,?,?,?,?,?,?)",
+                [(document_id, c.page, c.line_start, c.line_end, c.char_start, c.char_end, c.heading,
+                  c.text) for c in chunks])
+        return document_id
+
+    def write_failure(self, collection: str, path: str, *, size: int, mtime_ns: int,
+                      sha256: str | None, error: str, chunker: str = "") -> int:
+        """Record that a file could not be read, with the reason (old content is dropped)."""
+        with self.transaction() as conn:
+            return self._upsert(conn, collection, path, {
+                "sha256": sha256, "size": size, "mtime_ns": mtime_ns, "status": "failed",
+                "error": error, "pages": 0, "chunks": 0, "chunker": chunker,
+                "indexed_at": time.time()})
+
+    def touch_document(self, document_id: int, mtime_ns: int) -> None:
+        """A file got a new mtime but the same content: remember the mtime, keep the rest."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE documents SET mtime_ns = ? WHERE id = ?", (mtime_ns, document_id))
+
+    def remove(self, path: str | Path, collection: str | None = None) -> int:
+        """Forget a file, or every file under a folder; returns how many documents went."""
+        target = os.path.abspath(os.fspath(path))
+        prefix = target.rstrip(os.sep) + os.sep
+        with self.transaction() as conn:
+            sql = ("SELECT d.id FROM documents d JOIN collections k ON k.id = d.collection_id "
+                   "WHERE (d.path = ? OR substr(d.path, 1, ?) = ?)")
+            params: list = [target, len(prefix), prefix]
+            if collection is not None:
+                sql += " AND k.name = ?"
+                params.append(collection)
+            ids = [row[0] for row in conn.execute(sql, params)]
+            for document_id in ids:
+                self._drop_content(conn, document_id)
+                conn.execute("DELETE FROM documents WHERE id = ?", (document_id,))
+        return len(ids)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _query(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def get_document(self, path: str, collection: str) -> DocumentRecord | None:
+        rows = self._query(f"SELECT {_DOC_COLUMNS} FROM documents d JOIN collections k "
+                           "ON k.id = d.collection_id WHERE k.name = ? AND d.path = ?",
+                           (collection, path))
+        return DocumentRecord(*rows[0]) if rows else None
+
+    def list_documents(self, collection: str | None = None, failed: bool = False) -> list[DocumentRecord]:
+        """Documents sorted by path; only failed ones when ``failed``."""
+        sql = f"SELECT {_DOC_COLUMNS} FROM documents d JOIN collections k ON k.id = d.collection_id"
+        where, params = [], []
+        if collection is not None:
+            where.append("k.name = ?")
+            params.append(collection)
+        if failed:
+            where.append("d.status = 'failed'")
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return [DocumentRecord(*row) for row in self._query(sql + " ORDER BY d.path, k.name", params)]
+
+    def list_collections(self) -> list[str]:
+        return [row[0] for row in self._query("SELECT name FROM collections ORDER BY name")]
+
+    def paths_in(self, collection: str) -> list[str]:
+        return [row[0] for row in self._query(
+            "SELECT d.path FROM documents d JOIN collections k ON k.id = d.collection_id "
+            "WHERE k.name = ?", (collection,))]
+
+    def count_chunks(self, collection: str | None = None) -> int:
+        sql = "SELECT count(*) FROM chunks c"
+        if collection is None:
+            return self._query(sql)[0][0]
+        return self._query(sql + " JOIN documents d ON d.id = c.document_id JOIN collections k "
+                           "ON k.id = d.collection_id WHERE k.name = ?", (collection,))[0][0]
+
+    def get_chunk(self, chunk_id: int) -> ChunkRecord | None:
+        rows = self._query(f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d "
+                           "ON d.id = c.document_id WHERE c.id = ?", (chunk_id,))
+        return ChunkRecord(*rows[0]) if rows else None
+
+    def page_text(self, file: str | Path, page: int) -> str | None:
+        """The whole text of one page of an indexed file (None if unknown)."""
+        rows = self._query("SELECT p.text FROM pages p JOIN documents d ON d.id = p.document_id "
+                           "WHERE d.path = ? AND p.number = ? ORDER BY d.indexed_at DESC LIMIT 1",
+                           (os.path.abspath(os.fspath(file)), page))
+        return rows[0][0] if rows else None
+
+    def search(self, query: str, collection: str | None = None, limit: int = 10,
+               skip_missing: bool = True) -> list[SearchHit]:
+        """Best chunks for ``query`` by bm25 (see index.query for how user text is escaped).
+
+        Hits from files that no longer exist on disk are left out (``skip_missing``), so answers
+        never cite a deleted file even before the next `localagent index` run removes it.
+        Raises EmptyQueryError (a LocalAgentError) when the query has no searchable word.
+        """
+        match = build_match(query)
+        if limit <= 0:
+            return []
+        wanted = limit + 8
+        sql = (f"SELECT {_CHUNK_COLUMNS}, snippet(chunks_fts, 0, ?, ?, '…', 24), rank "
+               "FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
+               "JOIN documents d ON d.id = c.document_id ")
+        params: list = [MARK_START, MARK_END, match]
+        if collection is not None:
+            sql += ("JOIN collections k ON k.id = d.collection_id "
+                    "WHERE chunks_fts MATCH ? AND k.name = ? ")
+            params.append(collection)
+        else:
+            sql += "WHERE chunks_fts MATCH ? "
+        sql += "ORDER BY rank LIMIT ?"
+        params.append(wanted)
+        hits: list[SearchHit] = []
+        exists: dict[str, bool] = {}
+        for row in self._query(sql, params):
+            file = row[2]
+            if skip_missing and not exists.setdefault(file, os.path.exists(file)):
+                continue
+            hits.append(SearchHit(*row[:10], snippet=row[10], score=round(-row[11], 6)))
+            if len(hits) == limit:
+                break
+        return hits
