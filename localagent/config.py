@@ -45,7 +45,8 @@ SETTINGS: dict[str, Setting] = {
 
 ENV_PREFIX = "LOCALAGENT_"
 # Env vars with this prefix that are not settings (they choose where files live).
-NON_SETTING_ENV = {"LOCALAGENT_HOME"}
+NON_SETTING_ENV = {"LOCALAGENT_HOME", "LOCALAGENT_CONFIG_DIR", "LOCALAGENT_DATA_DIR", "LOCALAGENT_CACHE_DIR",
+                   "LOCALAGENT_EXTRA_BUFFERS"}
 
 
 @dataclass(frozen=True)

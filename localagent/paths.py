@@ -1,7 +1,8 @@
 """Where localagent keeps its files: platformdirs config/data/cache dirs.
 
 ``LOCALAGENT_HOME`` puts all three under one folder (``config/``, ``data/``, ``cache/``), which
-is what tests and portable installs use.
+is what tests and portable installs use. ``LOCALAGENT_CONFIG_DIR``, ``LOCALAGENT_DATA_DIR`` and
+``LOCALAGENT_CACHE_DIR`` move one of them (e.g. the model cache to a bigger disk) and win over both.
 """
 
 from __future__ import annotations
@@ -55,12 +56,16 @@ def get_paths() -> Paths:
     home = os.environ.get("LOCALAGENT_HOME")
     if home:
         root = Path(home).expanduser().resolve()
-        return Paths(root / "config", root / "data", root / "cache")
-    return Paths(
-        Path(platformdirs.user_config_dir(APP_NAME)),
-        Path(platformdirs.user_data_dir(APP_NAME)),
-        Path(platformdirs.user_cache_dir(APP_NAME)),
-    )
+        base = {"config": root / "config", "data": root / "data", "cache": root / "cache"}
+    else:
+        base = {"config": Path(platformdirs.user_config_dir(APP_NAME)),
+                "data": Path(platformdirs.user_data_dir(APP_NAME)),
+                "cache": Path(platformdirs.user_cache_dir(APP_NAME))}
+    for kind in base:
+        override = os.environ.get(f"LOCALAGENT_{kind.upper()}_DIR")
+        if override:
+            base[kind] = Path(override).expanduser().resolve()
+    return Paths(base["config"], base["data"], base["cache"])
 
 
 def ensure_dir(path: Path) -> Path:

