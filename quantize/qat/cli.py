@@ -1,0 +1,169 @@
+"""`quantize qat ...` subcommands. torch is imported inside the commands, never at import time."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+TRAIN_EXTRA_HINT = "torch is not installed: install the [train] extra (pip install 'localagent[train]')"
+
+# name -> (hidden_size, intermediate_size, layers, heads): widths are multiples of 256 (TQ block)
+PRESETS = {
+    "tiny": (256, 256, 1, 4),
+    "small": (256, 768, 4, 4),
+    "base": (512, 1536, 4, 8),
+}
+
+
+class QATError(Exception):
+    """A user error in a qat command: printed as one line, exit 1."""
+
+
+def _require_torch() -> None:
+    try:
+        import torch  # noqa: F401
+    except ImportError as exc:
+        raise QATError(TRAIN_EXTRA_HINT) from exc
+
+
+def _guarded(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return func(args)
+        except (QATError, OSError, ValueError) as exc:
+            print(f"quantize qat {args.qat_command}: error: {exc}", file=sys.stderr)
+            return 1
+    return run
+
+
+def _cmd_corpus(args: argparse.Namespace) -> int:
+    from quantize.qat.corpus import CorpusError, build_corpus
+    try:
+        files = build_corpus(Path(args.out), Path(args.source))
+    except CorpusError as exc:
+        raise QATError(str(exc)) from exc
+    print(f"train {files.train.stat().st_size:,} B, heldout {files.heldout.stat().st_size:,} B, "
+          f"manifest {files.manifest}")
+    return 0
+
+
+def _cmd_tokenizer(args: argparse.Namespace) -> int:
+    from quantize.qat.tokenizer import encode_corpus, train_tokenizer
+    corpus = Path(args.corpus)
+    if not (corpus / "train.txt").exists():
+        raise QATError(f"{corpus / 'train.txt'} not found: run `quantize qat corpus --out {corpus}` first")
+    model = train_tokenizer(corpus / "train.txt", corpus / "tokenizer.model", args.vocab)
+    for split in ("train", "heldout"):
+        n = encode_corpus(corpus / f"{split}.txt", model, corpus / f"{split}.npy")
+        print(f"{split}: {n:,} tokens")
+    return 0
+
+
+def _model_config(args: argparse.Namespace, vocab_size: int):
+    from quantize.qat.model import ModelConfig
+    hidden, inter, layers, heads = PRESETS[args.preset]
+    return ModelConfig(vocab_size=vocab_size, hidden_size=args.hidden or hidden,
+                       intermediate_size=args.intermediate or inter, num_hidden_layers=args.layers or layers,
+                       num_attention_heads=args.heads or heads, max_position_embeddings=max(512, args.seq_len + 1),
+                       ternary=not args.full_precision)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    _require_torch()
+    from quantize.qat.tokenizer import load_tokenizer
+    from quantize.qat.trainer import TrainConfig, train
+    corpus = Path(args.corpus)
+    for name in ("tokenizer.model", "train.npy", "heldout.npy"):
+        if not (corpus / name).exists():
+            raise QATError(f"{corpus / name} not found: run `quantize qat tokenizer --corpus {corpus}` first")
+    vocab = load_tokenizer(corpus / "tokenizer.model").get_piece_size()
+    model_cfg = _model_config(args, vocab)
+    train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seq_len=args.seq_len, lr=args.lr,
+                            warmup_steps=min(args.warmup, max(1, args.steps // 10)), seed=args.seed,
+                            checkpoint_every=args.checkpoint_every, eval_every=args.eval_every,
+                            threads=args.threads, bf16=not args.fp32)
+    state = train(Path(args.run), corpus / "train.npy", corpus / "heldout.npy", model_cfg, train_cfg,
+                  resume=args.resume)
+    print(json.dumps({"step": state.step, "tokens_seen": state.tokens_seen, "train_s": round(state.elapsed_s, 1),
+                      "final": state.history[-1] if state.history else None}))
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    _require_torch()
+    from quantize.qat.export import export_hf
+    from quantize.qat.trainer import CHECKPOINT, load_model
+    run = Path(args.run)
+    if not (run / CHECKPOINT).exists():
+        raise QATError(f"no {CHECKPOINT} in {run}")
+    model, _ = load_model(run)
+    out = export_hf(model, Path(args.tokenizer), Path(args.out))
+    print(f"exported {out}")
+    return 0
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from quantize.qat.plot import plot_runs
+    plot_runs({Path(run).name: Path(run) for run in args.runs}, Path(args.out))
+    print(f"wrote {args.out}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add `qat` with its subcommands to a `quantize` subparsers object."""
+    qat = subparsers.add_parser("qat", help="quantization-aware training of a ternary model (needs [train])")
+    sub = qat.add_subparsers(dest="qat_command", required=True, metavar="{corpus,tokenizer,train,export,plot}")
+
+    p = sub.add_parser("corpus", help="build the training text from the Python docs (offline)")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--source", default="/usr/share/doc/python3.11/html/_sources")
+    p.set_defaults(func=_guarded(_cmd_corpus))
+
+    p = sub.add_parser("tokenizer", help="train the SentencePiece tokenizer and tokenize the corpus")
+    p.add_argument("--corpus", required=True, help="corpus directory from `qat corpus`")
+    p.add_argument("--vocab", type=int, default=4096)
+    p.set_defaults(func=_guarded(_cmd_tokenizer))
+
+    p = sub.add_parser("train", help="train a BitLinear (or --full-precision) LLaMA model")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--run", required=True, help="run directory (checkpoint, metrics)")
+    p.add_argument("--preset", choices=sorted(PRESETS), default="small")
+    p.add_argument("--hidden", type=int)
+    p.add_argument("--intermediate", type=int)
+    p.add_argument("--layers", type=int)
+    p.add_argument("--heads", type=int)
+    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--seq-len", type=int, default=256)
+    p.add_argument("--lr", type=float, default=1.5e-3)
+    p.add_argument("--warmup", type=int, default=100)
+    p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--checkpoint-every", type=int, default=100)
+    p.add_argument("--eval-every", type=int, default=100)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--fp32", action="store_true", help="no bf16 autocast")
+    p.add_argument("--full-precision", action="store_true", help="plain linear layers (the twin)")
+    p.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
+    p.set_defaults(func=_guarded(_cmd_train))
+
+    p = sub.add_parser("export", help="write a Hugging Face LlamaForCausalLM directory for `quantize convert`")
+    p.add_argument("--run", required=True)
+    p.add_argument("--tokenizer", required=True, help="tokenizer.model")
+    p.add_argument("-o", "--out", required=True, help="output directory")
+    p.set_defaults(func=_guarded(_cmd_export))
+
+    p = sub.add_parser("plot", help="loss curves of one or more runs as a PNG (needs matplotlib)")
+    p.add_argument("runs", nargs="+")
+    p.add_argument("-o", "--out", required=True)
+    p.set_defaults(func=_guarded(_cmd_plot))
+    return qat
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="quantize")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
