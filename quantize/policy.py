@@ -1,0 +1,89 @@
+"""Mixed-precision policy: per tensor, the GGML type and the reason for it.
+
+- linear weights (attention / FFN projections): the requested type;
+- token embeddings and output head: --embed-type (Q8_0 by default);
+- norms and other 1-D tensors: F32;
+- a row length (ggml ne0 = input features) that is not a multiple of the type's block: a named
+  fallback (Q8_0 if the row divides by 32, else F16) with a warning, or a refusal with --strict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from gguf import GGMLQuantizationType
+
+from quantize.errors import QuantizeError
+from quantize.packing import block_size
+from quantize.plan import EMBED, LINEAR, NORM, OUTPUT, TensorPlan
+
+F32, F16, Q8_0 = GGMLQuantizationType.F32, GGMLQuantizationType.F16, GGMLQuantizationType.Q8_0
+OFF_GRID_TOLERANCE = 1e-3  # |x/d| must be within this of 0 or 1 to count as ternary
+OFF_GRID_LIMIT = 0.01  # a linear tensor with more off-grid values than this is not ternary x scale
+
+
+@dataclass(frozen=True)
+class TypeChoice:
+    qtype: GGMLQuantizationType
+    reason: str
+    fallback: bool = False
+
+
+def _fits(n_cols: int, qtype: GGMLQuantizationType) -> bool:
+    return n_cols % block_size(qtype) == 0
+
+
+def _fallback(n_cols: int) -> GGMLQuantizationType:
+    return Q8_0 if n_cols % block_size(Q8_0) == 0 else F16
+
+
+def choose_type(tensor: TensorPlan, weight_type: GGMLQuantizationType,
+                embed_type: GGMLQuantizationType) -> TypeChoice:
+    """The GGML type of one tensor under the policy above."""
+    if tensor.role == NORM or len(tensor.shape) < 2:
+        return TypeChoice(F32, "norm / 1-D tensor: F32")
+    if tensor.role in (EMBED, OUTPUT):
+        wanted, why = embed_type, f"{'token embeddings' if tensor.role == EMBED else 'output head'}: --embed-type"
+    elif tensor.role == LINEAR:
+        wanted, why = weight_type, "linear weight: --type"
+    else:
+        raise AssertionError(f"unknown role {tensor.role}")
+    if _fits(tensor.n_cols, wanted):
+        return TypeChoice(wanted, f"{why} {wanted.name}")
+    other = _fallback(tensor.n_cols)
+    return TypeChoice(other, f"{why} {wanted.name} needs rows % {block_size(wanted)} == 0, row is "
+                             f"{tensor.n_cols}: fallback {other.name}", fallback=True)
+
+
+def check_fallbacks(choices: dict[str, TypeChoice], strict: bool) -> list[str]:
+    """Warning lines for fallbacks; with strict, a QuantizeError naming the tensors instead."""
+    fell = [name for name, c in choices.items() if c.fallback]
+    if not fell:
+        return []
+    listing = ", ".join(fell)
+    if strict:
+        raise QuantizeError(f"--strict: {len(fell)} tensor(s) cannot take the requested type "
+                            f"(row length not a multiple of the block): {listing}")
+    return [f"warning: {len(fell)} tensor(s) fell back to another type (row length not a multiple "
+            f"of the block): {listing}"]
+
+
+def off_grid_count(x: np.ndarray) -> int:
+    """Values that are not 0 or +-max of their 256-block (whole row if the row is not a multiple of 256).
+
+    A tensor stored as ternary x scale (TriLM, BitNet QAT export) has none: TQ packing is lossless.
+    """
+    cols = x.shape[-1]
+    group = 256 if cols % 256 == 0 else cols
+    g = x.reshape(-1, group)
+    d = np.abs(g).max(axis=1, keepdims=True)
+    d[d == 0] = 1.0
+    q = np.abs(g / d)
+    on = (q < OFF_GRID_TOLERANCE) | (np.abs(q - 1.0) < OFF_GRID_TOLERANCE)
+    return int(on.size - np.count_nonzero(on))
+
+
+def ternarize_absmean(x: np.ndarray, scale: float) -> np.ndarray:
+    """BitNet b1.58 weight quantization: round(W / mean|W|) clamped to +-1, times mean|W|."""
+    return np.clip(np.round(x / scale), -1.0, 1.0).astype(np.float32) * np.float32(scale)

@@ -1,0 +1,118 @@
+"""GGUF output through gguf-py's GGUFWriter, one tensor chunk in memory at a time.
+
+All tensor infos are declared first (their byte sizes follow from shape and type), the header,
+metadata and tensor table are written, then each tensor is streamed chunk by chunk into the
+writer's open file (GGUFWriter.write_tensor_data wants whole tensors, which would hold a full
+tensor in memory). The file is written under a temporary name and renamed on success; on any
+failure it is removed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from gguf import GGML_QUANT_VERSION, GGMLQuantizationType, GGUFWriter
+
+from quantize.errors import QuantizeError
+from quantize.packing import is_low_bit_type, pack_rows, tensor_nbytes
+from quantize.plan import LINEAR, ModelPlan, TensorPlan
+from quantize.policy import off_grid_count
+from quantize.tokenizer import Vocab, add_vocab
+
+CHUNK_BYTES = 16 << 20  # float32 bytes of one chunk of rows
+
+
+@dataclass
+class TensorRecord:
+    """What was written for one tensor (the rows of the report)."""
+
+    name: str
+    source: str
+    source_dtype: str
+    shape: tuple[int, ...]
+    ggml_type: str
+    nbytes: int
+    n_elements: int
+    role: str
+    reason: str
+    off_grid: float | None = None  # fraction of values off the ternary grid (low-bit linear weights)
+
+
+def _add_kv(writer: GGUFWriter, key: str, value: object) -> None:
+    if isinstance(value, bool):
+        writer.add_bool(key, value)
+    elif isinstance(value, int):
+        writer.add_uint32(key, value)
+    elif isinstance(value, float):
+        writer.add_float32(key, value)
+    elif isinstance(value, str):
+        writer.add_string(key, value)
+    else:
+        raise TypeError(f"unsupported metadata value for {key}: {value!r}")
+
+
+def _stream_tensor(fout, t: TensorPlan, qtype: GGMLQuantizationType) -> tuple[int, float | None]:
+    """Write one tensor's bytes; returns (bytes written, off-grid fraction or None)."""
+    rows, cols = t.n_rows, t.n_cols
+    step = max(t.row_align, (CHUNK_BYTES // (cols * 4)) // t.row_align * t.row_align)
+    track = t.role == LINEAR and is_low_bit_type(qtype)
+    written = off = 0
+    for start in range(0, rows, step):
+        stop = min(rows, start + step)
+        x = t.read_rows(start, stop)
+        if not np.isfinite(x).all():
+            raise QuantizeError(f"tensor {t.source}: contains NaN or Inf values")
+        if track:
+            off += off_grid_count(x)
+        data = pack_rows(x.reshape(stop - start, cols), qtype)
+        fout.write(data.tobytes())
+        written += data.nbytes
+    return written, (off / t.n_elements if track else None)
+
+
+def write_gguf(path: Path, plan: ModelPlan, vocab: Vocab, tokenizer_dir: Path,
+               types: dict[str, tuple[GGMLQuantizationType, str]], file_type: int,
+               model_name: str) -> list[TensorRecord]:
+    """Write plan to path atomically; types maps GGUF tensor name -> (GGML type, reason)."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise QuantizeError(f"output directory {path.parent} does not exist")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    writer = GGUFWriter(tmp, plan.arch)
+    records: list[TensorRecord] = []
+    try:
+        writer.add_name(model_name)
+        writer.add_quantized_by("localagent quantize")
+        writer.add_file_type(file_type)
+        writer.add_quantization_version(GGML_QUANT_VERSION)
+        for key, value in plan.hparams.items():
+            _add_kv(writer, key, value)
+        add_vocab(writer, tokenizer_dir, vocab)
+        for t in plan.tensors:
+            qtype = types[t.name][0]
+            writer.add_tensor_info(t.name, t.shape, np.dtype(np.float32), tensor_nbytes(t.shape, qtype),
+                                   raw_dtype=qtype)
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_ti_data_to_file()
+        fout = writer.fout[0]
+        for t in plan.tensors:
+            qtype, reason = types[t.name]
+            writer.write_padding(fout, fout.tell())
+            nbytes, off_grid = _stream_tensor(fout, t, qtype)
+            if nbytes != tensor_nbytes(t.shape, qtype):
+                raise AssertionError(f"{t.name}: wrote {nbytes} bytes, declared {tensor_nbytes(t.shape, qtype)}")
+            writer.write_padding(fout, nbytes)
+            records.append(TensorRecord(name=t.name, source=t.source, source_dtype=t.source_dtype,
+                                        shape=t.shape, ggml_type=qtype.name, nbytes=nbytes,
+                                        n_elements=t.n_elements, role=t.role, reason=reason, off_grid=off_grid))
+        writer.close()
+        os.replace(tmp, path)
+    except BaseException:
+        writer.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    return records
