@@ -124,30 +124,44 @@ def _make_chunk(page: Page, units: list[_Unit]) -> Chunk:
     )
 
 
+def _cut_point(current: list[_Unit], size: int, incoming: int, target: int) -> int:
+    """Where to end the chunk: the last paragraph start past half the target, if the rest
+    still fits with the incoming unit; else after everything collected."""
+    cut, running = len(current), 0
+    for index, item in enumerate(current):
+        if index and item.kind in ("para", "heading") and running >= target // 2 \
+                and size - running + incoming <= target:
+            cut = index
+        running += item.tokens
+    return cut
+
+
 def _chunk_page(page: Page, target: int, overlap: int) -> list[Chunk]:
     chunks: list[Chunk] = []
     current: list[_Unit] = []
+    carried = 0  # leading units of `current` repeated from the previous chunk
     size = 0
     for unit in _units(page, target):
-        starts_section = unit.kind == "heading" and size >= target // 4
-        if current and (starts_section or size + unit.tokens > target):
-            cut = len(current)
-            if not starts_section:  # cut at the last paragraph start past half the target
-                running = 0
-                for index, item in enumerate(current):
-                    if index and item.kind in ("para", "heading") and running >= target // 2 \
-                            and size - running + unit.tokens <= target:
-                        cut = index
-                    running += item.tokens
+        fresh = len(current) - carried
+        # A heading closes the chunk unless the chunk is only a short run of headings/intro of
+        # the same section (so "# Title" stays with its first paragraph).
+        section_break = unit.kind == "heading" and fresh > 0 and (
+            size >= target // 4 or current[carried].kind != "heading")
+        if unit.kind == "heading" and fresh == 0:
+            current, carried, size = [], 0, 0  # no overlap into a new section
+        elif section_break or (fresh > 0 and size + unit.tokens > target):
+            cut = len(current) if section_break else _cut_point(current, size, unit.tokens, target)
+            cut = max(cut, carried + 1)
             done, rest = current[:cut], current[cut:]
             chunks.append(_make_chunk(page, done))
             rest_size = sum(u.tokens for u in rest)
-            budget = 0 if starts_section else min(overlap, target - rest_size - unit.tokens)
-            current = (_overlap(done, budget) if budget > 0 else []) + rest
+            budget = 0 if section_break else min(overlap, target - rest_size - unit.tokens)
+            tail = _overlap(done, budget) if budget > 0 else []
+            current, carried = tail + rest, len(tail)
             size = sum(u.tokens for u in current)
         current.append(unit)
         size += unit.tokens
-    if current:
+    if len(current) > carried:
         chunks.append(_make_chunk(page, current))
     return chunks
 

@@ -1,0 +1,211 @@
+"""The index and the incremental indexer, on real files in a temp folder and real SQLite FTS5."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+from pdfs import known_pages, make_encrypted_pdf, make_pdf, make_truncated_pdf
+
+from localagent.errors import LocalAgentError
+from localagent.index import Index, index_paths
+from localagent.index.schema import SCHEMA_VERSION
+
+
+def make_corpus(root: Path) -> Path:
+    """Good and bad files of every kind the indexer must handle."""
+    (root / "sub").mkdir(parents=True)
+    (root / ".hidden").mkdir()
+    make_pdf(root / "report.pdf", known_pages(5, marker="report"))
+    make_pdf(root / "sub" / "manual.pdf", known_pages(3, marker="manual"))
+    make_encrypted_pdf(root / "locked.pdf", known_pages(2))
+    make_truncated_pdf(root / "cut.pdf", known_pages(4))
+    (root / "zero.pdf").write_bytes(b"")
+    make_pdf(root / "scan.pdf", [None, None])
+    (root / "notes.txt").write_text("Meeting notes: the zeppelin budget was approved.\n")
+    (root / "guide.md").write_text("# Guide\n\n## Install\n\nUse the xylophone installer.\n")
+    (root / "blob.data").write_bytes(bytes(range(256)) * 4)
+    (root / "bad.txt").write_bytes(b"caf\x81 \x8d")
+    (root / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    (root / ".hidden" / "secret.txt").write_text("hiddenword")
+    (root / ".dotfile.txt").write_text("hiddenword")
+    return root
+
+
+EXPECTED_FAILURES = {
+    "locked.pdf": "encrypted PDF",
+    "cut.pdf": "truncated PDF",
+    "zero.pdf": "empty file",
+    "scan.pdf": "no text layer — scanned?",
+    "blob.data": "binary data",
+    "bad.txt": "undecodable text",
+}
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    return make_corpus(tmp_path / "corpus")
+
+
+@pytest.fixture
+def index(tmp_path: Path):
+    with Index.open(tmp_path / "index.sqlite3") as opened:
+        yield opened
+
+
+def run(paths, index, **kwargs):
+    return index_paths(paths, index=index, chunk_tokens=kwargs.pop("chunk_tokens", 200),
+                       chunk_overlap=kwargs.pop("chunk_overlap", 30), **kwargs)
+
+
+def test_index_and_search_right_file_and_page(corpus: Path, index: Index):
+    summary = run([corpus], index)
+    assert summary.indexed == 4 and summary.skipped >= 1 and not summary.cancelled
+    for page in range(1, 6):
+        hits = index.search(f"reportword{page}")
+        assert hits[0].file == str(corpus / "report.pdf") and hits[0].page == page
+        assert "**reportword" in hits[0].snippet and hits[0].score > 0
+    hit = index.search("xylophone")[0]
+    assert hit.file == str(corpus / "guide.md") and hit.line_start <= 5 <= hit.line_end
+    assert hit.heading == "Guide"  # the whole small file is one chunk, under its first heading
+    assert index.search("zeppelin")[0].file == str(corpus / "notes.txt")
+    assert index.search("hiddenword") == []
+
+
+def test_failures_are_recorded_with_reasons(corpus: Path, index: Index):
+    summary = run([corpus], index)
+    reasons = {Path(f.path).name: f.reason for f in summary.failed}
+    assert set(reasons) == set(EXPECTED_FAILURES)
+    for name, reason in EXPECTED_FAILURES.items():
+        assert reasons[name].startswith(reason)
+    stored = {Path(d.path).name: d for d in index.list_documents(failed=True)}
+    assert set(stored) == set(EXPECTED_FAILURES)
+    assert all(d.status == "failed" and d.chunks == 0 and d.error for d in stored.values())
+
+
+def test_reindexing_unchanged_folder_touches_nothing(corpus: Path, index: Index):
+    run([corpus], index)
+    before = index.list_documents()
+    writes = index._conn.total_changes
+    summary = run([corpus], index)
+    assert (summary.indexed, summary.removed, summary.unchanged) == (0, 0, 4)
+    assert len(summary.failed) == len(EXPECTED_FAILURES)  # still reported, not re-read
+    assert index._conn.total_changes == writes
+    assert index.list_documents() == before
+
+
+def test_changed_touched_and_deleted_files(corpus: Path, index: Index):
+    run([corpus], index)
+    notes = corpus / "notes.txt"
+    notes.write_text("Meeting notes: the quokka budget was approved.\n")
+    os.utime(corpus / "guide.md", ns=(1, 1))  # new mtime, same content: hash decides
+    (corpus / "sub" / "manual.pdf").unlink()
+    summary = run([corpus], index)
+    assert (summary.indexed, summary.removed, summary.unchanged) == (1, 1, 2)
+    assert index.search("zeppelin") == [] and index.search("quokka")[0].file == str(notes)
+    assert index.search("manualword1") == []
+    assert index.list_documents() and all("manual" not in d.path for d in index.list_documents())
+
+
+def test_deleted_file_is_never_returned_even_before_reindex(corpus: Path, index: Index):
+    run([corpus], index)
+    (corpus / "notes.txt").unlink()
+    assert index.search("zeppelin") == []
+    assert index.search("zeppelin", skip_missing=False)[0].file.endswith("notes.txt")
+
+
+def test_rebuild_and_chunk_settings_reread_files(corpus: Path, index: Index):
+    run([corpus], index)
+    assert run([corpus], index, rebuild=True).indexed == 4
+    assert run([corpus], index, chunk_tokens=20, chunk_overlap=5).indexed == 4
+    assert run([corpus], index, chunk_tokens=20, chunk_overlap=5).indexed == 0
+
+
+def test_page_text_get_chunk_and_offsets(corpus: Path, index: Index):
+    run([corpus], index)
+    hit = index.search("reportword3")[0]
+    page = index.page_text(hit.file, 3)
+    assert page is not None and page[hit.char_start:hit.char_end] == hit.text
+    assert index.page_text(hit.file, 99) is None and index.page_text("/nope", 1) is None
+    chunk = index.get_chunk(hit.chunk_id)
+    assert chunk is not None and chunk.text == hit.text and chunk.page == 3
+    assert index.get_chunk(10**9) is None
+
+
+def test_collections_and_remove(corpus: Path, index: Index):
+    run([corpus / "report.pdf"], index, collection="work")
+    run([corpus / "notes.txt"], index, collection="home")
+    assert index.list_collections() == ["home", "work"]
+    assert index.search("zeppelin", collection="work") == []
+    assert index.search("zeppelin", collection="home")
+    assert [d.collection for d in index.list_documents("work")] == ["work"]
+    assert index.remove(corpus) == 2  # a folder removes everything under it
+    assert index.list_documents() == [] and index.search("reportword1") == []
+    assert index.remove(corpus / "never") == 0
+
+
+def test_schema_version_and_refusals(tmp_path: Path):
+    path = tmp_path / "idx.sqlite3"
+    with Index.open(path):
+        pass
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(LocalAgentError, match="newer"):
+        Index.open(path)
+    junk = tmp_path / "junk.sqlite3"
+    junk.write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(LocalAgentError, match="not a usable localagent index"):
+        Index.open(junk)
+
+
+def test_missing_paths(tmp_path: Path, index: Index):
+    with pytest.raises(LocalAgentError, match="no such file or folder"):
+        run([tmp_path / "absent"], index)
+    (tmp_path / "a.txt").write_text("alpha words")
+    summary = run([tmp_path / "a.txt", tmp_path / "absent"], index)
+    assert summary.indexed == 1 and summary.missing == [str(tmp_path / "absent")]
+
+
+def test_progress_events_and_cancel(corpus: Path, index: Index):
+    events = []
+    cancel = threading.Event()
+
+    def progress(event):
+        events.append(event)
+        if event.kind == "file" and event.files_done == 3:
+            cancel.set()
+
+    summary = run([corpus], index, progress=progress, cancel=cancel)
+    assert summary.cancelled and events[0].kind == "start" and events[-1].kind == "done"
+    assert [e.files_done for e in events if e.kind == "file"] == [1, 2, 3]
+    assert events[0].files_total == 10
+    rest = run([corpus], index)
+    assert rest.unchanged + rest.indexed == 4 and rest.indexed + len(rest.failed) + rest.unchanged == 10
+
+
+def test_index_from_a_worker_thread_while_searching(corpus: Path, tmp_path: Path):
+    """The TUI's pattern: index_paths in a worker thread with its own connection, searches in the
+    main thread on another one."""
+    path = tmp_path / "threaded.sqlite3"
+    result = {}
+
+    def work():
+        with Index.open(path) as own:
+            result["summary"] = index_paths([corpus], index=own, chunk_tokens=50, chunk_overlap=10)
+
+    with Index.open(path) as reader:
+        worker = threading.Thread(target=work)
+        worker.start()
+        searches = 0
+        while worker.is_alive():
+            reader.search("reportword1 zeppelin")
+            searches += 1
+        worker.join()
+        assert result["summary"].indexed == 4 and searches > 0
+        assert reader.search("reportword2")[0].page == 2
