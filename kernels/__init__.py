@@ -42,7 +42,7 @@ def dequantize(data: np.ndarray, qtype: str, shape: tuple[int, ...] | list[int])
 
 def gemv(data: np.ndarray, qtype: str, x: np.ndarray) -> np.ndarray:
     """Matrix (rows of `qtype` blocks) times float32 vector x, as ggml's CPU vec_dot computes it."""
-    from .bitwise import gemv as _gemv
+    from .matmul import gemv as _gemv
 
     return _gemv(data, qtype, x)
 

@@ -53,6 +53,13 @@ def _lib(name: str) -> ctypes.CDLL:
     return ctypes.CDLL(str(lib_dir() / f"lib{name}.so"), mode=ctypes.RTLD_GLOBAL)
 
 
+@cache
+def _cpu() -> ctypes.CDLL:
+    lib = _lib("ggml-cpu")
+    lib.ggml_cpu_init()  # fills the fp16 -> fp32 table GGML_CPU_FP16_TO_FP32 reads
+    return lib
+
+
 def _base() -> ctypes.CDLL:
     lib = _lib("ggml-base")
     lib.ggml_quantize_chunk.restype = ctypes.c_size_t
@@ -107,7 +114,7 @@ def c_vec_dot(data: np.ndarray, qtype: str, xq: np.ndarray, generic: bool = True
     rows = data.shape[0]
     n = data.shape[1] // fmt.type_size * fmt.block_size
     name = f"ggml_vec_dot_{fmt.name}_{VEC_DOT_TYPE[fmt.name]}".replace("q8_k", "q8_K")
-    fn = getattr(_lib("ggml-cpu"), name + ("_generic" if generic else ""))
+    fn = getattr(_cpu(), name + ("_generic" if generic else ""))
     fn.restype = None
     fn.argtypes = list(_VEC_DOT_ARGS)
     out = np.empty(rows, dtype=np.float32)

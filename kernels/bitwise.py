@@ -1,0 +1,148 @@
+"""Integer dot products done with bits: AND / XNOR and popcount (np.bitwise_count), shifts and adds.
+
+Weights become bit-planes: ternary rows (TQ1_0, TQ2_0) a +1 mask and a -1 mask (plus a +2 mask in the
+rare case a TQ2_0 byte holds code 3, which ggml reads as +2), binary rows (Q1_0) one sign mask. An int8
+activation vector becomes 8 bit-planes of its two's complement: a = sum_k 2^k a_k - 2^7 a_7. So
+
+    sum_i w_i a_i = sum_k (+/-) (popcount(plus & a_k) - popcount(minus & a_k)) << k
+
+per block; no multiplication touches the weights or the activations. The per-block integer sums are
+then scaled exactly the way ggml's generic vec_dot scales them (float32, same order), so `gemv` returns
+ggml's `vec_dot_<type>_<vec_dot_type>` row by row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .formats import FormatError, get_format, q1_0, q8_0, q8_k, tq1_0, tq2_0
+
+BIT_QTYPES = ("tq1_0", "tq2_0", "q1_0")
+
+
+def pack_mask(mask: np.ndarray, word: type = np.uint64) -> np.ndarray:
+    """bool (..., n) -> words (..., n / bits(word)); element i goes to word i // bits, same order everywhere."""
+    packed = np.packbits(np.ascontiguousarray(mask), axis=-1, bitorder="little")
+    return packed.view(word)
+
+
+def int8_planes(q: np.ndarray, word: type = np.uint64) -> np.ndarray:
+    """int8 (n,) -> its 8 two's-complement bit-planes as words (8, n / bits(word))."""
+    bits = np.unpackbits(np.ascontiguousarray(q).view(np.uint8).reshape(-1, 1), axis=1, bitorder="little")
+    return pack_mask(np.ascontiguousarray(bits.T).astype(bool), word)
+
+
+def weigh_planes(counts: np.ndarray) -> np.ndarray:
+    """Per-plane counts (8, ...) -> sum_k counts_k << k - counts_7 << 7, by Horner's rule (shifts and adds)."""
+    acc = -counts[7].astype(np.int32)
+    for k in range(6, -1, -1):
+        acc = np.left_shift(acc, 1) + counts[k]
+    return acc
+
+
+def plane_popcounts(masks: np.ndarray, act_planes: np.ndarray, words_per_block: int) -> np.ndarray:
+    """popcount(mask & activation plane) summed per block.
+
+    masks (m, words, rows) uint, act_planes (8, words) same uint -> int16 (m, 8, blocks, rows).
+    Words run along the slow axis and rows along the fast one, so every AND and popcount streams a
+    long contiguous row vector against one activation word.
+    """
+    hits = np.bitwise_and(masks[:, None, :, :], act_planes[None, :, :, None])
+    counts = np.bitwise_count(hits)
+    m, _, words, rows = counts.shape
+    counts = counts.reshape(m, 8, words // words_per_block, words_per_block, rows)
+    total = counts[:, :, :, 0].astype(np.int16)
+    for w in range(1, words_per_block):
+        total += counts[:, :, :, w]
+    return total
+
+
+@dataclass
+class BitMatrix:
+    """A weight matrix of a low-bit type as bit-planes and per-block scales, ready for many gemv calls."""
+
+    qtype: str
+    n: int
+    masks: (
+        np.ndarray
+    )  # ternary: (2 or 3, words, rows) uint64 +1 / -1 [/ +2] masks; binary: (1, words, rows) uint32
+    scale: np.ndarray  # float32 (rows, blocks): the fp16 block scale as float32
+
+    @property
+    def rows(self) -> int:
+        return self.scale.shape[0]
+
+    @classmethod
+    def from_packed(cls, data: np.ndarray, qtype: str) -> BitMatrix:
+        """Packed ggml rows (rows, row_bytes) of tq1_0 / tq2_0 / q1_0 -> bit-planes."""
+        fmt = get_format(qtype)
+        if fmt.name not in BIT_QTYPES:
+            raise FormatError(f"no bit-plane kernel for {qtype}; have {', '.join(BIT_QTYPES)}")
+        data = np.ascontiguousarray(data, dtype=np.uint8)
+        data = data.reshape(1, -1) if data.ndim == 1 else data
+        rows, row_bytes = data.shape
+        if row_bytes % fmt.type_size:
+            raise FormatError(f"{qtype}: row of {row_bytes} bytes is not whole blocks of {fmt.type_size}")
+        blocks = row_bytes // fmt.type_size
+        n = blocks * fmt.block_size
+        if fmt.name == "q1_0":
+            bits, d = q1_0.unpack_signs(data)
+            masks = [pack_mask(bits.reshape(rows, n).astype(bool), np.uint32)]  # one word per Q8_0 block
+        else:
+            codes, d = (tq2_0 if fmt.name == "tq2_0" else tq1_0).unpack_codes(data)
+            codes = codes.reshape(rows, n)
+            masks = [pack_mask(codes >= 2), pack_mask(codes == 0)]
+            if np.any(codes == 3):  # only from hand-made bytes: ggml reads code 3 as +2
+                masks.append(pack_mask(codes == 3))
+        stacked = np.ascontiguousarray(np.stack(masks).transpose(0, 2, 1))
+        return cls(fmt.name, n, stacked, d.reshape(rows, blocks))
+
+    def block_sums(self, act: np.ndarray) -> np.ndarray:
+        """Integer sums per activation block, int32 (rows, activation blocks), for int8 activations act."""
+        act = np.asarray(act, dtype=np.int8).reshape(-1)
+        if self.qtype == "q1_0":  # Q8_0 blocks of 32: one uint32 word each
+            a = int8_planes(act, np.uint32)
+            hits = weigh_planes(plane_popcounts(self.masks, a, 1)[0])  # sum of a where the sign bit is set
+            total = weigh_planes(np.bitwise_count(a).astype(np.int16))  # sum of the whole block
+            return (np.left_shift(hits, 1) - total[:, None]).T  # +a where set, -a where clear
+        a = int8_planes(act)  # Q8_K blocks of 256: 4 uint64 words each
+        counts = plane_popcounts(self.masks, a, q8_k.BLOCK_SIZE // 64)
+        diff = counts[0] - counts[1]
+        if len(self.masks) == 3:
+            diff += counts[2]
+        return weigh_planes(diff).T
+
+    def gemv(self, x: np.ndarray) -> np.ndarray:
+        """float32 vector (n,) -> float32 (rows,), what ggml's vec_dot returns for each row."""
+        x = np.asarray(x, dtype=np.float32).reshape(-1)
+        if x.size != self.n:
+            raise FormatError(f"gemv: vector of {x.size} values for rows of {self.n}")
+        if self.qtype == "q1_0":  # sumi += d_x * sum_32 over 4 Q8_0 blocks; sumf += d_w * sumi
+            qs, dx = q8_0.quantize_blocks(x.reshape(-1, q8_0.BLOCK_SIZE))
+            dx = dx.astype(np.float16).astype(np.float32).reshape(1, -1, 4)  # the stored fp16 scale
+            sums = self.block_sums(qs).astype(np.float32).reshape(self.rows, -1, 4)
+            per_block = fma_sum(np.broadcast_to(dx, sums.shape), sums)
+            return fma_sum(self.scale, per_block)
+        qs, dx = q8_k.quantize_blocks(x.reshape(-1, q8_k.BLOCK_SIZE))  # sumf += sumi * (d_w * d_x)
+        return fma_sum(self.block_sums(qs).astype(np.float32), self.scale * dx.reshape(1, -1))
+
+    def matmul(self, xs: np.ndarray) -> np.ndarray:
+        """float32 (tokens, n) -> (tokens, rows): one gemv per token, as ggml's mul_mat does."""
+        return np.stack([self.gemv(x) for x in np.asarray(xs, dtype=np.float32).reshape(-1, self.n)])
+
+
+def fma_sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """float32 `acc = fmaf(a[i], b[i], acc)` left to right along the last axis.
+
+    This is ggml's `sumf += x * y` loop as GCC compiles it (contracted to fused multiply-add); the
+    float32 product is exact in float64, so one float64 add and one rounding emulate fmaf.
+    """
+    a64 = np.asarray(a, dtype=np.float32).astype(np.float64)
+    b64 = np.asarray(b, dtype=np.float32).astype(np.float64)
+    a64, b64 = np.broadcast_arrays(a64, b64)
+    acc = np.zeros(a64.shape[:-1], dtype=np.float32)
+    for i in range(a64.shape[-1]):
+        acc = (acc + a64[..., i] * b64[..., i]).astype(np.float32)
+    return acc
