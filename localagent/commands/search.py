@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from rich.console import Console
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     for rank, hit in enumerate(hits, start=1):
         lines = f"line {hit.line_start}" if hit.line_start == hit.line_end \
             else f"lines {hit.line_start}-{hit.line_end}"

@@ -1,0 +1,135 @@
+"""Real processes: `localagent index` killed mid-run and resumed; indexing and searching at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from pdfs import known_pages, make_pdf
+
+from localagent.index import Index
+from localagent.paths import get_paths
+
+FILES = 60
+PAGES = 8
+
+
+def make_many(root: Path) -> Path:
+    root.mkdir()
+    for i in range(FILES):
+        make_pdf(root / f"doc{i:03d}.pdf", known_pages(PAGES, marker=f"f{i}"))
+    return root
+
+
+def index_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "localagent", "index", *args]
+
+
+def count_documents(db: Path) -> int:
+    if not db.exists():
+        return 0
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        return conn.execute("SELECT count(*) FROM documents").fetchone()[0]
+    except sqlite3.OperationalError:  # schema not created yet
+        return 0
+    finally:
+        conn.close()
+
+
+def assert_consistent(db: Path) -> int:
+    """SQLite and FTS5 integrity hold, and every document's counts match its rows. Returns docs."""
+    conn = sqlite3.connect(db, timeout=10)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('integrity-check')")
+        rows = conn.execute(
+            "SELECT d.path, d.status, d.pages, d.chunks, "
+            "(SELECT count(*) FROM pages p WHERE p.document_id = d.id), "
+            "(SELECT count(*) FROM chunks c WHERE c.document_id = d.id) FROM documents d").fetchall()
+        for path, status, pages, chunks, page_rows, chunk_rows in rows:
+            assert (pages, chunks) == (page_rows, chunk_rows), path
+            assert status == "ok" and pages == PAGES, path
+        orphans = conn.execute("SELECT count(*) FROM chunks WHERE document_id NOT IN "
+                               "(SELECT id FROM documents)").fetchone()[0]
+        assert orphans == 0
+        return len(rows)
+    finally:
+        conn.close()
+
+
+def wait_for_documents(db: Path, proc: subprocess.Popen, at_least: int, timeout: float = 120) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = count_documents(db)
+        if done >= at_least or proc.poll() is not None:
+            return done
+        time.sleep(0.01)
+    raise AssertionError("indexing did not start in time")
+
+
+@pytest.mark.slow
+def test_kill_mid_run_then_resume_gives_complete_consistent_index(tmp_path: Path):
+    corpus = make_many(tmp_path / "corpus")
+    db = get_paths().index_db
+    proc = subprocess.Popen(index_command(str(corpus), "--json"), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=os.environ.copy())
+    try:
+        wait_for_documents(db, proc, at_least=5)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    finished = assert_consistent(db)
+    assert 5 <= finished < FILES
+
+    rerun = subprocess.run(index_command(str(corpus), "--json"), capture_output=True, text=True,
+                           env=os.environ.copy(), timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    summary = json.loads(rerun.stdout)
+    assert summary["unchanged"] == finished  # finished files are not read again
+    assert summary["indexed"] == FILES - finished and summary["failed"] == []
+    assert assert_consistent(db) == FILES
+    with Index.open(db) as index:
+        for i in (0, finished - 1, finished, FILES - 1):
+            hit = index.search(f"f{i}word{PAGES}")[0]
+            assert hit.file == str(corpus / f"doc{i:03d}.pdf") and hit.page == PAGES
+
+
+@pytest.mark.slow
+def test_indexing_and_searching_processes_run_at_once(tmp_path: Path):
+    corpus = make_many(tmp_path / "corpus")
+    db = get_paths().index_db
+    proc = subprocess.Popen(index_command(str(corpus), "--json"), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=os.environ.copy())
+    searches, seen_files, cli_runs = 0, set(), 0
+    try:
+        wait_for_documents(db, proc, at_least=1)
+        with Index.open(db) as index:
+            while proc.poll() is None:
+                for hit in index.search("f0word1 committee budget", limit=20):
+                    seen_files.add(hit.file)
+                index.list_documents()
+                searches += 1
+                if cli_runs < 2 and searches % 20 == 0:  # a second, separate searching process
+                    cli = subprocess.run([sys.executable, "-m", "localagent", "search", "budget",
+                                          "--json"], capture_output=True, text=True, timeout=120)
+                    assert cli.returncode == 0, cli.stderr
+                    assert json.loads(cli.stdout)["results"]
+                    cli_runs += 1
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert json.loads(out)["indexed"] == FILES
+    assert searches > 5 and cli_runs >= 1 and len(seen_files) > 1
+    assert assert_consistent(db) == FILES
