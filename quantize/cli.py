@@ -104,6 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QuantizeError as e:
         print(f"quantize: error: {e}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("quantize: interrupted", file=sys.stderr)
         return 130

@@ -7,6 +7,7 @@ uint8-packed with an inverse `weight_scale`.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from dataclasses import dataclass
@@ -131,8 +132,28 @@ def llama_config(s: TinyShape, arch: str = "LlamaForCausalLM", **extra: object) 
             "torch_dtype": "float16", **extra}
 
 
+def save_safetensors(tensors: dict[str, np.ndarray], path: Path, bf16: bool = False) -> None:
+    """safetensors.numpy.save_file, or with bf16=True floating tensors stored as BF16 (truncated)."""
+    if not bf16:
+        save_file(tensors, str(path), metadata={"format": "pt"})
+        return
+    from safetensors import TensorSpec, serialize_file
+
+    keep, specs = [], {}
+    for name, a in tensors.items():
+        a = np.ascontiguousarray(a)
+        if a.dtype.kind == "f":
+            a = (a.astype(np.float32).view(np.uint32) >> 16).astype(np.uint16)
+            dtype = "bfloat16"
+        else:
+            dtype = a.dtype.name
+        keep.append(a)
+        specs[name] = TensorSpec(dtype=dtype, shape=list(a.shape), data_ptr=a.ctypes.data, data_len=a.nbytes)
+    serialize_file(specs, str(path), metadata={"format": "pt"})
+
+
 def _save(directory: Path, tensors: dict[str, np.ndarray], config: dict, sp_model: bytes | None,
-          shards: int = 1) -> Path:
+          shards: int = 1, bf16: bool = False) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "config.json").write_text(json.dumps(config, indent=1))
     if sp_model is not None:
@@ -142,25 +163,26 @@ def _save(directory: Path, tensors: dict[str, np.ndarray], config: dict, sp_mode
              "chat_template": "{% for m in messages %}{{ m['content'] }}{% endfor %}"}))
     names = list(tensors)
     if shards == 1:
-        save_file(tensors, str(directory / "model.safetensors"), metadata={"format": "pt"})
+        save_safetensors(tensors, directory / "model.safetensors", bf16)
         return directory
     weight_map = {}
     for k in range(shards):
         part = names[k::shards]
         fname = f"model-{k + 1:05d}-of-{shards:05d}.safetensors"
-        save_file({n: tensors[n] for n in part}, str(directory / fname), metadata={"format": "pt"})
+        save_safetensors({n: tensors[n] for n in part}, directory / fname, bf16)
         weight_map.update({n: fname for n in part})
     (directory / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
     return directory
 
 
 def make_llama(directory: Path, sp_model: bytes | None, kind: str = "trilm", s: TinyShape = TinyShape(),
-               seed: int = 0, dtype: type = np.float16, shards: int = 1, vocab: int | None = None) -> Path:
+               seed: int = 0, dtype: type = np.float16, shards: int = 1, vocab: int | None = None,
+               bf16: bool = False) -> Path:
     """A tiny LlamaForCausalLM: kind = trilm (ternary x scale, unpacked), falcon (uint8 packed + weight_scale),
     fp (full precision), or bitnet (1bitLLM BitnetForCausalLM latent weights with sub-norms)."""
     rng = np.random.default_rng(seed)
     if vocab is not None:
-        s = TinyShape(s.hidden, s.n_layers, s.n_heads, s.n_kv_heads, s.ffn, vocab)
+        s = dataclasses.replace(s, vocab=vocab)
     t: dict[str, np.ndarray] = {
         "model.embed_tokens.weight": (rng.standard_normal((s.vocab, s.hidden)) * 0.5).astype(dtype),
         "model.norm.weight": np.ones(s.hidden, dtype=dtype),
@@ -191,7 +213,7 @@ def make_llama(directory: Path, sp_model: bytes | None, kind: str = "trilm", s: 
                                                       "quantization_mode": "offline"})
     else:
         config = llama_config(s)
-    return _save(directory, t, config, sp_model, shards=shards)
+    return _save(directory, t, config, sp_model, shards=shards, bf16=bf16)
 
 
 def make_bpe_llama(directory: Path, seed: int = 0) -> Path:

@@ -1,0 +1,188 @@
+"""quantize convert on tiny, format-faithful checkpoints, loaded and run in real llama.cpp."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from checkpoints import TinyShape, make_bpe_llama, make_llama, train_sentencepiece
+from gguf import GGUFReader
+
+from quantize.cli import main
+from quantize.evaluate import load_llama
+
+PROMPT = b"the quick brown fox jumps over the lazy dog and the answer cites the page"
+LINEAR_PARTS = ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down")
+
+
+@pytest.fixture(scope="module")
+def sp_model() -> bytes:
+    return train_sentencepiece()
+
+
+@pytest.fixture(scope="module")
+def ckpts(tmp_path_factory: pytest.TempPathFactory, sp_model: bytes) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("ckpts")
+    return {
+        "trilm": make_llama(root / "trilm", sp_model, kind="trilm"),
+        "falcon": make_llama(root / "falcon", sp_model, kind="falcon"),
+        "bitnet": make_llama(root / "bitnet", sp_model, kind="bitnet"),
+        "bpe": make_bpe_llama(root / "bpe"),
+    }
+
+
+def convert(ckpt: Path, out: Path, *args: str) -> Path:
+    assert main(["convert", str(ckpt), "-o", str(out), *args]) == 0
+    return out
+
+
+def run_logits(path: Path, tokens: list[int] | None = None) -> tuple[np.ndarray, list[int]]:
+    llm = load_llama(path, n_ctx=128, n_threads=2)
+    if tokens is None:
+        tokens = llm.tokenize(PROMPT, add_bos=True)
+    llm.eval(tokens)
+    return np.array(llm.scores[:len(tokens)]), tokens
+
+
+def tensor_types(path: Path) -> dict[str, str]:
+    return {t.name: t.tensor_type.name for t in GGUFReader(path).tensors}
+
+
+@pytest.mark.parametrize("kind", ["trilm", "falcon", "bitnet", "bpe"])
+def test_ternary_types_match_f16_top1(kind: str, ckpts: dict[str, Path], tmp_path: Path) -> None:
+    files = {t: convert(ckpts[kind], tmp_path / f"{t}.gguf", "--type", t) for t in ("f16", "tq2_0", "tq1_0")}
+    for t in ("tq2_0", "tq1_0"):
+        types = tensor_types(files[t])
+        linear = {n: ty for n, ty in types.items() if n.split(".")[-2] in LINEAR_PARTS}
+        assert len(linear) == 7 * TinyShape().n_layers
+        assert set(linear.values()) == {t.upper()}
+        assert types["token_embd.weight"] == "Q8_0"
+        assert types["blk.0.attn_norm.weight"] == "F32"
+    ref, tokens = run_logits(files["f16"])
+    assert len(tokens) > 10
+    tq2, _ = run_logits(files["tq2_0"], tokens)
+    tq1, _ = run_logits(files["tq1_0"], tokens)
+    # TQ1_0 and TQ2_0 hold the same ternary weights exactly: llama.cpp's integer dots agree
+    np.testing.assert_allclose(tq1, tq2, rtol=0, atol=1e-4)
+    # against F16 weights the only error is ggml's Q8_K activation quantization (~1.5% of the logit
+    # range here): the top-1 token is the same wherever F16's top-2 margin is not a near-tie
+    spread = float(np.abs(ref).max())
+    assert float(np.abs(tq2 - ref).max()) < 0.03 * spread
+    top2 = np.sort(ref, axis=-1)[:, -2:]
+    decisive = (top2[:, 1] - top2[:, 0]) > 0.01 * spread
+    same = tq2.argmax(-1) == ref.argmax(-1)
+    assert decisive.mean() > 0.8
+    assert same[decisive].all()
+    assert same.mean() >= 0.9
+
+
+def test_packed_falcon_equals_unpacked_trilm(ckpts: dict[str, Path], tmp_path: Path) -> None:
+    """The same ternary weights, uint8-packed with an inverse scale or stored as floats: same GGUF tensors."""
+    a = GGUFReader(convert(ckpts["falcon"], tmp_path / "falcon.gguf", "--type", "tq2_0"))
+    b = GGUFReader(convert(ckpts["trilm"], tmp_path / "trilm.gguf", "--type", "tq2_0"))
+    assert [t.name for t in a.tensors] == [t.name for t in b.tensors]
+    for ta, tb in zip(a.tensors, b.tensors, strict=True):
+        assert ta.tensor_type == tb.tensor_type
+        assert np.array_equal(np.asarray(ta.data), np.asarray(tb.data)), ta.name
+
+
+def test_metadata_and_report(ckpts: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    report = tmp_path / "report.json"
+    out = convert(ckpts["trilm"], tmp_path / "m.gguf", "--type", "tq2_0", "--report", str(report))
+    table = capsys.readouterr().out
+    assert "blk.0.attn_q.weight" in table and "TQ2_0" in table and "bits/weight" in table
+    r = GGUFReader(out)
+
+    def field(name: str) -> object:
+        f = r.fields[name]
+        part = f.parts[f.data[0]]
+        return bytes(part).decode() if f.types[0].name == "STRING" else part[0]
+
+    assert field("general.architecture") == "llama"
+    assert field("general.file_type") == 37
+    assert field("llama.block_count") == 2
+    assert field("llama.attention.head_count_kv") == 2
+    assert field("tokenizer.ggml.model") == "llama"
+    assert field("tokenizer.ggml.bos_token_id") == 1
+    assert "messages" in field("tokenizer.chat_template")
+    assert len(r.fields["tokenizer.ggml.tokens"].data) == TinyShape().vocab
+    doc = json.loads(report.read_text())
+    assert doc["totals"]["tensors_by_type"]["TQ2_0"] == 14
+    assert 2.0625 <= doc["totals"]["bits_per_weight_without_embeddings"] < 2.2
+    assert doc["totals"]["bits_per_weight"] > doc["totals"]["bits_per_weight_without_embeddings"]
+    q = next(t for t in doc["tensors"] if t["name"] == "blk.0.attn_q.weight")
+    assert q["source"] == "model.layers.0.self_attn.q_proj.weight" and q["source_dtype"] == "F16"
+    assert q["shape"] == [256, 256] and q["ggml_type"] == "TQ2_0" and q["off_grid"] == 0.0
+    assert q["nbytes"] == 256 * 66
+
+
+def test_bf16_sharded_checkpoint(sp_model: bytes, tmp_path: Path) -> None:
+    ckpt = make_llama(tmp_path / "ck", sp_model, kind="trilm", shards=3, bf16=True)
+    assert len(list(ckpt.glob("model-*-of-00003.safetensors"))) == 3
+    report = tmp_path / "r.json"
+    out = convert(ckpt, tmp_path / "m.gguf", "--type", "tq1_0", "--report", str(report))
+    doc = json.loads(report.read_text())
+    linear = [t for t in doc["tensors"] if t["role"] == "linear"]
+    assert {t["source_dtype"] for t in linear} == {"BF16"}
+    assert all(t["off_grid"] == 0.0 for t in linear)  # bf16 ternary x scale is still exactly ternary
+    logits, _ = run_logits(out)
+    assert np.isfinite(logits).all()
+
+
+def test_full_precision_needs_allow_ptq(sp_model: bytes, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    ckpt = make_llama(tmp_path / "fp", sp_model, kind="fp")
+    assert main(["convert", str(ckpt), "-o", str(tmp_path / "a.gguf"), "--type", "tq2_0"]) == 1
+    err = capsys.readouterr().err
+    assert "full precision" in err and "--allow-ptq" in err and "1.8e11" in err
+    assert not (tmp_path / "a.gguf").exists()
+    convert(ckpt, tmp_path / "b.gguf", "--type", "q8_0")  # not low-bit: no PTQ involved
+    convert(ckpt, tmp_path / "c.gguf", "--type", "tq2_0", "--allow-ptq")
+    assert "ruins" in capsys.readouterr().err
+    assert set(t for n, t in tensor_types(tmp_path / "c.gguf").items() if "attn_q" in n) == {"TQ2_0"}
+
+
+def test_row_fallback_warns_or_refuses_with_strict(sp_model: bytes, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture) -> None:
+    shape = TinyShape(hidden=320, n_heads=5, n_kv_heads=5, ffn=512)
+    ckpt = make_llama(tmp_path / "odd", sp_model, kind="trilm", s=shape)
+    out = convert(ckpt, tmp_path / "odd.gguf", "--type", "tq2_0")
+    err = capsys.readouterr().err
+    assert "fell back" in err and "blk.0.attn_q.weight" in err
+    types = tensor_types(out)
+    assert types["blk.0.attn_q.weight"] == "Q8_0"  # 320 % 256 != 0, 320 % 32 == 0
+    assert types["blk.0.ffn_down.weight"] == "TQ2_0"  # rows of 512
+    assert np.isfinite(run_logits(out)[0]).all()
+    assert main(["convert", str(ckpt), "-o", str(tmp_path / "s.gguf"), "--type", "tq2_0", "--strict"]) == 1
+    assert "--strict" in capsys.readouterr().err
+    assert not (tmp_path / "s.gguf").exists()
+
+
+def test_q1_0_and_q8_0_load(ckpts: dict[str, Path], tmp_path: Path) -> None:
+    for t in ("q1_0", "q8_0"):
+        out = convert(ckpts["trilm"], tmp_path / f"{t}.gguf", "--type", t)
+        assert tensor_types(out)["blk.1.ffn_up.weight"] == t.upper()
+        assert np.isfinite(run_logits(out)[0]).all()
+
+
+def test_inspect_and_eval(ckpts: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    f16 = convert(ckpts["trilm"], tmp_path / "f16.gguf", "--type", "f16")
+    tq2 = convert(ckpts["trilm"], tmp_path / "tq2.gguf", "--type", "tq2_0")
+    capsys.readouterr()
+    assert main(["inspect", str(tq2), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["architecture"] == "llama"
+    assert {t["type"] for t in info["tensors"]} == {"Q8_0", "TQ2_0", "F32"}
+    assert 2.0625 <= info["bits_per_weight_without_embeddings"] < 2.2
+    assert main(["inspect", str(tq2)]) == 0
+    assert "blk.0.ffn_up.weight" in capsys.readouterr().out
+    text = tmp_path / "t.txt"
+    text.write_text("the quick brown fox jumps over the lazy dog. documents are split into chunks. " * 3)
+    ppl = {}
+    for name, path in (("f16", f16), ("tq2", tq2)):
+        assert main(["eval", str(path), "--text", str(text), "--ctx", "32", "--json"]) == 0
+        ppl[name] = json.loads(capsys.readouterr().out)
+    assert ppl["f16"]["n_windows"] > 1 and ppl["f16"]["n_tokens"] > 40
+    assert 1.0 < ppl["f16"]["perplexity"] < 10 * TinyShape().vocab
+    assert abs(ppl["tq2"]["perplexity"] / ppl["f16"]["perplexity"] - 1) < 0.05
