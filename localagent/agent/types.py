@@ -1,0 +1,85 @@
+"""What an answer is made of: numbered sources, citations, timings and the answer itself."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+NOT_FOUND = "Not found in your documents."
+
+
+@dataclass(frozen=True)
+class Source:
+    """One numbered piece of evidence put in front of the model.
+
+    ``text`` is what the model saw (the chunk, or its most relevant sentences); ``chunk_text``
+    the whole chunk as indexed. ``score`` is the retrieval score (bm25, higher is better).
+    """
+
+    n: int
+    file: str
+    page: int
+    chunk_id: int
+    score: float
+    text: str
+    chunk_text: str = ""
+    line_start: int = 0
+    line_end: int = 0
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A source the answer was checked against: file, 1-based page and chunk."""
+
+    n: int
+    file: str
+    page: int
+    chunk_id: int
+    score: float
+    text: str
+
+    @classmethod
+    def of(cls, source: Source) -> Citation:
+        return cls(source.n, source.file, source.page, source.chunk_id, source.score, source.text)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"file": self.file, "page": self.page, "chunk_id": self.chunk_id, "score": self.score}
+
+
+@dataclass
+class Timings:
+    """Milliseconds, except tokens_per_s. ``reused_tokens`` prompt tokens came from the KV cache
+    of the previous question (their evaluation was saved); ``prompt_tokens`` were evaluated."""
+
+    retrieval_ms: float = 0.0
+    ttft_ms: float = 0.0
+    tokens_per_s: float = 0.0
+    prompt_tokens: int = 0
+    reused_tokens: int = 0
+    prompt_ms: float = 0.0
+    generated_tokens: int = 0
+    total_ms: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {k: round(v, 1) if isinstance(v, float) else v for k, v in asdict(self).items()}
+
+
+@dataclass
+class Answer:
+    """The result of one question. ``found`` is False when the documents do not support an
+    answer; then ``text`` is NOT_FOUND and ``reason`` says why (for --trace and tests).
+    ``draft`` is what the model wrote before verification."""
+
+    question: str
+    text: str
+    found: bool
+    citations: list[Citation] = field(default_factory=list)
+    timings: Timings = field(default_factory=Timings)
+    reason: str = ""
+    draft: str = ""
+    sources: list[Source] = field(default_factory=list)
+    trace: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"answer": self.text, "found": self.found,
+                "citations": [c.as_json() for c in self.citations], "timings": self.timings.as_json()}

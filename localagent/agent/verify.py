@@ -1,0 +1,68 @@
+"""Checking a drafted answer against the sources before anyone sees it.
+
+A small base model copies well but also invents ("1000 degrees Fahrenheit"). An answer is shown
+only when (1) its content words and all of its numbers appear in one source, (2) that source
+shares enough words with the question (the passage is about what was asked), and (3) it adds
+something the question did not already say. Otherwise the reply is "not found".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from localagent.agent.prompts import says_not_found
+from localagent.agent.terms import coverage, is_number, terms
+from localagent.agent.types import Source
+
+MIN_SUPPORT = 0.75  # share of the answer's words that must appear in the cited source
+MIN_RELEVANCE = 0.5  # share of the question's words that must appear in that source
+
+
+@dataclass
+class Verdict:
+    found: bool
+    reason: str
+    cited: list[Source] = field(default_factory=list)
+    support: float = 0.0
+    relevance: float = 0.0
+
+
+def support_of(answer_terms: list[str], source: Source) -> float:
+    """Share of answer terms present in the source; 0 when any number of the answer is missing."""
+    present = set(terms(source.text))
+    if any(is_number(t) and t not in present for t in answer_terms):
+        return 0.0
+    return coverage(answer_terms, present)
+
+
+def relevance_of(question: str, source: Source) -> float:
+    return coverage(terms(question), set(terms(source.text)))
+
+
+def verify(answer: str, cited_numbers: Sequence[int], sources: Sequence[Source], question: str,
+           min_support: float = MIN_SUPPORT, min_relevance: float = MIN_RELEVANCE) -> Verdict:
+    """Is ``answer`` supported by the sources? Cited sources are preferred; an answer that cites
+    the wrong number but is found word for word in another source is credited to that one."""
+    if says_not_found(answer):
+        return Verdict(False, "the model found no answer in the sources")
+    answer_terms = terms(answer)
+    if not answer_terms:
+        return Verdict(False, "the answer has no words that can be checked against the sources")
+    novel = set(answer_terms) - set(terms(question))
+    if not novel:
+        return Verdict(False, "the answer only repeats the question")
+    if not sources:
+        return Verdict(False, "no sources")
+    scored = sorted(((support_of(answer_terms, s), s.n in cited_numbers, relevance_of(question, s), s)
+                     for s in sources), key=lambda x: (x[0], x[1], x[2]), reverse=True)
+    support, _, relevance, best = scored[0]
+    if support < min_support:
+        return Verdict(False, f"the answer is not in the sources (best support {support:.2f})",
+                       support=support, relevance=relevance)
+    if relevance < min_relevance:
+        return Verdict(False, f"the passage holding the answer is not about the question "
+                              f"(relevance {relevance:.2f})", support=support, relevance=relevance)
+    cited = [best] + [s for sup, was_cited, rel, s in scored[1:]
+                      if was_cited and sup >= min_support and rel >= min_relevance]
+    return Verdict(True, "supported", cited=cited, support=support, relevance=relevance)
