@@ -1,0 +1,118 @@
+"""Units of the quantizer: policy, off-grid detection, uint8 unpacking, RoPE permutation, streaming."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from checkpoints import make_llama, save_safetensors, train_sentencepiece
+from gguf import GGMLQuantizationType as T
+from gguf import GGUFReader
+
+from quantize import writer
+from quantize.archs.common import rope_permuted
+from quantize.archs.packed import pack_codes, packed_reader
+from quantize.checkpoint import load_checkpoint
+from quantize.cli import main
+from quantize.errors import QuantizeError
+from quantize.packing import pack_rows
+from quantize.plan import EMBED, LINEAR, NORM, TensorPlan
+from quantize.policy import check_fallbacks, choose_type, off_grid_count
+from quantize.tokenizer import bpe_vocab
+
+
+def plan(shape: tuple[int, ...], role: str) -> TensorPlan:
+    return TensorPlan(name="t", source="s", source_dtype="F16", shape=shape, role=role, read_rows=lambda a, b: None)
+
+
+def test_policy_types_and_reasons() -> None:
+    assert choose_type(plan((512, 256), LINEAR), T.TQ1_0, T.Q8_0).qtype == T.TQ1_0
+    assert choose_type(plan((256,), NORM), T.TQ1_0, T.Q8_0).qtype == T.F32
+    assert choose_type(plan((320, 256), EMBED), T.TQ2_0, T.F16).qtype == T.F16
+    c = choose_type(plan((512, 640), LINEAR), T.TQ2_0, T.Q8_0)
+    assert c.fallback and c.qtype == T.Q8_0 and "640" in c.reason
+    c = choose_type(plan((512, 100), LINEAR), T.Q1_0, T.Q8_0)
+    assert c.fallback and c.qtype == T.F16
+    assert check_fallbacks({"a": c}, strict=False)[0].startswith("warning: 1 tensor")
+    with pytest.raises(QuantizeError, match="--strict.*a"):
+        check_fallbacks({"a": c}, strict=True)
+
+
+def test_off_grid_detection() -> None:
+    rng = np.random.default_rng(1)
+    codes = rng.integers(-1, 2, size=(8, 512)).astype(np.float32)
+    assert off_grid_count(codes * 0.03) == 0
+    noisy = codes * 0.03
+    noisy[0, :10] = 0.011
+    assert off_grid_count(noisy) == 10
+    assert off_grid_count(rng.standard_normal((8, 512)).astype(np.float32)) > 0.9 * 8 * 512
+
+
+def test_packed_roundtrip_across_quarters(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    codes = rng.integers(-1, 2, size=(24, 16)).astype(np.float32)
+    save_safetensors({"w.weight": pack_codes(codes), "w.weight_scale": np.array([4.0], np.float32)},
+                     tmp_path / "model.safetensors")
+    (tmp_path / "config.json").write_text(json.dumps({"architectures": ["LlamaForCausalLM"]}))
+    ckpt = load_checkpoint(tmp_path)
+    read = packed_reader(ckpt, "w.weight", 24, 16)
+    np.testing.assert_array_equal(read(0, 24), codes / 4.0)
+    np.testing.assert_array_equal(read(5, 19), codes[5:19] / 4.0)  # straddles three quarters
+    with pytest.raises(QuantizeError, match="impossible"):
+        packed_reader(ckpt, "w.weight", 28, 16)
+
+
+def test_rope_permutation_matches_convert_hf_to_gguf() -> None:
+    n_head, head_dim, cols = 3, 8, 5
+    w = np.arange(n_head * head_dim * cols, dtype=np.float32).reshape(n_head * head_dim, cols)
+    expected = w.reshape(n_head, 2, head_dim // 2, cols).swapaxes(1, 2).reshape(w.shape)  # LlamaModel.permute
+    read = rope_permuted(lambda a, b: w[a:b], head_dim)
+    np.testing.assert_array_equal(read(0, 24), expected)
+    np.testing.assert_array_equal(read(8, 16), expected[8:16])
+
+
+def test_bf16_widening(tmp_path: Path) -> None:
+    x = np.array([[1.5, -2.0, 0.0, 3.0e-3]], np.float32)
+    save_safetensors({"a": x}, tmp_path / "model.safetensors", bf16=True)
+    (tmp_path / "config.json").write_text("{}")
+    t = load_checkpoint(tmp_path).tensor("a")
+    assert t.dtype == "BF16"
+    expected = ((x.view(np.uint32) >> 16) << 16).view(np.float32)
+    np.testing.assert_array_equal(t.read(), expected)
+
+
+@pytest.mark.parametrize("qtype", [T.TQ1_0, T.TQ2_0, T.Q8_0])
+def test_packing_agrees_with_gguf_py(qtype: T) -> None:
+    from gguf import quants
+
+    x = np.random.default_rng(3).standard_normal((4, 512)).astype(np.float32)
+    np.testing.assert_array_equal(pack_rows(x, qtype), quants.quantize(x, qtype))
+
+
+def test_small_chunks_write_identical_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ckpt = make_llama(tmp_path / "c", train_sentencepiece(), kind="falcon")
+    assert main(["convert", str(ckpt), "-o", str(tmp_path / "big.gguf")]) == 0
+    monkeypatch.setattr(writer, "CHUNK_BYTES", 3000)  # a few rows (whole heads for Q/K) per chunk
+    assert main(["convert", str(ckpt), "-o", str(tmp_path / "small.gguf")]) == 0
+    a, b = GGUFReader(tmp_path / "big.gguf"), GGUFReader(tmp_path / "small.gguf")
+    for ta, tb in zip(a.tensors, b.tensors, strict=True):
+        assert np.array_equal(np.asarray(ta.data), np.asarray(tb.data)), ta.name
+
+
+def test_bpe_pre_tokenizer_detection(tmp_path: Path) -> None:
+    from checkpoints import bpe_tokenizer_json
+
+    doc, n = bpe_tokenizer_json(5)
+    path = tmp_path / "tokenizer.json"
+    path.write_text(json.dumps(doc))
+    v = bpe_vocab(path, n + 3, None)
+    assert v.model == "gpt2" and v.pre == "gpt-2" and v.tokens[-1] == f"[PAD{n + 2}]"
+    doc["pre_tokenizer"] = {"type": "Whitespace"}
+    path.write_text(json.dumps(doc))
+    with pytest.raises(QuantizeError, match="--bpe-pre"):
+        bpe_vocab(path, n, None)
+    assert bpe_vocab(path, n, "llama-bpe").pre == "llama-bpe"
+    with pytest.raises(QuantizeError, match="more than config.json vocab_size"):
+        bpe_vocab(path, n - 1, "gpt-2")
