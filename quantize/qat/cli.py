@@ -84,7 +84,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seq_len=args.seq_len, lr=args.lr,
                             warmup_steps=min(args.warmup, max(1, args.steps // 10)), seed=args.seed,
                             checkpoint_every=args.checkpoint_every, eval_every=args.eval_every,
-                            threads=args.threads, bf16=not args.fp32)
+                            threads=args.threads, bf16=not args.fp32, compile=not args.no_compile)
     state = train(Path(args.run), corpus / "train.npy", corpus / "heldout.npy", model_cfg, train_cfg,
                   resume=args.resume)
     print(json.dumps({"step": state.step, "tokens_seen": state.tokens_seen, "train_s": round(state.elapsed_s, 1),
@@ -145,6 +145,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--eval-every", type=int, default=100)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--fp32", action="store_true", help="no bf16 autocast")
+    p.add_argument("--no-compile", action="store_true", help="skip torch.compile (faster start, slower steps)")
     p.add_argument("--full-precision", action="store_true", help="plain linear layers (the twin)")
     p.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
     p.set_defaults(func=_guarded(_cmd_train))

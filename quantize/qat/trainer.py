@@ -37,6 +37,7 @@ class TrainConfig:
     log_every: int = 10
     threads: int = 1
     bf16: bool = True
+    compile: bool = True  # torch.compile the training loss (about 2x faster on CPU after ~1 min)
 
 
 @dataclass
@@ -139,6 +140,7 @@ def train(run_dir: Path, train_tokens: Path, heldout_tokens: Path, model_cfg: Mo
         metrics.write(json.dumps(record) + "\n")
     window_loss, window_tokens, window_start = [], 0, time.perf_counter()
     model.train()
+    train_loss = torch.compile(model.loss) if train_cfg.compile else model.loss
     while state.step < train_cfg.steps:
         t0 = time.perf_counter()
         lr = learning_rate(state.step, train_cfg)
@@ -146,7 +148,7 @@ def train(run_dir: Path, train_tokens: Path, heldout_tokens: Path, model_cfg: Mo
             group["lr"] = lr
         batch = sample_batch(tokens, state.step, train_cfg)
         with _autocast(train_cfg):
-            loss = model.loss(batch)
+            loss = train_loss(batch)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), train_cfg.grad_clip)
