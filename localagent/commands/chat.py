@@ -1,0 +1,34 @@
+"""`localagent chat`: the terminal UI (also what `localagent` alone starts in a terminal)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from localagent.config import load_config
+from localagent.errors import LocalAgentError
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "chat", parents=[common], help="the terminal UI: ask your documents, read cited pages",
+        description="Open the terminal UI: your collections and documents on the left, answers with "
+                    "citations streamed on the right (choose a citation to read the page). ctrl+p opens "
+                    "the command palette (switch model or collection, index a folder, past chats), F1 "
+                    "shows every key. Chats are saved in the data dir.")
+    p.add_argument("--model", help="model name from `localagent models list`, or a path to a .gguf file")
+    p.add_argument("--collection", help="collection to answer from (setting: collection)")
+    p.add_argument("--n-ctx", type=int, dest="n_ctx", help="context window in tokens")
+    p.add_argument("--threads", type=int, dest="n_threads", help="CPU threads (default: physical cores)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    flags = {k: getattr(args, k, None) for k in ("model", "collection", "n_ctx", "n_threads")}
+    config = load_config(flags)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise LocalAgentError("chat needs a terminal; for scripts use `localagent ask QUESTION --json`")
+    from localagent.tui import ChatApp
+
+    ChatApp(config).run()
+    return 0

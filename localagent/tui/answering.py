@@ -1,0 +1,90 @@
+"""The TUI's one seam to the answering code (`localagent.agent`, issue #7).
+
+The UI only sees `Reply` and `CitedSource`, so a change in the agent's types touches this file
+alone. `AnswerService.ask` runs in a worker thread: `on_token` is called there, `cancel` is
+checked by the engine between tokens.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from localagent.errors import LocalAgentError
+
+
+@dataclass(frozen=True)
+class CitedSource:
+    """One numbered source of an answer: a chunk of a file, on a page."""
+
+    n: int
+    file: str
+    page: int
+    chunk_id: int | None = None
+    score: float = 0.0
+    text: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_any(cls, item: Any, position: int = 1) -> CitedSource:
+        """From the agent's Citation object, or from a stored dict."""
+        get = item.get if isinstance(item, Mapping) else (lambda key, default=None: getattr(item, key, default))
+        chunk_id = get("chunk_id")
+        return cls(n=int(get("n", position) or position), file=str(get("file", "")),
+                   page=int(get("page", 0) or 0), chunk_id=int(chunk_id) if chunk_id is not None else None,
+                   score=float(get("score", 0.0) or 0.0), text=str(get("text", "") or ""))
+
+
+@dataclass
+class Reply:
+    """What the conversation shows for one question."""
+
+    text: str
+    found: bool
+    citations: list[CitedSource] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    cancelled: bool = False
+
+
+AnswererFactory = Callable[[Any, Any, Any], Any]
+
+
+def agent_answerer(engine: Any, index: Any, config: Any) -> Any:
+    """The real answerer of issue #7: `Answerer(engine, index, config)`."""
+    try:
+        from localagent.agent import Answerer
+    except ImportError as exc:
+        raise LocalAgentError(f"answering is not available in this install ({exc})") from exc
+    return Answerer(engine, index, config)
+
+
+def reply_from(answer: Any, cancelled: bool = False) -> Reply:
+    """Turn the agent's Answer (or a mapping of the same fields) into a Reply."""
+    get = answer.get if isinstance(answer, Mapping) else (lambda key, default=None: getattr(answer, key, default))
+    citations = [CitedSource.from_any(c, i) for i, c in enumerate(get("citations", None) or [], start=1)]
+    timings = get("timings", None) or {}
+    if not isinstance(timings, Mapping):
+        timings = asdict(timings) if hasattr(timings, "__dataclass_fields__") else dict(vars(timings))
+    text = str(get("text", None) or get("answer", None) or "")
+    if cancelled:  # what was written before esc, not the agent's refusal
+        text = str(get("draft", None) or "")
+    return Reply(text=text, found=bool(get("found", False)) and not cancelled,
+                 citations=citations,
+                 timings={k: float(v) for k, v in timings.items() if isinstance(v, int | float)},
+                 cancelled=cancelled)
+
+
+class AnswerService:
+    """Answers questions over the index with a loaded engine (one question at a time)."""
+
+    def __init__(self, engine: Any, index: Any, config: Any, factory: AnswererFactory | None = None):
+        self._answerer = (factory or agent_answerer)(engine, index, config)
+
+    def ask(self, question: str, collection: str | None, on_token: Callable[[str], None],
+            cancel: threading.Event) -> Reply:
+        answer = self._answerer.ask(question, collection=collection, on_token=on_token, cancel=cancel)
+        return reply_from(answer, cancelled=cancel.is_set())

@@ -1,0 +1,392 @@
+"""`localagent chat`: the Textual app. It owns the state (model, index, collection, current chat)
+and starts the workers; screens and widgets only show things and post messages.
+
+Everything slow runs in thread workers (model loading, answering, indexing), so the UI never
+freezes; tokens and progress come back through `call_from_thread`. Errors become notifications.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.widgets import Input
+
+from localagent.errors import LocalAgentError
+from localagent.tui.answering import AnswererFactory, AnswerService, Reply
+from localagent.tui.commands import ChatCommands
+from localagent.tui.history import ChatStore
+from localagent.tui.jobs import IndexingMixin
+from localagent.tui.screens import (
+    EmptyCollectionScreen,
+    HelpScreen,
+    MainScreen,
+    MissingModelScreen,
+    PickerScreen,
+    SourceScreen,
+)
+from localagent.tui.widgets import AnswerView, CitationChosen, Conversation, StatusInfo, StatusLine
+
+EngineFactory = Callable[[Any, "str | None"], Any]
+STATUS_REFRESH_S = 3.0
+
+
+def load_real_engine(config: Any, model: str | None) -> Any:
+    from localagent.engine import load_engine
+
+    return load_engine(config, model=model)
+
+
+def home_relative(path: str) -> str:
+    home = str(Path.home())
+    return "~" + path[len(home):] if path.startswith(home + "/") else path
+
+
+def describe(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, LocalAgentError) else f"{type(exc).__name__}: {exc}"
+
+
+class ChatApp(IndexingMixin, App):
+    """The chat UI. Tests inject `engine_factory` / `answerer_factory`, fixed paths, and
+    `status_view` (to pin RAM and speed numbers in snapshots)."""
+
+    CSS_PATH = ["app.tcss"]
+    TITLE = "localagent"
+    COMMANDS = App.COMMANDS | {ChatCommands}
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("ctrl+n", "new_chat", "New chat"),
+        Binding("escape", "stop", "Stop answer"),
+        Binding("f1", "help", "Help"),
+    ]
+
+    def __init__(self, config: Any, *, model: str | None = None, engine_factory: EngineFactory | None = None,
+                 answerer_factory: AnswererFactory | None = None, index_path: Path | None = None,
+                 history_path: Path | None = None,
+                 status_view: Callable[[StatusInfo], StatusInfo] | None = None,
+                 show_path: Callable[[str], str] = home_relative):
+        super().__init__()
+        self.config = config
+        self.model_name = model or config.model or None
+        self.collection: str = config.collection
+        self.engine_factory = engine_factory or load_real_engine
+        self.answerer_factory = answerer_factory
+        self.index_path = index_path
+        self.history_path = history_path
+        self.status_view = status_view or (lambda info: info)
+        self.show_path = show_path
+        self.main_screen: MainScreen | None = None
+        self.engine: Any = None
+        self.index: Any = None
+        self.store: ChatStore | None = None
+        self.service: AnswerService | None = None
+        self.chat_id: int | None = None
+        self.answering = False
+        self.activity = ""
+        self.model_error = ""
+        self._cancel_answer = threading.Event()
+        self._cancel_index = threading.Event()
+
+    def get_default_screen(self) -> MainScreen:
+        self.main_screen = MainScreen(id="main")
+        return self.main_screen
+
+    # -- start and stop ----------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        from localagent.index import Index
+
+        try:
+            self.index = Index.open(self.index_path)
+        except Exception as exc:  # a broken index must not stop the app: say so
+            self.notify(f"cannot open the index: {describe(exc)}", severity="error", timeout=10)
+        try:
+            self.store = ChatStore.open(self.history_path)
+        except LocalAgentError as exc:
+            self.notify(f"{exc} (chats will not be saved)", severity="error", timeout=10)
+        self.sub_title = "new chat"
+        self.refresh_documents()
+        self.update_status()
+        self.set_interval(STATUS_REFRESH_S, self.update_status)
+        self.load_model(self.model_name)
+        if self.index is not None and self.collection_is_empty():
+            self.ask_for_folder(empty=True)
+
+    async def action_quit(self) -> None:
+        self._cancel_answer.set()
+        self._cancel_index.set()
+        self.exit()
+
+    def on_unmount(self) -> None:
+        self._cancel_answer.set()
+        self._cancel_index.set()
+        if self.engine is not None and not self.answering:
+            self.engine.close()
+        for closable in (self.index, self.store):
+            if closable is not None:
+                closable.close()
+
+    def post(self, callback: Callable[..., Any], *args: Any) -> None:
+        """Run `callback` on the UI thread from a worker; ignored once the app has closed."""
+        try:
+            self.call_from_thread(callback, *args)
+        except RuntimeError:
+            pass
+
+    # -- status ------------------------------------------------------------------------------
+
+    @property
+    def status_line(self) -> StatusLine:
+        return self.main_screen.query_one(StatusLine)  # type: ignore[no-any-return]
+
+    @property
+    def conversation(self) -> Conversation:
+        return self.main_screen.query_one(Conversation)  # type: ignore[no-any-return]
+
+    def set_activity(self, activity: str) -> None:
+        self.activity = activity
+        self.update_status()
+
+    def update_status(self) -> None:
+        from localagent.engine.system import rss_bytes
+
+        if self.engine is not None:
+            info = StatusInfo.from_stats(self.engine.stats, collection=self.collection, activity=self.activity)
+            info = info.with_(rss_bytes=rss_bytes())
+        else:
+            info = StatusInfo(collection=self.collection, activity=self.activity)
+        try:
+            self.status_line.show(self.status_view(info))
+        except Exception:  # the main screen is not mounted (yet / any more)
+            pass
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop":
+            return True if self.answering else None
+        return True
+
+    # -- the model ---------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="model")
+    def load_model(self, model: str | None) -> None:
+        self.post(self.set_activity, "loading model…")
+        try:
+            engine = self.engine_factory(self.config, model)
+        except Exception as exc:
+            self.post(self._model_failed, describe(exc))
+            return
+        self.post(self._model_ready, engine, model)
+
+    def _model_ready(self, engine: Any, model: str | None) -> None:
+        old, self.engine, self.service = self.engine, engine, None
+        self.model_name = model
+        self.model_error = ""
+        self.set_activity("")
+        if old is not None:  # a switch (the first load shows in the status line only)
+            old.close()
+            self.notify(f"model {engine.stats.model_name} loaded", timeout=3)
+
+    def _model_failed(self, reason: str) -> None:
+        self.model_error = reason
+        self.set_activity("")
+        if self.engine is None:
+            self.push_screen(MissingModelScreen(reason))
+        else:
+            self.notify(f"could not switch model: {reason}", severity="error", timeout=10)
+
+    # -- asking ------------------------------------------------------------------------------
+
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "question":
+            return
+        question = event.value.strip()
+        if not question:
+            return
+        if self.answering:
+            self.notify("An answer is still being written: wait, or press esc to stop it.", severity="warning")
+            return
+        if self.engine is None:
+            why = (f"no model: {self.model_error}" if self.model_error else "the model is still loading; "
+                   "ask again in a moment")
+            self.notify(why, severity="warning", timeout=6)
+            return
+        event.input.clear()
+        conversation = self.conversation
+        await conversation.add_question(question)
+        view = await conversation.start_answer()
+        self.save_message("user", question)
+        self.answering = True
+        self._cancel_answer = threading.Event()
+        self.refresh_bindings()
+        self.set_activity("answering…")
+        self.answer(question, view, self._cancel_answer)
+
+    @work(thread=True, exclusive=True, group="answer")
+    def answer(self, question: str, view: AnswerView, cancel: threading.Event) -> None:
+        try:
+            if self.service is None:
+                self.service = AnswerService(self.engine, self.index, self.config, self.answerer_factory)
+            reply = self.service.ask(question, self.collection, lambda piece: self.post(self._piece, view, piece),
+                                     cancel)
+        except Exception as exc:
+            self.post(self._answer_failed, view, describe(exc))
+            return
+        self.post(self._answer_done, view, reply)
+
+    async def _piece(self, view: AnswerView, piece: str) -> None:
+        if view.is_attached:
+            await view.append(piece)
+
+    async def _answer_done(self, view: AnswerView, reply: Reply) -> None:
+        self._answer_over()
+        if reply.cancelled and not reply.text:
+            reply.text = view.streamed
+        if view.is_attached:
+            await view.finish(reply)
+            self.save_message("assistant", reply.text, reply)
+        if reply.cancelled:
+            self.notify("answer stopped", timeout=3)
+
+    async def _answer_failed(self, view: AnswerView, message: str) -> None:
+        self._answer_over()
+        if view.is_attached:
+            await view.fail(message)
+        self.notify(message, severity="error", timeout=10)
+
+    def _answer_over(self) -> None:
+        self.answering = False
+        self.refresh_bindings()
+        self.set_activity("")
+
+    def action_stop(self) -> None:
+        if self.answering:
+            self._cancel_answer.set()
+            self.set_activity("stopping…")
+
+    def save_message(self, role: str, text: str, reply: Reply | None = None) -> None:
+        if self.store is None:
+            return
+        try:
+            if self.chat_id is None:
+                self.chat_id = self.store.new_chat(text, self.collection, self.engine_label())
+                self.sub_title = self.store.get_chat(self.chat_id).title  # type: ignore[union-attr]
+            self.store.add_message(self.chat_id, role, text, None if reply is None else reply.found,
+                                   None if reply is None else reply.citations)
+        except LocalAgentError as exc:
+            self.notify(str(exc), severity="error")
+
+    def engine_label(self) -> str:
+        return self.engine.stats.model_name if self.engine is not None else ""
+
+    # -- citations ---------------------------------------------------------------------------
+
+    def on_citation_chosen(self, message: CitationChosen) -> None:
+        citation = message.citation
+        page_text, span = None, None
+        try:
+            if self.index is not None:
+                page_text = self.index.page_text(citation.file, citation.page)
+                chunk = self.index.get_chunk(citation.chunk_id) if citation.chunk_id is not None else None
+                if chunk is not None and chunk.file == citation.file and chunk.page == citation.page:
+                    span = (chunk.char_start, chunk.char_end)
+        except Exception as exc:
+            self.notify(f"cannot read the source: {describe(exc)}", severity="error")
+        self.push_screen(SourceScreen(citation, page_text, span, shown_path=self.show_path(citation.file)))
+
+    # -- chats -------------------------------------------------------------------------------
+
+    async def action_new_chat(self) -> None:
+        if self.answering:
+            self._cancel_answer.set()
+        self.chat_id = None
+        self.sub_title = "new chat"
+        await self.conversation.clear()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_open_chat(self) -> None:
+        chats = self.store.list_chats() if self.store is not None else []
+        items = [(str(c.id), f"{c.title}  [dim]{c.collection} · {c.messages // 2} question(s)[/dim]")
+                 for c in chats]
+        self.push_screen(PickerScreen("Open a past chat", items, empty="No saved chats yet."), self._open_chat)
+
+    async def _open_chat(self, chosen: str | None) -> None:
+        if chosen is None or self.store is None:
+            return
+        if self.answering:
+            self.notify("wait for the answer to finish (or press esc) before opening a chat",
+                        severity="warning")
+            return
+        chat = self.store.get_chat(int(chosen))
+        if chat is None:
+            self.notify("that chat is gone", severity="error")
+            return
+        await self.show_chat(chat.id)
+
+    async def show_chat(self, chat_id: int) -> None:
+        """Put a stored chat in the conversation; new questions continue it."""
+        chat = self.store.get_chat(chat_id) if self.store is not None else None
+        if chat is None:
+            return
+        conversation = self.conversation
+        await conversation.clear()
+        for message in self.store.messages(chat_id):  # type: ignore[union-attr]
+            if message.role == "user":
+                await conversation.add_question(message.text)
+            else:
+                await conversation.add_answer(Reply(message.text, bool(message.found), message.citations))
+        self.chat_id = chat.id
+        self.sub_title = chat.title
+        if chat.collection and chat.collection != self.collection:
+            self.use_collection(chat.collection)
+
+    # -- collections and models --------------------------------------------------------------
+
+    def action_switch_collection(self) -> None:
+        names = sorted(set(self.index.list_collections() if self.index is not None else []) | {self.collection})
+        items = [(n, f"{n}{'  (current)' if n == self.collection else ''}") for n in names]
+        self.push_screen(PickerScreen("Switch collection", items), self._collection_chosen)
+
+    def _collection_chosen(self, name: str | None) -> None:
+        if name and name != self.collection:
+            self.use_collection(name)
+            if self.collection_is_empty():
+                self.ask_for_folder(empty=True)
+
+    def use_collection(self, name: str) -> None:
+        self.collection = name
+        self.refresh_documents()
+        self.update_status()
+        self.notify(f"collection {name!r}", timeout=3)
+
+    def action_switch_model(self) -> None:
+        from localagent.models import Registry
+
+        try:
+            registry = Registry.load()
+            items = [(e.name, f"{e.name}  [dim]{e.quant} {e.params} {e.architecture}"
+                              f"{'  (default)' if e.name == registry.default_name else ''}[/dim]")
+                     for e in registry.entries if e.installed and e.status != "unsupported"]
+        except LocalAgentError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.push_screen(PickerScreen("Switch model", items, empty="No installed models."), self._model_chosen)
+
+    def _model_chosen(self, name: str | None) -> None:
+        if not name:
+            return
+        if self.answering:
+            self.notify("wait for the answer to finish (or press esc) before switching", severity="warning")
+            return
+        self.load_model(name)
+
+    def ask_for_folder(self, empty: bool = False) -> None:
+        screen = EmptyCollectionScreen(self.collection) if empty else None
+        self.action_index_folder(screen)

@@ -1,0 +1,113 @@
+"""Indexing from the UI: a folder prompt, a thread worker running `index_paths`, progress in the
+side panel. Mixed into ChatApp (which provides notify, post, index, collection, config)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from textual import work
+
+from localagent.errors import LocalAgentError
+from localagent.tui.screens import FolderScreen
+from localagent.tui.widgets import DocumentPanel
+
+
+class IndexingMixin:
+    """Needs: self.index, self.index_path, self.collection, self.config, self.post, self.notify,
+    self.set_activity, self.get_screen, self.push_screen."""
+
+    indexing = False
+    _pending: list[str] = []
+
+    @property
+    def document_panel(self) -> DocumentPanel:
+        return self.main_screen.query_one(DocumentPanel)  # type: ignore[attr-defined]
+
+    def collection_is_empty(self) -> bool:
+        try:
+            return not any(d.status == "ok" for d in self.index.list_documents(self.collection))
+        except Exception:
+            return False
+
+    def refresh_documents(self) -> None:
+        if self.index is None:
+            return
+        try:
+            documents = self.index.list_documents()
+            collections = self.index.list_collections()
+        except Exception as exc:
+            self.notify(f"cannot read the index: {exc}", severity="error")  # type: ignore[attr-defined]
+            return
+        try:
+            panel = self.document_panel
+        except Exception:  # main screen not mounted
+            return
+        panel.show_documents(collections, documents, self.collection,
+                             self._pending if self.indexing else ())
+
+    def action_index_folder(self, screen: FolderScreen | None = None) -> None:
+        if self.indexing:
+            self.notify("already indexing; wait for it to finish", severity="warning")  # type: ignore
+            return
+        self.push_screen(screen or FolderScreen(), self._folder_chosen)  # type: ignore[attr-defined]
+
+    def _folder_chosen(self, folder: str | None) -> None:
+        if not folder:
+            return
+        path = Path(folder).expanduser()
+        if not path.exists():
+            self.notify(f"no such file or folder: {path}", severity="error")  # type: ignore[attr-defined]
+            return
+        self.indexing = True
+        self._cancel_index = threading.Event()
+        self.index_folder(path.resolve(), self.collection, self._cancel_index)
+
+    @work(thread=True, exclusive=True, group="index")
+    def index_folder(self, path: Path, collection: str, cancel: threading.Event) -> None:
+        from localagent.index import Index, index_paths
+        from localagent.index.walk import find_files
+
+        try:
+            pending = [str(p) for p in find_files([path]).files]
+            self.post(self._index_started, pending)
+            with Index.open(self.index_path) as index:
+                summary = index_paths([path], collection=collection, index=index, cancel=cancel,
+                                      progress=lambda event: self.post(self._index_progress, event),
+                                      chunk_tokens=self.config.chunk_tokens,
+                                      chunk_overlap=self.config.chunk_overlap)
+        except Exception as exc:
+            reason = str(exc) if isinstance(exc, LocalAgentError) else f"{type(exc).__name__}: {exc}"
+            self.post(self._index_finished, None, reason)
+            return
+        self.post(self._index_finished, summary, "")
+
+    def _index_started(self, pending: list[str]) -> None:
+        self._pending = pending
+        self.set_activity(f"indexing 0/{len(pending)}")  # type: ignore[attr-defined]
+        self.refresh_documents()
+
+    def _index_progress(self, event: Any) -> None:
+        self.document_panel.show_progress(event)
+        if event.kind == "file":
+            self.set_activity(f"indexing {event.files_done}/{event.files_total}")  # type: ignore
+            self.refresh_documents()
+
+    def _index_finished(self, summary: Any, error: str) -> None:
+        self.indexing = False
+        self._pending = []
+        self.document_panel.show_progress(None)
+        self.set_activity("")  # type: ignore[attr-defined]
+        self.refresh_documents()
+        if summary is None:
+            self.notify(f"indexing failed: {error}", severity="error", timeout=10)  # type: ignore
+            return
+        failed = f", {len(summary.failed)} failed" if summary.failed else ""
+        note = " (stopped)" if summary.cancelled else ""
+        self.notify(f"indexed {summary.indexed} file(s), {summary.pages} page(s) into {summary.collection!r}"
+                    f"{failed}{note}", severity="warning" if summary.failed else "information",
+                    timeout=6)
+        if summary.files_seen == 0 and not summary.removed:
+            self.notify("no documents found there (PDF, text and Markdown are read; hidden and binary "
+                        "files are skipped)", severity="warning", timeout=8)

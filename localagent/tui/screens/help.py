@@ -1,0 +1,49 @@
+"""F1 help: what the keys do and what the command palette offers."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# localagent chat
+
+Ask questions about your indexed documents. Answers come from the documents, with numbered
+citations; when the documents do not hold the answer, it says so instead of guessing.
+
+## Keys
+
+| Key | Action |
+|---|---|
+| `enter` | send the question |
+| `esc` | stop the answer being written |
+| `tab` / `shift+tab` | move between the question, the citations and the documents |
+| `enter` on a citation | open the source page, the cited passage highlighted |
+| `ctrl+n` | new chat |
+| `ctrl+p` | command palette |
+| `F1` | this help |
+| `ctrl+q` | quit |
+
+## Command palette (ctrl+p)
+
+| Command | What it does |
+|---|---|
+| New chat | start an empty conversation |
+| Open a past chat | reopen a saved conversation |
+| Switch collection | answer from another collection |
+| Index a folder | read a folder into the current collection (runs in the background) |
+| Switch model | load another model from `localagent models list` |
+
+Chats are saved in the data dir (`localagent paths`). Index from the shell with
+`localagent index DIR`.
+"""
+
+
+class HelpScreen(ModalScreen):
+    BINDINGS = [Binding("escape", "app.pop_screen", "Close"), Binding("f1", "app.pop_screen", "Close")]
+
+    def compose(self):
+        with VerticalScroll(id="help-box"):
+            yield Markdown(HELP, id="help-text")

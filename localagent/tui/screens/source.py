@@ -1,0 +1,72 @@
+"""The source of a citation: the whole page of the file, the cited passage highlighted."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Label, Static
+
+from localagent.tui.answering import CitedSource
+
+HIGHLIGHT = "bold black on yellow"
+
+
+def find_passage(page: str, citation: CitedSource, span: tuple[int, int] | None) -> tuple[int, int] | None:
+    """Where the cited text is in the page (any whitespace between its words; else where its first
+    words are), falling back to the chunk's stored offsets when they fit the page."""
+    words = citation.text.split()
+    for count in (len(words), 8):
+        if not words:
+            break
+        found = re.search(r"\s+".join(re.escape(w) for w in words[:count]), page)
+        if found:
+            return found.start(), max(found.end(), min(len(page), found.start() + len(citation.text)))
+    if span is not None and 0 <= span[0] < span[1] <= len(page):
+        return span
+    return None
+
+
+def highlighted(page: str, span: tuple[int, int] | None) -> Text:
+    text = Text(page)
+    if span is not None:
+        text.stylize(HIGHLIGHT, *span)
+    return text
+
+
+class SourceScreen(Screen):
+    """Opened from a citation; esc goes back to the conversation."""
+
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back"), Binding("q", "app.pop_screen", "Back", show=False)]
+
+    def __init__(self, citation: CitedSource, page_text: str | None, span: tuple[int, int] | None = None,
+                 shown_path: str | None = None):
+        super().__init__()
+        self.citation = citation
+        self.page_text = page_text
+        self.span = find_passage(page_text, citation, span) if page_text else None
+        self.shown_path = shown_path if shown_path is not None else citation.file
+
+    def compose(self):
+        c = self.citation
+        yield Label(Text.assemble((f"[{c.n}] ", "bold"), (Path(c.file).name, "bold underline"),
+                                  f" · page {c.page}"), id="source-title")
+        yield Label(Text(self.shown_path, style="dim"), id="source-path")
+        with VerticalScroll(id="source-body"):
+            if self.page_text is None:
+                yield Static(Text("This page is no longer in the index (re-index the file). The cited "
+                                  "passage was:\n\n", style="italic") + Text(c.text, style=HIGHLIGHT),
+                             id="source-text")
+            else:
+                yield Static(highlighted(self.page_text, self.span), id="source-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.span is not None and self.page_text:
+            line = self.page_text.count("\n", 0, self.span[0])
+            body = self.query_one("#source-body", VerticalScroll)
+            self.call_after_refresh(body.scroll_to, y=max(0, line - 2), animate=False)
