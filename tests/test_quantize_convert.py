@@ -186,3 +186,27 @@ def test_inspect_and_eval(ckpts: dict[str, Path], tmp_path: Path, capsys: pytest
     assert ppl["f16"]["n_windows"] > 1 and ppl["f16"]["n_tokens"] > 40
     assert 1.0 < ppl["f16"]["perplexity"] < 10 * TinyShape().vocab
     assert abs(ppl["tq2"]["perplexity"] / ppl["f16"]["perplexity"] - 1) < 0.05
+
+
+@pytest.mark.train
+def test_qat_export_converts_and_matches_torch(sp_model: bytes, tmp_path: Path) -> None:
+    """The QAT pipeline's end: `qat export` (LlamaForCausalLM, ternary x scale) -> convert -> llama.cpp
+    computes what the torch model computes (checks the whole name mapping and the RoPE permutation)."""
+    import torch
+
+    from quantize.qat.export import export_hf
+    from quantize.qat.model import LlamaLM, ModelConfig
+
+    (tmp_path / "tok.model").write_bytes(sp_model)
+    torch.manual_seed(0)
+    model = LlamaLM(ModelConfig(vocab_size=TinyShape().vocab, hidden_size=256, intermediate_size=512,
+                                num_hidden_layers=2, num_attention_heads=4, ternary=True)).eval()
+    hf = export_hf(model, tmp_path / "tok.model", tmp_path / "hf")
+    ref, tokens = run_logits(convert(hf, tmp_path / "f16.gguf", "--type", "f16"))
+    tq2, _ = run_logits(convert(hf, tmp_path / "tq2.gguf", "--type", "tq2_0"), tokens)
+    with torch.no_grad():
+        torch_logits = model(torch.tensor([tokens])).float().numpy()[0]
+    spread = float(np.abs(ref).max())
+    assert float(np.abs(torch_logits - ref).max()) < 0.03 * spread  # torch also quantizes activations
+    assert float(np.abs(tq2 - ref).max()) < 0.03 * spread
+    assert (torch_logits.argmax(-1) == ref.argmax(-1)).mean() >= 0.9
