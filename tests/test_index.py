@@ -209,3 +209,27 @@ def test_index_from_a_worker_thread_while_searching(corpus: Path, tmp_path: Path
         worker.join()
         assert result["summary"].indexed == 4 and searches > 0
         assert reader.search("reportword2")[0].page == 2
+
+
+def test_migration_from_version_1_keeps_documents_searchable(tmp_path: Path):
+    from localagent.docs import Page, chunk_pages
+    from localagent.index import schema
+
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    schema.migrate(conn, target=1)  # the first released schema, written the way v1 wrote it
+    conn.execute("INSERT INTO collections(name, created_at) VALUES ('old', 0)")
+    conn.execute("INSERT INTO documents(collection_id, path, size, mtime_ns, status, pages, chunks, "
+                 "indexed_at) VALUES (1, '/old/a.txt', 1, 1, 'ok', 1, 1, 0)")
+    chunk = chunk_pages([Page(1, "the walrus memo")], 50, 0)[0]
+    conn.execute("INSERT INTO chunks(document_id, page, line_start, line_end, char_start, char_end, text) "
+                 "VALUES (1, 1, 1, 1, ?, ?, ?)", (chunk.char_start, chunk.char_end, chunk.text))
+    conn.close()
+    with Index.open(path) as index:
+        hits = index.search("walrus", collection="old", skip_missing=False)
+        assert [h.file for h in hits] == ["/old/a.txt"]
+        assert index.search("c1", skip_missing=False) == []  # the collection tag is not text
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('integrity-check')")
+    conn.close()

@@ -135,3 +135,41 @@ def test_cli_index_summary_exit_codes_and_docs(tmp_path: Path, capsys):
     assert "no documents found" in capsys.readouterr().err
     assert main(["index", str(tmp_path / "absent")]) == 1
     assert "no such file or folder" in capsys.readouterr().err
+
+
+def test_words_in_most_chunks_do_not_change_the_order(tmp_path: Path):
+    """A word in more than half the chunks is left out of ranking (FTS5 gives it no weight);
+    the results must be the same chunks in the same order as with the word kept."""
+    docs = tmp_path / "many"
+    docs.mkdir()
+    for i in range(80):
+        extra = " platypus" * (i % 3) if i % 10 == 0 else ""
+        (docs / f"n{i:02d}.txt").write_text(f"common filler text number w{i}{extra}\n")
+    index_paths([docs], chunk_tokens=50, chunk_overlap=0)
+    with Index.open() as index:
+        ranked = index.search("common platypus")
+        assert [h.file for h in ranked] == [h.file for h in index.search("platypus")]
+        assert {Path(h.file).name for h in ranked} == {"n10.txt", "n20.txt", "n40.txt", "n50.txt", "n70.txt"}
+        assert ranked and all(h.score > 0 for h in ranked) and "**platypus**" in ranked[0].snippet
+        only_common = index.search("common filler", limit=5)
+        assert len(only_common) == 5 and all(h.score == 0.0 for h in only_common)
+        assert all("**common**" in h.snippet for h in only_common)
+
+
+def test_collection_filter_small_and_large(tmp_path: Path):
+    big, small = tmp_path / "big", tmp_path / "small"
+    big.mkdir()
+    small.mkdir()
+    for i in range(40):
+        (big / f"b{i}.txt").write_text(f"shared harbour note b{i}\n")
+    for i in range(3):
+        (small / f"s{i}.txt").write_text(f"shared harbour note s{i}\n")
+    index_paths([big], collection="big", chunk_tokens=50, chunk_overlap=0)
+    index_paths([small], collection="small", chunk_tokens=50, chunk_overlap=0)
+    with Index.open() as index:
+        assert {Path(h.file).parent.name for h in index.search("harbour", collection="small")} == {"small"}
+        assert len(index.search("harbour", collection="small")) == 3
+        in_big = index.search("harbour", collection="big", limit=40)
+        assert len(in_big) == 40 and {Path(h.file).parent.name for h in in_big} == {"big"}
+        assert index.search("s1", collection="big") == []
+        assert index.search("harbour", collection="nope") == []

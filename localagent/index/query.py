@@ -35,8 +35,8 @@ def _quote(words: list[str]) -> str:
     return '"' + " ".join(words) + '"'
 
 
-def build_match(query: str) -> str:
-    """An FTS5 MATCH expression for ``query``; EmptyQueryError when nothing is searchable."""
+def query_terms(query: str) -> list[str]:
+    """The quoted FTS5 terms and phrases of ``query``; EmptyQueryError when there are none."""
     terms: list[str] = []
     phrases = _PHRASE.findall(query) if query.count('"') % 2 == 0 else []
     rest = _PHRASE.sub(" ", query) if phrases else query
@@ -49,7 +49,7 @@ def build_match(query: str) -> str:
     words = _WORD.findall(rest)
     content = [w for w in words if w.lower() not in STOPWORDS]
     seen: set[str] = set()
-    for word in content or words:
+    for word in content or ([] if terms else words):
         key = word.lower()
         if key not in seen:
             seen.add(key)
@@ -57,4 +57,9 @@ def build_match(query: str) -> str:
     if not terms:
         raise EmptyQueryError(
             f"the query {query.strip()[:60]!r} has no words to search for (use letters or digits)")
-    return " OR ".join(terms[:MAX_TERMS])
+    return terms[:MAX_TERMS]
+
+
+def build_match(query: str) -> str:
+    """An FTS5 MATCH expression for ``query``: every term quoted, joined with OR."""
+    return " OR ".join(query_terms(query))

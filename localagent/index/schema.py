@@ -70,6 +70,28 @@ MIGRATIONS: list[str] = [
     END;
     INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('rank', 'bm25(1.0, 0.5)');
     """,
+    # 1 -> 2: each chunk carries its collection as an FTS5 token ("c<id>" in column `tag`), so a
+    # collection filter is part of the MATCH and bm25's ORDER BY rank LIMIT stays inside FTS5.
+    """
+    ALTER TABLE chunks ADD COLUMN tag TEXT NOT NULL DEFAULT '';
+    UPDATE chunks SET tag = 'c' || (SELECT collection_id FROM documents WHERE id = chunks.document_id);
+    DROP TRIGGER chunks_fts_insert;
+    DROP TRIGGER chunks_fts_delete;
+    DROP TABLE chunks_fts;
+    CREATE VIRTUAL TABLE chunks_fts USING fts5(
+        text, heading, tag, content='chunks', content_rowid='id',
+        tokenize='porter unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN
+        INSERT INTO chunks_fts(rowid, text, heading, tag) VALUES (new.id, new.text, new.heading, new.tag);
+    END;
+    CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
+        INSERT INTO chunks_fts(chunks_fts, rowid, text, heading, tag)
+        VALUES ('delete', old.id, old.text, old.heading, old.tag);
+    END;
+    INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild');
+    INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('rank', 'bm25(1.0, 0.5, 0.0)');
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -93,12 +115,12 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def migrate(conn: sqlite3.Connection) -> None:
-    """Bring the schema to SCHEMA_VERSION; refuse databases from newer versions."""
+def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> None:
+    """Bring the schema to ``target`` (tests use older targets); refuse newer databases."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version == SCHEMA_VERSION:
+    if version == target:
         return
-    if version > SCHEMA_VERSION:
+    if version > target:
         raise LocalAgentError(
             f"the index has schema version {version}, newer than this localagent knows "
             f"({SCHEMA_VERSION}); upgrade localagent or use another LOCALAGENT_HOME")
@@ -106,10 +128,10 @@ def migrate(conn: sqlite3.Connection) -> None:
     try:
         # Another process may have migrated while we waited for the lock.
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        for step in range(version, SCHEMA_VERSION):
+        for step in range(version, target):
             for statement in _statements(MIGRATIONS[step]):
                 conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute(f"PRAGMA user_version = {target}")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from localagent.docs import Chunk, Page
-from localagent.index.query import build_match
+from localagent.index.query import query_terms
+from localagent.index.ranking import ranked as rank
 from localagent.index.records import MARK_END, MARK_START, ChunkRecord, DocumentRecord, SearchHit
 from localagent.index.schema import connect
 from localagent.paths import get_paths
@@ -76,7 +77,9 @@ class Index:
         conn.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
         conn.execute("DELETE FROM pages WHERE document_id = ?", (document_id,))
 
-    def _upsert(self, conn: sqlite3.Connection, collection: str, path: str, values: dict) -> int:
+    def _upsert(self, conn: sqlite3.Connection, collection: str, path: str,
+                values: dict) -> tuple[int, int]:
+        """Insert or update a document row, dropping its old content: (document id, collection id)."""
         collection_id = self._collection_id(conn, collection)
         row = conn.execute("SELECT id FROM documents WHERE collection_id = ? AND path = ?",
                            (collection_id, path)).fetchone()
@@ -84,17 +87,17 @@ class Index:
             self._drop_content(conn, row[0])
             sets = ", ".join(f"{key} = ?" for key in values)
             conn.execute(f"UPDATE documents SET {sets} WHERE id = ?", (*values.values(), row[0]))
-            return row[0]
+            return row[0], collection_id
         keys = ", ".join(["collection_id", "path", *values])
         marks = ", ".join("?" * (len(values) + 2))
         return conn.execute(f"INSERT INTO documents({keys}) VALUES ({marks})",
-                            (collection_id, path, *values.values())).lastrowid
+                            (collection_id, path, *values.values())).lastrowid, collection_id
 
     def write_document(self, collection: str, path: str, *, size: int, mtime_ns: int, sha256: str,
                        pages: Sequence[Page], chunks: Sequence[Chunk], chunker: str = "") -> int:
         """Store one read document (replacing what was there) in one transaction; its id."""
         with self.transaction() as conn:
-            document_id = self._upsert(conn, collection, path, {
+            document_id, collection_id = self._upsert(conn, collection, path, {
                 "sha256": sha256, "size": size, "mtime_ns": mtime_ns, "status": "ok", "error": None,
                 "pages": len(pages), "chunks": len(chunks), "chunker": chunker,
                 "indexed_at": time.time()})
@@ -102,9 +105,9 @@ class Index:
                              [(document_id, p.number, p.first_line, p.text) for p in pages])
             conn.executemany(
                 "INSERT INTO chunks(document_id, page, line_start, line_end, char_start, char_end, "
-                "heading, text) VALUES (?,?,?,?,?,?,?,?)",
+                "heading, text, tag) VALUES (?,?,?,?,?,?,?,?,?)",
                 [(document_id, c.page, c.line_start, c.line_end, c.char_start, c.char_end, c.heading,
-                  c.text) for c in chunks])
+                  c.text, _tag(collection_id)) for c in chunks])
         return document_id
 
     def write_failure(self, collection: str, path: str, *, size: int, mtime_ns: int,
@@ -114,7 +117,7 @@ class Index:
             return self._upsert(conn, collection, path, {
                 "sha256": sha256, "size": size, "mtime_ns": mtime_ns, "status": "failed",
                 "error": error, "pages": 0, "chunks": 0, "chunker": chunker,
-                "indexed_at": time.time()})
+                "indexed_at": time.time()})[0]
 
     def touch_document(self, document_id: int, mtime_ns: int) -> None:
         """A file got a new mtime but the same content: remember the mtime, keep the rest."""
@@ -198,29 +201,62 @@ class Index:
         never cite a deleted file even before the next `localagent index` run removes it.
         Raises EmptyQueryError (a LocalAgentError) when the query has no searchable word.
         """
-        match = build_match(query)
+        terms = query_terms(query)
         if limit <= 0:
             return []
         wanted = limit + 8
-        sql = (f"SELECT {_CHUNK_COLUMNS}, snippet(chunks_fts, 0, ?, ?, '…', 24), rank "
-               "FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
-               "JOIN documents d ON d.id = c.document_id ")
-        params: list = [MARK_START, MARK_END, match]
+        collection_id = None
+        tag = None
         if collection is not None:
-            sql += ("JOIN collections k ON k.id = d.collection_id "
-                    "WHERE chunks_fts MATCH ? AND k.name = ? ")
-            params.append(collection)
-        else:
-            sql += "WHERE chunks_fts MATCH ? "
-        sql += "ORDER BY rank LIMIT ?"
-        params.append(wanted)
-        hits: list[SearchHit] = []
-        exists: dict[str, bool] = {}
-        for row in self._query(sql, params):
-            file = row[2]
-            if skip_missing and not exists.setdefault(file, os.path.exists(file)):
-                continue
-            hits.append(SearchHit(*row[:10], snippet=row[10], score=round(-row[11], 6)))
-            if len(hits) == limit:
-                break
+            rows = self._query("SELECT id FROM collections WHERE name = ?", (collection,))
+            if not rows:
+                return []
+            collection_id = rows[0][0]
+            mine, total = self._query(
+                "SELECT coalesce(sum(chunks * (collection_id = ?)), 0), coalesce(sum(chunks), 0) "
+                "FROM documents", (collection_id,))[0]
+            if mine == total:
+                collection_id = None  # it holds every chunk: nothing to filter
+            elif mine * 2 < total:
+                tag = _tag(collection_id)  # small: filter inside FTS5 (cheap for a rare tag)
+            else:
+                wanted *= 3  # large: rank without the (costly, common) tag, then filter
+        hits = self._hits(terms, tag, wanted, limit, collection_id, skip_missing)
+        if collection_id is not None and tag is None and len(hits) < limit:
+            hits = self._hits(terms, _tag(collection_id), limit + 8, limit, collection_id, skip_missing)
         return hits
+
+    def _hits(self, terms: list[str], tag: str | None, wanted: int, limit: int,
+              collection_id: int | None, skip_missing: bool) -> list[SearchHit]:
+        with self._lock:
+            match, ranked = rank(self._conn, terms, tag, wanted)
+        if not ranked:
+            return []
+        owners = {row[0]: row[1:] for row in self._query(
+            "SELECT c.id, d.collection_id, d.path FROM chunks c JOIN documents d ON d.id = c.document_id "
+            f"WHERE c.id IN ({','.join('?' * len(ranked))})", [rowid for rowid, _ in ranked])}
+        chosen: list[tuple[int, float]] = []
+        exists: dict[str, bool] = {}
+        for rowid, score in ranked:
+            owner = owners.get(rowid)
+            if owner is None or (collection_id is not None and owner[0] != collection_id):
+                continue  # another collection, or deleted by another process meanwhile
+            if skip_missing and not exists.setdefault(owner[1], os.path.exists(owner[1])):
+                continue
+            chosen.append((rowid, score))
+            if len(chosen) == limit:
+                break
+        if not chosen:
+            return []
+        details = {row[0]: row for row in self._query(  # snippets only for the chosen few
+            f"SELECT {_CHUNK_COLUMNS}, snippet(chunks_fts, 0, ?, ?, '…', 24) FROM chunks_fts "
+            "JOIN chunks c ON c.id = chunks_fts.rowid JOIN documents d ON d.id = c.document_id "
+            f"WHERE chunks_fts MATCH ? AND chunks_fts.rowid IN ({','.join('?' * len(chosen))})",
+            (MARK_START, MARK_END, match, *(rowid for rowid, _ in chosen)))}
+        return [SearchHit(*details[rowid][:10], snippet=details[rowid][10], score=score)
+                for rowid, score in chosen if rowid in details]
+
+
+def _tag(collection_id: int) -> str:
+    """The FTS5 token that marks a chunk's collection."""
+    return f"c{collection_id}"
