@@ -65,9 +65,13 @@ class _ProgressBar:
 
 def _print_summary(summary) -> None:
     elapsed = max(summary.elapsed, 1e-6)
-    print(f"indexed {summary.indexed} file(s), {summary.pages} page(s), {summary.chunks} chunk(s) "
-          f"in {summary.elapsed:.1f} s ({summary.pages / elapsed:.1f} pages/s, "
-          f"{human_size(summary.bytes_read / elapsed)}/s) into collection {summary.collection!r}")
+    if summary.indexed:
+        print(f"indexed {summary.indexed} file(s), {summary.pages} page(s), {summary.chunks} chunk(s) "
+              f"in {summary.elapsed:.1f} s ({summary.pages / elapsed:.1f} pages/s, "
+              f"{human_size(summary.bytes_read / elapsed)}/s) into collection {summary.collection!r}")
+    else:
+        print(f"no new or changed files in collection {summary.collection!r} "
+              f"(checked in {summary.elapsed:.2f} s)")
     print(f"unchanged {summary.unchanged}, removed {summary.removed}, failed {len(summary.failed)}, "
           f"skipped {summary.skipped} (hidden or binary)")
     for failed in summary.failed:

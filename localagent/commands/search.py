@@ -29,11 +29,14 @@ def hit_json(hit) -> dict:
             "snippet": hit.snippet, "score": hit.score, "chunk_id": hit.chunk_id}
 
 
-def _rich_snippet(snippet: str) -> str:
+def _rich_snippet(snippet: str, styled: bool) -> str:
+    """One line; matched words in bold on a terminal, between the plain markers otherwise."""
     from rich.markup import escape
 
     from localagent.index import MARK_END, MARK_START
 
+    if not styled:
+        return escape(" ".join(snippet.split()))
     parts = re.split(f"{re.escape(MARK_START)}(.*?){re.escape(MARK_END)}", snippet, flags=re.S)
     out = [escape(part) if i % 2 == 0 else f"[bold yellow]{escape(part)}[/]" for i, part in enumerate(parts)]
     return " ".join("".join(out).split())
@@ -66,5 +69,5 @@ def run(args: argparse.Namespace) -> int:
             else f"lines {hit.line_start}-{hit.line_end}"
         console.print(f"[bold]{rank}.[/] [cyan]{hit.file}[/] page {hit.page}, {lines}  "
                       f"[dim]score {hit.score:.2f}[/]")
-        console.print(f"   {_rich_snippet(hit.snippet)}")
+        console.print(f"   {_rich_snippet(hit.snippet, console.is_terminal)}")
     return 0
