@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "localagent.commands.search",
     "localagent.commands.docs",
     "localagent.commands.chat",
+    "localagent.commands.batch",
 ]
 
 DESCRIPTION = """\

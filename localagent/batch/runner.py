@@ -1,0 +1,189 @@
+"""`run_batch`: find the documents, reconcile output and journal, run what is left, write durably.
+
+Crash safety, in order, for every record: append it to the output and fsync (output.py), then
+mark it written in the journal (journal.py). On start the output is scanned: records past what the
+journal knows are adopted (killed between fsync and journal commit), a torn last record is cut
+off (killed mid-write). Nothing before the journal's last known record is ever truncated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from localagent.batch.journal import Journal, journal_path
+from localagent.batch.memory import check_workers_fit
+from localagent.batch.output import OutputFile, Scan
+from localagent.batch.records import csv_columns, make_record
+from localagent.batch.tasks import PROMPT_VERSION, Task
+from localagent.batch.workers import TRANSIENT, EngineSpec, WorkItem, run_in_process, run_in_workers
+from localagent.errors import LocalAgentError
+from localagent.index.walk import find_files
+
+
+class Reporter(Protocol):
+    def start(self, total: int) -> None: ...
+    def advance(self, record: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class BatchJob:
+    inputs: list[Path]
+    task: Task
+    out: Path
+    format: str
+    engine: EngineSpec
+    model_sha256: str
+    workers: int = 1
+
+    def fingerprint(self) -> str:
+        return json.dumps({"task": self.task.name, "options": self.task.options(), "model": self.model_sha256,
+                           "prompt_version": PROMPT_VERSION}, sort_keys=True)
+
+
+@dataclass
+class Summary:
+    inputs: int = 0
+    ok: int = 0
+    errors: int = 0
+    already_done: int = 0  # records found in the output from earlier runs
+    reused: int = 0  # same content already processed by this job: record copied, no model run
+    processed: int = 0  # run through the model now
+    repaired: str = ""
+    elapsed_s: float = 0.0
+    work_s: float = 0.0
+    out: str = ""
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (file, error), this run's inputs
+
+    @property
+    def docs_per_minute(self) -> float:
+        return 60.0 * self.processed / self.work_s if self.work_s > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"inputs": self.inputs, "ok": self.ok, "errors": self.errors, "already_done": self.already_done,
+                "reused": self.reused, "processed": self.processed, "repaired": self.repaired,
+                "elapsed_s": round(self.elapsed_s, 2), "docs_per_minute": round(self.docs_per_minute, 2),
+                "out": self.out, "failures": [{"file": f, "error": e} for f, e in self.failures]}
+
+
+def check_output_path(out: Path) -> Path:
+    out = Path(out).expanduser().absolute()
+    if out.is_dir():
+        raise LocalAgentError(f"--out {out} is a folder; give a file name such as {out / 'results.jsonl'}")
+    if not out.parent.is_dir():
+        raise LocalAgentError(f"--out {out}: the folder {out.parent} does not exist")
+    return out
+
+
+def find_inputs(paths: list[Path]) -> list[Path]:
+    found = find_files(paths)
+    if found.missing:
+        raise LocalAgentError(f"{found.missing[0]}: no such file or folder")
+    if not found.files:
+        raise LocalAgentError(f"no documents found in {', '.join(str(p) for p in paths)}")
+    return found.files
+
+
+def sha256_of(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _same_job(scan: Scan, job: BatchJob) -> bool:
+    """For an output whose journal is gone: do its records come from this task and model?"""
+    return all(r.get("task") == job.task.name and r.get("model") == job.engine.model_name
+               for r, _ in scan.records)
+
+
+def reconcile(output: OutputFile, journal: Journal, job: BatchJob) -> tuple[dict[tuple[str, str], str], str]:
+    """Make output and journal agree; returns {(file, sha256): status} of records in the output and
+    a note on any repair."""
+    fingerprint = job.fingerprint()
+    scan = output.scan()
+    known = journal.job()
+    if scan.records and known != fingerprint and (known is not None or not _same_job(scan, job)):
+        raise LocalAgentError(f"{output.path} holds results of another job (other task, options or model); "
+                              f"choose another --out")
+    note = ""
+    if scan.bad_reason:
+        committed = journal.committed_end()
+        if scan.good_end < committed and known == fingerprint:
+            raise LocalAgentError(f"{output.path}: {scan.bad_reason} at byte {scan.good_end}, inside records "
+                                  f"already written; fix or move the file, then rerun")
+        note = f"cut off an unfinished last record ({scan.size - scan.good_end} bytes)"
+        output.truncate(scan.good_end)
+    journal.set_job(fingerprint)
+    journal.replace_written([(r["file"], r.get("sha256") or "", end) for r, end in scan.records])
+    for record, end in scan.records:  # adopt records written just before a kill (and old ones)
+        if output.format == "jsonl" and record.get("sha256") and journal.cached(record["sha256"], fingerprint) is None:
+            journal.mark_written(record, end, fingerprint)
+    return {(r["file"], r.get("sha256") or ""): r.get("status", "") for r, _ in scan.records}, note
+
+
+def run_batch(job: BatchJob, reporter: Reporter | None = None) -> Summary:
+    started = time.perf_counter()
+    out = check_output_path(job.out)
+    files = find_inputs(job.inputs)
+    schema = json.loads(job.task.schema_json) if job.task.name == "extract" else None
+    output = OutputFile(out, job.format, csv_columns(schema))
+    journal = Journal(journal_path(out))
+    summary = Summary(inputs=len(files), out=str(out))
+    try:
+        done, summary.repaired = reconcile(output, journal, job)
+        fingerprint = job.fingerprint()
+        statuses: dict[str, str] = {}
+        ready: list[dict[str, Any]] = []  # records known without the model
+        work: list[WorkItem] = []
+        for path in files:
+            try:
+                sha = sha256_of(path)
+            except OSError as exc:
+                sha = ""
+                if (str(path), sha) not in done:
+                    ready.append(make_record(str(path), None, job.task.name, job.engine.model_name, 0.0,
+                                             error=f"cannot read file: {exc.strerror or exc}"))
+                    continue
+            if (str(path), sha) in done:
+                statuses[str(path)] = done[(str(path), sha)]
+                summary.already_done += 1
+            elif (cached := journal.cached(sha, fingerprint)) is not None:
+                ready.append({**cached, "file": str(path)})
+                summary.reused += 1
+            else:
+                work.append(WorkItem(str(path), sha))
+        if work:
+            check_workers_fit(job.workers, Path(job.engine.model_path), job.engine.n_ctx)
+        output.open()
+
+        def write(record: dict[str, Any]) -> None:
+            cacheable = not record.pop(TRANSIENT, False)
+            end = output.append(record)
+            journal.mark_written(record, end, fingerprint, cacheable=cacheable)
+            statuses[record["file"]] = record["status"]
+            if record["status"] != "ok":
+                summary.failures.append((record["file"], record.get("error") or ""))
+
+        for record in ready:
+            write(record)
+        if reporter is not None:
+            reporter.start(len(work))
+        work_started = time.perf_counter()
+        records = (run_in_process(job.engine, job.task, work) if job.workers == 1 or len(work) == 1 else
+                   run_in_workers(job.engine, job.task, work, min(job.workers, len(work))))
+        for record in records:
+            write(record)
+            summary.processed += 1
+            if reporter is not None:
+                reporter.advance(record)
+        summary.work_s = time.perf_counter() - work_started
+    finally:
+        output.close()
+        journal.close()
+    summary.ok = sum(1 for s in statuses.values() if s == "ok")
+    summary.errors = len(statuses) - summary.ok
+    summary.elapsed_s = time.perf_counter() - started
+    return summary
