@@ -233,3 +233,18 @@ def test_migration_from_version_1_keeps_documents_searchable(tmp_path: Path):
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('integrity-check')")
     conn.close()
+
+
+def test_file_deleted_during_the_run_is_not_recorded_as_failed(tmp_path: Path, index: Index):
+    folder = tmp_path / "live"
+    folder.mkdir()
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (folder / name).write_text(f"content of {name}\n")
+
+    def delete_c(event):
+        if event.kind == "file" and event.path.endswith("a.txt"):
+            (folder / "c.txt").unlink()
+
+    summary = run([folder], index, progress=delete_c)
+    assert summary.indexed == 2 and summary.failed == []
+    assert [Path(d.path).name for d in index.list_documents()] == ["a.txt", "b.txt"]

@@ -133,3 +133,23 @@ def test_indexing_and_searching_processes_run_at_once(tmp_path: Path):
     assert json.loads(out)["indexed"] == FILES
     assert searches > 5 and cli_runs >= 1 and len(seen_files) > 1
     assert assert_consistent(db) == FILES
+
+
+@pytest.mark.slow
+def test_ctrl_c_finishes_the_current_file_and_reports(tmp_path: Path):
+    corpus = make_many(tmp_path / "corpus")
+    db = get_paths().index_db
+    proc = subprocess.Popen(index_command(str(corpus), "--json"), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    try:
+        wait_for_documents(db, proc, at_least=3)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    summary = json.loads(out)
+    assert summary["cancelled"] is True and 3 <= summary["indexed"] < FILES
+    assert assert_consistent(db) == summary["indexed"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 import warnings
 from pathlib import Path
 
@@ -82,7 +83,9 @@ def read_pdf(path: Path) -> list[Page]:
             except Exception:  # one bad page (bad font, bad stream) must not lose the others
                 text = ""
                 broken += 1
-            pages.append(Page(number=index + 1, text=normalize_newlines(text)))
+            # NFKC folds what PDF text extraction leaves behind (ligatures like "ﬁ", full-width
+            # forms), so a search for "file" finds "ﬁle".
+            pages.append(Page(number=index + 1, text=normalize_newlines(unicodedata.normalize("NFKC", text))))
     if not pages:
         raise DocumentError("PDF has no pages")
     if broken == len(pages):

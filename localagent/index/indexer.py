@@ -113,6 +113,12 @@ class _Run:
         key = str(path)
         try:
             stat = path.stat()
+        except FileNotFoundError:  # deleted since the walk: same as deleted before it
+            if self.index.remove(key, self.collection):
+                self.summary.removed += 1
+            self.done += 1
+            self.emit("file", path=key, status="removed")
+            return
         except OSError as exc:
             self._fail(key, 0, 0, None, f"cannot read file: {exc.strerror or exc}")
             return
