@@ -39,10 +39,18 @@ class LazyTensor:
         return self.shape[0] if self.shape else 1
 
     def raw_rows(self, start: int, stop: int) -> np.ndarray:
-        """Rows start..stop in the stored dtype (BF16 as uint16), read from a memory map."""
+        """Rows start..stop in the stored dtype (BF16 as uint16).
+
+        Through safetensors' lazy slices, except BF16 (numpy has no bfloat16): a read-only memory map
+        of just those bytes. Each read opens and releases its mapping, so pages read do not stay
+        resident (a long-lived mapping would count the whole file in RSS).
+        """
         np_dtype = _NUMPY_DTYPES.get(self.dtype)
         if np_dtype is None:
             raise QuantizeError(f"tensor {self.name}: unsupported safetensors dtype {self.dtype}")
+        if self.dtype != "BF16" and self.shape:
+            with safe_open(str(self.file), framework="numpy") as f:
+                return f.get_slice(self.name)[start:stop]
         shape = self.shape if self.shape else (1,)
         per_row = int(np.prod(shape[1:], dtype=np.int64)) if len(shape) > 1 else 1
         itemsize = np.dtype(np_dtype).itemsize

@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output .gguf file")
     p.add_argument("--type", default="tq2_0", choices=WEIGHT_TYPES, help="type of the linear weights")
     p.add_argument("--embed-type", default="q8_0", choices=EMBED_TYPES, help="type of embeddings and output head")
-    p.add_argument("--strict", action="store_true", help="refuse instead of falling back to another type")
+    p.add_argument("--strict", action="store_true", help="refuse fallbacks to another type and low-bit packing of weights that are not ternary")
     p.add_argument("--allow-ptq", action="store_true",
                    help="ternarize full-precision weights (ruins quality; for experiments only)")
     p.add_argument("--bpe-pre", help="llama.cpp pre-tokenizer name for a BPE tokenizer not recognised")

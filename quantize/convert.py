@@ -49,7 +49,7 @@ def convert(ckpt_dir: Path, out: Path, weight_type: str = "tq2_0", embed_type: s
     messages = list(plan.notes) + check_fallbacks(choices, strict)
     types = {name: (c.qtype, c.reason) for name, c in choices.items()}
     records = write_gguf(out, plan, vocab, ckpt.directory, types, int(FILE_TYPES[weight_type]),
-                         model_name=ckpt.directory.resolve().name)
+                         model_name=ckpt.directory.resolve().name, strict=strict)
     off = [r for r in records if r.role == LINEAR and r.off_grid is not None and r.off_grid > OFF_GRID_LIMIT]
     if off:
         worst = max(off, key=lambda r: r.off_grid or 0.0)

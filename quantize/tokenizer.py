@@ -79,19 +79,25 @@ def sentencepiece_vocab(path: Path, n_vocab: int) -> Vocab:
     return Vocab(model="llama", pre="default", tokens=tokens, scores=scores, types=types)
 
 
-def _regexes(node: object) -> list[str]:
-    if isinstance(node, dict):
-        found = []
-        pattern = node.get("pattern")
-        if isinstance(pattern, dict) and "Regex" in pattern:
-            found.append(pattern["Regex"])
-        if node.get("type") == "ByteLevel" and node.get("use_regex", False):
-            found.append(GPT2_REGEX)
-        for key in ("pretokenizers",):
-            for child in node.get(key) or []:
-                found += _regexes(child)
-        return found
-    return []
+def _splitters(node: object) -> list[str]:
+    """The splitting steps of a tokenizer.json pre_tokenizer: regexes, or '?<type>' for other kinds."""
+    if not isinstance(node, dict):
+        return []
+    kind = node.get("type")
+    if kind == "Sequence":
+        return [step for child in node.get("pretokenizers") or [] for step in _splitters(child)]
+    if kind == "Split":
+        pattern = node.get("pattern") or {}
+        return [pattern["Regex"]] if isinstance(pattern, dict) and "Regex" in pattern else ["?Split"]
+    if kind == "ByteLevel":
+        return [GPT2_REGEX] if node.get("use_regex", True) else []
+    return [f"?{kind}"]
+
+
+def recognise_pre(pre_tokenizer: object) -> str | None:
+    """The llama.cpp pre-tokenizer name for exactly one known regex split (+ byte-level), else None."""
+    steps = _splitters(pre_tokenizer)
+    return KNOWN_PRE.get(steps[0]) if len(steps) == 1 else None
 
 
 def bpe_vocab(path: Path, n_vocab: int, pre: str | None) -> Vocab:
@@ -103,12 +109,10 @@ def bpe_vocab(path: Path, n_vocab: int, pre: str | None) -> Vocab:
     if model.get("type") != "BPE":
         raise QuantizeError(f"{path}: tokenizer model {model.get('type')!r} is not supported (BPE only)")
     if pre is None:
-        regexes = _regexes(data.get("pre_tokenizer"))
-        known = [KNOWN_PRE[r] for r in regexes if r in KNOWN_PRE]
-        if not known:
+        pre = recognise_pre(data.get("pre_tokenizer"))
+        if pre is None:
             raise QuantizeError(f"{path}: pre-tokenizer not recognised (known: llama-bpe, gpt-2); "
-                                "pass --bpe-pre NAME with a name llama.cpp knows")
-        pre = known[0]
+                                "pass --bpe-pre NAME with a name llama.cpp knows (e.g. falcon3, llama-bpe)")
     by_id = {int(i): tok for tok, i in model["vocab"].items()}
     types_by_id = {i: TokenType.NORMAL for i in by_id}
     for added in data.get("added_tokens") or []:

@@ -19,7 +19,7 @@ from gguf import GGML_QUANT_VERSION, GGMLQuantizationType, GGUFWriter
 from quantize.errors import QuantizeError
 from quantize.packing import is_low_bit_type, pack_rows, tensor_nbytes
 from quantize.plan import LINEAR, ModelPlan, TensorPlan
-from quantize.policy import off_grid_count
+from quantize.policy import OFF_GRID_LIMIT, off_grid_count
 from quantize.tokenizer import Vocab, add_vocab
 
 CHUNK_BYTES = 16 << 20  # float32 bytes of one chunk of rows
@@ -54,8 +54,10 @@ def _add_kv(writer: GGUFWriter, key: str, value: object) -> None:
         raise TypeError(f"unsupported metadata value for {key}: {value!r}")
 
 
-def _stream_tensor(fout, t: TensorPlan, qtype: GGMLQuantizationType) -> tuple[int, float | None]:
-    """Write one tensor's bytes; returns (bytes written, off-grid fraction or None)."""
+def _stream_tensor(fout, t: TensorPlan, qtype: GGMLQuantizationType, strict: bool) -> tuple[int, float | None]:
+    """Write one tensor's bytes; returns (bytes written, off-grid fraction or None).
+
+    With strict, a low-bit linear weight that is not ternary x scale is refused (no silent loss)."""
     rows, cols = t.n_rows, t.n_cols
     step = max(t.row_align, (CHUNK_BYTES // (cols * 4)) // t.row_align * t.row_align)
     track = t.role == LINEAR and is_low_bit_type(qtype)
@@ -70,12 +72,15 @@ def _stream_tensor(fout, t: TensorPlan, qtype: GGMLQuantizationType) -> tuple[in
         data = pack_rows(x.reshape(stop - start, cols), qtype)
         fout.write(data.tobytes())
         written += data.nbytes
+    if track and strict and off / t.n_elements > OFF_GRID_LIMIT:
+        raise QuantizeError(f"--strict: tensor {t.source} is not ternary x scale ({off / t.n_elements:.1%} of values "
+                            f"off the grid): {qtype.name} would lose information")
     return written, (off / t.n_elements if track else None)
 
 
 def write_gguf(path: Path, plan: ModelPlan, vocab: Vocab, tokenizer_dir: Path,
                types: dict[str, tuple[GGMLQuantizationType, str]], file_type: int,
-               model_name: str) -> list[TensorRecord]:
+               model_name: str, strict: bool = False) -> list[TensorRecord]:
     """Write plan to path atomically; types maps GGUF tensor name -> (GGML type, reason)."""
     path = Path(path)
     if not path.parent.is_dir():
@@ -102,7 +107,7 @@ def write_gguf(path: Path, plan: ModelPlan, vocab: Vocab, tokenizer_dir: Path,
         for t in plan.tensors:
             qtype, reason = types[t.name]
             writer.write_padding(fout, fout.tell())
-            nbytes, off_grid = _stream_tensor(fout, t, qtype)
+            nbytes, off_grid = _stream_tensor(fout, t, qtype, strict)
             if nbytes != tensor_nbytes(t.shape, qtype):
                 raise AssertionError(f"{t.name}: wrote {nbytes} bytes, declared {tensor_nbytes(t.shape, qtype)}")
             writer.write_padding(fout, nbytes)

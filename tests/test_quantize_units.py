@@ -116,3 +116,31 @@ def test_bpe_pre_tokenizer_detection(tmp_path: Path) -> None:
     assert bpe_vocab(path, n, "llama-bpe").pre == "llama-bpe"
     with pytest.raises(QuantizeError, match="more than config.json vocab_size"):
         bpe_vocab(path, n - 1, "gpt-2")
+
+
+def test_pre_tokenizer_must_be_exactly_known() -> None:
+    from quantize.tokenizer import LLAMA3_REGEX, recognise_pre
+
+    llama3 = {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": LLAMA3_REGEX}, "behavior": "Isolated", "invert": False},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]}
+    assert recognise_pre(llama3) == "llama-bpe"
+    assert recognise_pre({"type": "ByteLevel", "use_regex": True}) == "gpt-2"
+    digits_too = {"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": True},
+                                                        {"type": "ByteLevel", "use_regex": True}]}
+    assert recognise_pre(digits_too) is None  # an extra splitting step: llama.cpp would split differently
+
+
+def test_strict_refuses_non_ternary_weights(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from safetensors.numpy import load_file, save_file
+
+    ckpt = make_llama(tmp_path / "c", train_sentencepiece(), kind="trilm")
+    t = load_file(str(ckpt / "model.safetensors"))
+    t["model.layers.1.mlp.up_proj.weight"] *= np.float16(1.5) ** np.random.default_rng(0).integers(
+        0, 2, size=t["model.layers.1.mlp.up_proj.weight"].shape).astype(np.float16)
+    save_file(t, str(ckpt / "model.safetensors"))
+    assert main(["convert", str(ckpt), "-o", str(tmp_path / "a.gguf")]) == 0
+    assert "not ternary x scale (worst blk.1.ffn_up.weight" in capsys.readouterr().err
+    assert main(["convert", str(ckpt), "-o", str(tmp_path / "b.gguf"), "--strict"]) == 1
+    assert "--strict: tensor model.layers.1.mlp.up_proj.weight is not ternary" in capsys.readouterr().err
+    assert not (tmp_path / "b.gguf").exists()
