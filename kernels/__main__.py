@@ -1,0 +1,68 @@
+"""python -m kernels verify MODEL.gguf [--text FILE | --prompt TEXT] [--tokens N]"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .formats import FormatError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m kernels", description="Reference kernels for ggml low-bit types"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    v = sub.add_parser("verify", help="compare llama.cpp's logits with the numpy reference forward pass")
+    v.add_argument("model", type=Path, help="GGUF file (architecture llama or bitnet)")
+    src = v.add_mutually_exclusive_group()
+    src.add_argument("--text", type=Path, metavar="FILE", help="UTF-8 text file to evaluate")
+    src.add_argument("--prompt", metavar="TEXT", help="text to evaluate")
+    v.add_argument("--tokens", type=int, default=64, metavar="N", help="positions to compare (default 64)")
+    v.add_argument(
+        "--reference-model", type=Path, metavar="GGUF",
+        help="compute the reference from this file instead (e.g. the file MODEL was re-packed from)",
+    )  # fmt: skip
+    v.add_argument("--max-kl", type=float, default=1e-3, help="mean KL threshold (default 1e-3)")
+    v.add_argument("--min-top1", type=float, default=1.0, help="top-1 agreement needed, 0..1 (default 1.0)")
+    v.add_argument("--threads", type=int, default=None, help="llama.cpp threads")
+    return parser
+
+
+def _read_text(args: argparse.Namespace) -> str:
+    from .verify import DEFAULT_TEXT, VerifyError
+
+    if args.prompt is not None:
+        return args.prompt
+    if args.text is None:
+        return DEFAULT_TEXT
+    try:
+        return args.text.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise VerifyError(f"cannot read text file {args.text}: {exc}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .reference import UnsupportedModelError
+    from .verify import VerifyError, format_report, run_verify
+
+    if args.tokens < 2:
+        print("error: --tokens must be at least 2", file=sys.stderr)
+        return 1
+    try:
+        result = run_verify(
+            args.model, _read_text(args), args.tokens, args.reference_model,
+            max_kl=args.max_kl, min_top1=args.min_top1, n_threads=args.threads,
+        )  # fmt: skip
+    except (VerifyError, UnsupportedModelError, FormatError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for line in format_report(result):
+        print(line)
+    return 0 if result.passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,203 @@
+"""`python -m kernels verify`: llama.cpp's logits against the numpy reference, position by position.
+
+Both sides get the same token ids (tokenized by llama.cpp). Per position: max |logit difference|,
+whether the top-1 tokens agree, and KL(reference || llama.cpp) of the softmax distributions. The
+check passes when top-1 agreement >= `min_top1` and mean KL < `max_kl`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .reference import ReferenceModel, UnsupportedModelError
+
+DEFAULT_TEXT = (
+    "The reference kernels check that llama.cpp computes what a ternary or binary model means. "
+    "Each weight block is unpacked, every activation is quantized the way ggml quantizes it, and "
+    "the integer dot products are summed with popcounts before the scales are applied. A report "
+    "lists the largest logit difference, the top-1 agreement and the mean KL divergence for every "
+    "range of positions, so that a wrong block, a wrong rotation or a wrong norm shows up at once."
+)
+
+
+class VerifyError(Exception):
+    """A verify run that cannot be carried out (bad input file, too few tokens, llama.cpp refused)."""
+
+
+@dataclass
+class Comparison:
+    """Per-position agreement between llama.cpp logits and reference logits."""
+
+    max_abs: np.ndarray  # (T,) max |llama - reference|
+    top1_llama: np.ndarray  # (T,) argmax of llama.cpp
+    top1_ref: np.ndarray  # (T,) argmax of the reference
+    kl: np.ndarray  # (T,) KL(reference || llama.cpp), nats
+
+    @property
+    def agree(self) -> np.ndarray:
+        return self.top1_llama == self.top1_ref
+
+    def worst_position(self) -> int:
+        """The position that fails first: a top-1 disagreement with the largest KL, else the largest KL."""
+        bad = np.flatnonzero(~self.agree)
+        candidates = bad if bad.size else np.arange(len(self.kl))
+        return int(candidates[np.argmax(self.kl[candidates])])
+
+
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    z = z.astype(np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+def compare_logits(llama: np.ndarray, reference: np.ndarray) -> Comparison:
+    if llama.shape != reference.shape:
+        raise VerifyError(f"logit shapes differ: llama.cpp {llama.shape}, reference {reference.shape}")
+    lp_ref, lp_llama = log_softmax(reference), log_softmax(llama)
+    kl = (np.exp(lp_ref) * (lp_ref - lp_llama)).sum(axis=-1)
+    return Comparison(
+        max_abs=np.abs(llama.astype(np.float64) - reference).max(axis=-1),
+        top1_llama=llama.argmax(axis=-1),
+        top1_ref=reference.argmax(axis=-1),
+        kl=np.maximum(kl, 0.0),
+    )
+
+
+@dataclass
+class VerifyResult:
+    model: Path
+    arch: str
+    tensor_types: dict[str, int]
+    tokens: list[int]
+    pieces: list[str]
+    comparison: Comparison
+    max_kl: float
+    min_top1: float
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def top1(self) -> float:
+        return float(self.comparison.agree.mean())
+
+    @property
+    def mean_kl(self) -> float:
+        return float(self.comparison.kl.mean())
+
+    @property
+    def passed(self) -> bool:
+        return self.top1 >= self.min_top1 and self.mean_kl < self.max_kl
+
+
+def _tensor_types(model: ReferenceModel) -> dict[str, int]:
+    return dict(Counter(t.tensor_type.name.lower() for t in model.tensors.values() if len(t.shape) > 1))
+
+
+def llama_logits(path: Path, tokens: list[int] | None, text: str, n_tokens: int, n_threads: int | None):
+    """Tokenize `text` (unless tokens are given) and evaluate it with llama.cpp, all logits kept."""
+    from localagent.engine.loader import open_llama  # AMX-safe llama_cpp.Llama
+
+    try:
+        probe = open_llama(path, vocab_only=True)
+    except (ValueError, RuntimeError) as exc:
+        raise VerifyError(f"llama.cpp cannot load {path}: {exc}") from None
+    if tokens is None:
+        tokens = probe.tokenize(text.encode("utf-8"), add_bos=True, special=False)[:n_tokens]
+    pieces = [probe.detokenize([t]).decode("utf-8", errors="replace") for t in tokens]
+    del probe
+    if len(tokens) < 2:
+        raise VerifyError(f"the text gives only {len(tokens)} token(s); need at least 2")
+    n_ctx = max(64, len(tokens))
+    try:
+        llm = open_llama(
+            path, n_ctx=n_ctx, n_batch=n_ctx, n_ubatch=n_ctx, logits_all=True, n_threads=n_threads, seed=0
+        )
+    except (ValueError, RuntimeError) as exc:
+        raise VerifyError(f"llama.cpp cannot load {path}: {exc}") from None
+    llm.eval(tokens)
+    logits = np.array(llm.scores[: len(tokens)], dtype=np.float32)
+    llm.close()
+    return tokens, pieces, logits
+
+
+def run_verify(
+    model_path: str | Path,
+    text: str = DEFAULT_TEXT,
+    n_tokens: int = 64,
+    reference_path: str | Path | None = None,
+    max_kl: float = 1e-3,
+    min_top1: float = 1.0,
+    n_threads: int | None = None,
+) -> VerifyResult:
+    """llama.cpp on model_path vs the numpy reference computed from reference_path (default: the same file)."""
+    model_path = Path(model_path)
+    for p in (model_path, Path(reference_path) if reference_path else None):
+        if p is not None and not p.is_file():
+            raise VerifyError(f"no such model file: {p}")
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    reference = ReferenceModel(reference_path or model_path)  # unsupported arch/type fails before llama.cpp
+    timings["reference_load"] = time.perf_counter() - t0
+    if reference_path:
+        ReferenceModel(model_path)  # the checked file must itself be one the reference understands
+    t0 = time.perf_counter()
+    tokens, pieces, llama = llama_logits(model_path, None, text, n_tokens, n_threads)
+    timings["llama_cpp"] = time.perf_counter() - t0
+    if llama.shape[1] != reference.n_vocab:
+        raise VerifyError(f"vocabularies differ: llama.cpp {llama.shape[1]}, reference {reference.n_vocab}")
+    t0 = time.perf_counter()
+    ref_logits = reference.forward(tokens)
+    timings["reference"] = time.perf_counter() - t0
+    return VerifyResult(
+        model=model_path,
+        arch=reference.hp.arch,
+        tensor_types=_tensor_types(reference),
+        tokens=list(tokens),
+        pieces=pieces,
+        comparison=compare_logits(llama, ref_logits),
+        max_kl=max_kl,
+        min_top1=min_top1,
+        seconds=timings,
+    )
+
+
+def format_report(result: VerifyResult, range_size: int = 16) -> list[str]:
+    """Human-readable lines: a table per position range, then PASS/FAIL naming the worst position."""
+    c = result.comparison
+    types = ", ".join(f"{k} x{v}" for k, v in sorted(result.tensor_types.items()))
+    lines = [
+        f"model: {result.model} (arch {result.arch}; matrices: {types})",
+        f"tokens: {len(result.tokens)}; llama.cpp {result.seconds.get('llama_cpp', 0):.2f} s, "
+        f"reference {result.seconds.get('reference', 0):.2f} s",
+        f"{'positions':>10}  {'max|dlogit|':>11}  {'top-1':>7}  {'mean KL':>9}",
+    ]
+    n = len(result.tokens)
+    spans = [(s, min(s + range_size, n)) for s in range(0, n, range_size)] + [(0, n)]
+    for i, (a, b) in enumerate(spans):
+        label = "all" if i == len(spans) - 1 else f"{a}-{b - 1}"
+        lines.append(
+            f"{label:>10}  {c.max_abs[a:b].max():11.4g}  {100 * c.agree[a:b].mean():6.1f}%  {c.kl[a:b].mean():9.2e}"
+        )
+    verdict = (
+        f"top-1 {100 * result.top1:.1f}% (need >= {100 * result.min_top1:.1f}%), "
+        f"mean KL {result.mean_kl:.2e} (need < {result.max_kl:.0e})"
+    )
+    if result.passed:
+        lines.append(f"PASS: {verdict}")
+    else:
+        w = c.worst_position()
+        lines.append(
+            f"FAIL: {verdict}; worst position {w} (token {result.pieces[w]!r}): KL {c.kl[w]:.2e}, "
+            f"max|dlogit| {c.max_abs[w]:.4g}, top-1 llama.cpp {c.top1_llama[w]} vs reference {c.top1_ref[w]}"
+        )
+    return lines
+
+
+__all__ = [
+    "DEFAULT_TEXT", "Comparison", "UnsupportedModelError", "VerifyError", "VerifyResult",
+    "compare_logits", "format_report", "run_verify",
+]  # fmt: skip

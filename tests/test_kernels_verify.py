@@ -1,0 +1,133 @@
+"""kernels.reference + `python -m kernels verify` against real llama.cpp on tiny llama / bitnet GGUFs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import gguf
+import numpy as np
+import pytest
+from kernels_tiny_models import TinyConfig, corpus, corrupt_one_block, train_tokenizer, write_tiny_model
+
+from kernels.reference import ReferenceModel, UnsupportedModelError
+from kernels.verify import compare_logits, run_verify
+
+TEXT = " ".join(corpus(40, seed=9))  # well over 64 tokens
+VARIANTS = [(arch, wt) for arch in ("llama", "bitnet") for wt in ("tq2_0", "tq1_0", "q1_0")]
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
+    folder = tmp_path_factory.mktemp("tiny_models")
+    sp = train_tokenizer()
+    return {
+        (arch, wt): write_tiny_model(folder / f"{arch}-{wt}.gguf", TinyConfig(arch=arch, weight_type=wt), sp)
+        for arch, wt in VARIANTS
+    }
+
+
+def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kernels", "verify", *map(str, args)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(("arch", "weight_type"), VARIANTS)
+def test_verify_passes_on_tiny_models(models: dict, arch: str, weight_type: str) -> None:
+    result = run_verify(models[arch, weight_type], TEXT, n_tokens=64, n_threads=2)
+    assert len(result.tokens) == 64
+    assert result.arch == arch
+    assert result.tensor_types[weight_type] == 14  # 7 matrices x 2 layers
+    assert result.top1 == 1.0
+    assert result.mean_kl < 1e-3
+    assert result.passed
+    assert result.comparison.max_abs.max() < 0.5  # logits std ~1, top-1 margins > 1
+
+
+def test_cli_prints_ranges_and_exits_0(models: dict, tmp_path: Path) -> None:
+    text = tmp_path / "text.txt"
+    text.write_text(TEXT, encoding="utf-8")
+    proc = _cli(models["bitnet", "tq2_0"], "--text", text, "--tokens", "64", "--threads", "2")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert any(line.split()[0] == "48-63" for line in lines if line.strip())
+    assert lines[-1].startswith("PASS: top-1 100.0%")
+
+
+def test_corrupted_weight_block_fails_verify(models: dict, tmp_path: Path) -> None:
+    """llama.cpp runs the file with one TQ2_0 block altered; the reference computes the original."""
+    original = models["llama", "tq2_0"]
+    corrupted = corrupt_one_block(original, tmp_path / "corrupt.gguf", "blk.1.ffn_down.weight")
+    assert corrupted.read_bytes() != original.read_bytes()
+    proc = _cli(corrupted, "--reference-model", original, "--prompt", TEXT, "--threads", "2")
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines()[-1].startswith("FAIL: ")
+    assert "worst position" in proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
+def test_repacked_tq1_0_verifies_against_tq2_0_reference(models: dict) -> None:
+    """Same ternary values in another packing compute the same logits: TQ1_0 file vs TQ2_0 reference."""
+    result = run_verify(
+        models["bitnet", "tq1_0"], TEXT, 64, reference_path=models["bitnet", "tq2_0"], n_threads=2
+    )
+    assert result.passed and result.top1 == 1.0
+
+
+def test_reference_is_sensitive_to_the_layers(models: dict) -> None:
+    """Guard against a vacuous check: dropping the layers changes the reference logits a lot."""
+    model = ReferenceModel(models["llama", "tq2_0"])
+    tokens = list(range(1, 40))
+    full = model.forward(tokens)
+    model.hp = type(model.hp)(**{**model.hp.__dict__, "n_layer": 0})
+    assert compare_logits(model.forward(tokens), full).max_abs.max() > 1.0
+
+
+def test_unsupported_architecture_is_one_line_exit_1(tmp_path: Path) -> None:
+    path = tmp_path / "gpt2.gguf"
+    w = gguf.GGUFWriter(str(path), "gpt2")
+    w.add_block_count(1)
+    w.add_tensor("token_embd.weight", np.zeros((4, 8), np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    proc = _cli(path)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == "error: unsupported architecture 'gpt2' (reference supports: llama, bitnet)"
+    assert proc.stdout == ""
+
+
+def test_unsupported_tensor_type_is_one_line_exit_1(models: dict, tmp_path: Path) -> None:
+    src = gguf.GGUFReader(models["llama", "q1_0"])
+    path = tmp_path / "q4_0.gguf"
+    w = gguf.GGUFWriter(str(path), "llama")
+    for key in ("llama.embedding_length", "llama.block_count", "llama.attention.head_count",
+                "llama.feed_forward_length", "llama.attention.layer_norm_rms_epsilon", "llama.context_length"):  # fmt: skip
+        field = src.fields[key]
+        w.add_key_value(key, field.contents(), gguf.GGUFValueType(field.types[0]))
+    w.add_tensor("token_embd.weight", np.zeros((8, 256), np.float32))
+    w.add_tensor(
+        "blk.0.attn_q.weight", np.zeros((256, 8 * 18), np.uint8), raw_dtype=gguf.GGMLQuantizationType.Q4_0
+    )
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    with pytest.raises(UnsupportedModelError, match="unsupported tensor type Q4_0 \\(blk.0.attn_q.weight\\)"):
+        ReferenceModel(path)
+    proc = _cli(path)
+    assert proc.returncode == 1 and proc.stderr.startswith("error: unsupported tensor type Q4_0")
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_missing_file_and_bad_arguments(tmp_path: Path) -> None:
+    proc = _cli(tmp_path / "nope.gguf")
+    assert (
+        proc.returncode == 1 and proc.stderr.strip() == f"error: no such model file: {tmp_path / 'nope.gguf'}"
+    )
+    proc = _cli(tmp_path / "nope.gguf", "--text", "a", "--prompt", "b")
+    assert proc.returncode == 2  # argparse usage error
