@@ -15,29 +15,21 @@ citations; when the documents do not hold the answer, it says so instead of gues
 
 ## Keys
 
-| Key | Action |
-|---|---|
-| `enter` | send the question |
-| `esc` | stop the answer being written |
-| `tab` / `shift+tab` | move between the question, the citations and the documents |
-| `enter` on a citation | open the source page, the cited passage highlighted |
-| `ctrl+n` | new chat |
-| `ctrl+p` | command palette |
-| `F1` | this help |
-| `ctrl+q` | quit |
+- `enter` send the question · `esc` stop the answer being written
+- `tab` / `shift+tab` move between the question, the citations and the documents
+- `enter` on a citation: open its page, the cited passage highlighted (`esc` goes back)
+- `ctrl+n` new chat · `ctrl+p` command palette · `F1` this help · `ctrl+q` quit
 
 ## Command palette (ctrl+p)
 
-| Command | What it does |
-|---|---|
-| New chat | start an empty conversation |
-| Open a past chat | reopen a saved conversation |
-| Switch collection | answer from another collection |
-| Index a folder | read a folder into the current collection (runs in the background) |
-| Switch model | load another model from `localagent models list` |
+- **New chat**: start an empty conversation
+- **Open a past chat**: reopen a saved conversation and go on with it
+- **Switch collection**: answer from another collection of documents
+- **Index a folder**: read a folder into the current collection, in the background
+- **Switch model**: load another model from `localagent models list`
 
-Chats are saved in the data dir (`localagent paths`). Index from the shell with
-`localagent index DIR`.
+Chats are saved in the data dir (see `localagent paths`). From a shell, `localagent index DIR`
+adds documents and `localagent ask "QUESTION"` answers without the UI.
 """
 
 

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Footer, Header, Label, Static
 
 from localagent.tui.answering import CitedSource
 
@@ -53,6 +53,7 @@ class SourceScreen(Screen):
 
     def compose(self):
         c = self.citation
+        yield Header()
         yield Label(Text.assemble((f"[{c.n}] ", "bold"), (Path(c.file).name, "bold underline"),
                                   f" · page {c.page}"), id="source-title")
         yield Label(Text(self.shown_path, style="dim"), id="source-path")
