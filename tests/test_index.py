@@ -248,3 +248,22 @@ def test_file_deleted_during_the_run_is_not_recorded_as_failed(tmp_path: Path, i
     summary = run([folder], index, progress=delete_c)
     assert summary.indexed == 2 and summary.failed == []
     assert [Path(d.path).name for d in index.list_documents()] == ["a.txt", "b.txt"]
+
+
+def test_index_busy_for_too_long_is_a_one_line_error(tmp_path: Path, monkeypatch):
+    from localagent.index import schema
+
+    monkeypatch.setattr(schema, "BUSY_TIMEOUT_MS", 200)
+    path = tmp_path / "busy.sqlite3"
+    (tmp_path / "a.txt").write_text("some words\n")
+    with Index.open(path) as index:
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # another process holding the write lock
+        try:
+            with pytest.raises(LocalAgentError, match="busy|locked"):
+                run([tmp_path / "a.txt"], index)
+            assert index.search("words") == []  # readers are not blocked by a writer (WAL)
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert run([tmp_path / "a.txt"], index).indexed == 1

@@ -16,10 +16,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from localagent.docs import Chunk, Page
+from localagent.errors import LocalAgentError
 from localagent.index.query import query_terms
 from localagent.index.ranking import ranked as rank
 from localagent.index.records import MARK_END, MARK_START, ChunkRecord, DocumentRecord, SearchHit
-from localagent.index.schema import connect
+from localagent.index.schema import BUSY_TIMEOUT_MS, connect
 from localagent.paths import get_paths
 
 _CHUNK_COLUMNS = ("c.id, c.document_id, d.path, c.page, c.line_start, c.line_end, "
@@ -57,14 +58,29 @@ class Index:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on any error, including KeyboardInterrupt)."""
-        with self._lock:
+        with self._lock, self._errors():
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """SQLite trouble (busy for too long, disk full, read-only) as a one-line user error."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if "locked" in text or "busy" in text:
+                text = (f"another process kept it busy for {BUSY_TIMEOUT_MS // 1000} s ({exc}); "
+                        "try again when it is done")
+            raise LocalAgentError(f"index {self.path}: {text}") from exc
+        except sqlite3.DatabaseError as exc:
+            raise LocalAgentError(f"index {self.path} is damaged: {exc}") from exc
 
     def _collection_id(self, conn: sqlite3.Connection, name: str) -> int:
         row = conn.execute("SELECT id FROM collections WHERE name = ?", (name,)).fetchone()
@@ -144,7 +160,7 @@ class Index:
     # -- reading -------------------------------------------------------------------------------
 
     def _query(self, sql: str, params: Sequence = ()) -> list[tuple]:
-        with self._lock:
+        with self._lock, self._errors():
             return self._conn.execute(sql, params).fetchall()
 
     def get_document(self, path: str, collection: str) -> DocumentRecord | None:
@@ -228,7 +244,7 @@ class Index:
 
     def _hits(self, terms: list[str], tag: str | None, wanted: int, limit: int,
               collection_id: int | None, skip_missing: bool) -> list[SearchHit]:
-        with self._lock:
+        with self._lock, self._errors():
             match, ranked = rank(self._conn, terms, tag, wanted)
         if not ranked:
             return []
