@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,13 +73,6 @@ class LazyTensor:
         """The whole tensor as float32 (use only for small tensors: norms, scales)."""
         data = self.rows(0, self.n_rows)
         return data.reshape(self.shape) if self.shape else data.reshape(())
-
-    def iter_rows(self, max_bytes: int = 32 << 20) -> Iterator[tuple[int, int]]:
-        """(start, stop) row ranges whose float32 size stays under max_bytes."""
-        per_row = max(1, int(np.prod(self.shape[1:], dtype=np.int64)) * 4)
-        step = max(1, max_bytes // per_row)
-        for start in range(0, self.n_rows, step):
-            yield start, min(self.n_rows, start + step)
 
 
 @dataclass
