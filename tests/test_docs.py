@@ -116,3 +116,14 @@ def test_missing_file_and_folder(tmp_path: Path):
         read_document(tmp_path / "nope.txt")
     with pytest.raises(DocumentError, match="folder"):
         read_document(tmp_path)
+
+
+def test_utf16_without_bom_is_text_not_binary(tmp_path: Path):
+    path = tmp_path / "export.txt"
+    path.write_bytes("Quarterly report\nrevenue rose\n".encode("utf-16-le"))
+    assert read_document(path)[0].text == "Quarterly report\nrevenue rose\n"
+
+
+def test_markdown_front_matter_is_not_a_heading():
+    text = "---\ntitle: Notes\ndate: 2026\n---\n\n# Real heading\n\nbody\n"
+    assert [(h.line, h.title) for h in find_headings(text)] == [(6, "Real heading")]

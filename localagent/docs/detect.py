@@ -41,12 +41,28 @@ def bom_encoding(head: bytes) -> str | None:
     return None
 
 
+def utf16_without_bom(head: bytes) -> str | None:
+    """"utf-16-le"/"utf-16-be" when the bytes look like mostly-ASCII UTF-16 without a BOM
+    (every other byte NUL), else None."""
+    if len(head) < 4:
+        return None
+    usable = len(head) - len(head) % 2
+    even, odd = head[0:usable:2], head[1:usable:2]
+    half = usable // 2
+    if odd.count(0) > 0.9 * half and even.count(0) < 0.1 * half:
+        return "utf-16-le"
+    if even.count(0) > 0.9 * half and odd.count(0) < 0.1 * half:
+        return "utf-16-be"
+    return None
+
+
 def looks_binary(head: bytes) -> bool:
     """True when the first bytes of a file are clearly not text (NUL bytes, many control bytes).
 
-    UTF-16/32 text with a byte-order mark is text even though it contains NUL bytes.
+    UTF-16/32 text with a byte-order mark, or ASCII-range UTF-16 without one, is text even though
+    it contains NUL bytes.
     """
-    if not head or bom_encoding(head):
+    if not head or bom_encoding(head) or utf16_without_bom(head):
         return False
     if b"\x00" in head:
         return True
@@ -64,6 +80,11 @@ def decode_text(data: bytes) -> str:
     if looks_binary(data[:SNIFF_BYTES]):
         raise DocumentError("binary data")
     encoding = bom_encoding(data)
+    if encoding is None and (bare := utf16_without_bom(data[:SNIFF_BYTES])):
+        try:
+            return data[: len(data) - len(data) % 2].decode(bare)
+        except UnicodeDecodeError:
+            raise DocumentError(f"undecodable text (looks like {bare} but is not)") from None
     if encoding:
         bom_len = 4 if encoding.startswith("utf-32") else 3 if encoding == "utf-8" else 2
         try:

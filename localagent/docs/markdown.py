@@ -14,12 +14,25 @@ _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
+def _front_matter_end(lines: list[str]) -> int:
+    """Index of the first line after a YAML front matter block (``---`` ... ``---``), or 0."""
+    if not lines or lines[0].strip() != "---":
+        return 0
+    for index in range(1, len(lines)):
+        if lines[index].strip() in ("---", "..."):
+            return index + 1
+    return 0
+
+
 def find_headings(text: str) -> tuple[Heading, ...]:
     """Headings of a Markdown text, skipping fenced code blocks; lines are 1-based."""
     headings: list[Heading] = []
     fence: str | None = None
     lines = text.split("\n")
+    start = _front_matter_end(lines)
     for index, line in enumerate(lines):
+        if index < start:
+            continue
         fence_match = _FENCE.match(line)
         if fence_match:
             marker = fence_match.group(1)
@@ -35,7 +48,7 @@ def find_headings(text: str) -> tuple[Heading, ...]:
             headings.append(Heading(index + 1, len(atx.group(1)), (atx.group(2) or "").strip()))
             continue
         setext = _SETEXT.match(line)
-        previous = lines[index - 1].strip() if index else ""
+        previous = lines[index - 1].strip() if index > start else ""
         if setext and previous and not _ATX.match(lines[index - 1]) \
                 and (not headings or headings[-1].line != index):
             level = 1 if setext.group(1)[0] == "=" else 2
