@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from localagent.agent.context import build_sources
@@ -47,6 +48,7 @@ class Answerer:
         if prompt_style not in ("chat", "completion"):
             raise LocalAgentError(f"unknown prompt style {prompt_style!r} (use chat or completion)")
         self.prompt_style = prompt_style
+        self.retry_focused = True  # second try with only the most relevant source when the first fails
 
     def count_tokens(self, text: str) -> int:
         return len(self.engine.tokenize(text))
@@ -111,13 +113,21 @@ class Answerer:
             return refuse("no indexed passage matches the question's words")
         if max(relevance_of(question, s) for s in sources) < MIN_RELEVANCE:
             return refuse("no passage shares enough words with the question")
-        draft = self._generate(sources, question, on_token, cancel, started, timings)
-        if cancel is not None and cancel.is_set():
-            return refuse("cancelled", draft)
-        text, cited = parse_reply(draft)
-        verdict = verify(text, cited, sources, question)
+        attempts = [sources]
+        focused = max(sources, key=lambda s: relevance_of(question, s))
+        if len(sources) > 1 and self.retry_focused:
+            attempts.append([replace(focused, n=1)])
+        for shown in attempts:
+            draft = self._generate(shown, question, on_token, cancel, started, timings)
+            if cancel is not None and cancel.is_set():
+                return refuse("cancelled", draft)
+            text, cited = parse_reply(draft)
+            verdict = verify(text, cited, shown, question)
+            if verdict.found:
+                break
         if not verdict.found:
             return refuse(verdict.reason, draft)
+        verdict.cited = [next(s for s in sources if s.chunk_id == c.chunk_id) for c in verdict.cited]
         timings.total_ms = (time.perf_counter() - started) * 1000
         return Answer(question, text, True, [Citation.of(s) for s in verdict.cited], timings,
                       verdict.reason, draft, sources)

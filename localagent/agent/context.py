@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from localagent.agent.terms import coverage, one_line, sentences, terms
+from localagent.agent.terms import coverage, flatten, sentences, terms
 from localagent.agent.types import Source
 from localagent.index import SearchHit
 
@@ -31,10 +31,10 @@ def _cut_words(text: str, max_tokens: int, count: TokenCounter, wanted: set[str]
 def best_excerpt(text: str, question_terms: set[str], max_tokens: int, count: TokenCounter) -> str:
     """The sentences of ``text`` around the one that shares most words with the question,
     within ``max_tokens`` (whole text when it already fits)."""
-    flat = one_line(text)
+    flat = flatten(text)
     if count(flat) <= max_tokens:
         return flat
-    parts = [one_line(s) for s in sentences(text)]
+    parts = sentences(flat)
     if not parts:
         return ""
     scores = [_sentence_score(p, question_terms) for p in parts]

@@ -1,7 +1,7 @@
 """Word-level text helpers shared by retrieval, context assembly and answer verification.
 
-Terms are lower-cased words with a light suffix strip ("ends" ~ "end", "payments" ~ "payment"),
-numbers with their thousands separators removed ("1,450" ~ "1450"). Function words and question
+Terms are lower-cased words cut to 5 letters (a crude stemmer that matches "ends" with "ended",
+"payments" with "payment"), numbers with their thousands separators removed ("1,450" ~ "1450"). Function words and question
 words are not terms.
 """
 
@@ -20,19 +20,20 @@ more most my myself no nor not now of off on once only or other our ours out ove
 should so some such than that the their theirs them themselves then there these they this those
 through to too under until up very was we were what when where which while who whom whose why will
 with would you your yours yourself please tell give find say said according document documents
-much many kind
+much many kind often long large big yes
 """.split())
 
 
 def normalize(word: str) -> str:
-    """One word as a comparable term (lower case, number separators and plural/verb endings off)."""
+    """One word as a comparable term: lower case; numbers without thousands separators; other
+    words cut to their first 5 letters after a plural "s" ("invoices" ~ "invoice", "descaled" ~
+    "descale", "licence" ~ "license")."""
     w = word.lower()
     if w[0].isdigit():
         return w.replace(",", "").rstrip(".")
-    for suffix in ("ies", "ing", "ed", "es", "s"):
-        if len(w) > len(suffix) + 3 and w.endswith(suffix):
-            return w[: -len(suffix)] + ("y" if suffix == "ies" else "")
-    return w
+    if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
+        w = w[:-1]
+    return w[:5]
 
 
 def terms(text: str) -> list[str]:
@@ -58,6 +59,18 @@ def coverage(wanted: list[str] | set[str], present: set[str]) -> float:
     """Fraction of ``wanted`` terms found in ``present`` (1.0 when nothing is wanted)."""
     wanted = set(wanted)
     return len(wanted & present) / len(wanted) if wanted else 1.0
+
+
+def flatten(text: str) -> str:
+    """Lines joined into one, a full stop added after a line that has none (a heading, a table
+    row), so "INVOICE 7\nBilled to X" reads "INVOICE 7. Billed to X" and splits into sentences."""
+    out = []
+    for line in text.splitlines():
+        line = " ".join(line.split()).lstrip("#").strip()
+        if not line:
+            continue
+        out.append(line if line[-1] in ".!?;:," else line + ".")
+    return " ".join(out)
 
 
 def one_line(text: str) -> str:

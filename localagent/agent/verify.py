@@ -2,17 +2,19 @@
 
 A small base model copies well but also invents ("1000 degrees Fahrenheit"). An answer is shown
 only when (1) its content words and all of its numbers appear in one source, (2) that source
-shares enough words with the question (the passage is about what was asked), and (3) it adds
-something the question did not already say. Otherwise the reply is "not found".
+shares enough words with the question (the passage is about what was asked), (3) the sentence
+holding the answer mentions something asked about, and (4) it adds something the question did
+not already say. Otherwise the reply is "not found".
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from localagent.agent.prompts import says_not_found
-from localagent.agent.terms import coverage, is_number, terms
+from localagent.agent.terms import coverage, is_number, sentences, terms
 from localagent.agent.types import Source
 
 MIN_SUPPORT = 0.75  # share of the answer's words that must appear in the cited source
@@ -29,15 +31,37 @@ class Verdict:
 
 
 def support_of(answer_terms: list[str], source: Source) -> float:
-    """Share of answer terms present in the source; 0 when any number of the answer is missing."""
-    present = set(terms(source.text))
-    if any(is_number(t) and t not in present for t in answer_terms):
-        return 0.0
-    return coverage(answer_terms, present)
+    """Share of the answer's terms found in one sentence of the source; 0 when that sentence
+    lacks any number of the answer ("3 weeks" is not supported by "every 4 weeks ... 3 years")."""
+    best = 0.0
+    for sentence in sentences(source.text) or [source.text]:
+        present = set(terms(sentence))
+        if any(is_number(t) and t not in present for t in answer_terms):
+            continue
+        best = max(best, coverage(answer_terms, present))
+    return best
+
+
+def source_terms(source: Source) -> set[str]:
+    """Words of the source's text and of its file name (which often names the document)."""
+    return set(terms(source.text + " " + Path(source.file).stem.replace("-", " ").replace("_", " ")))
 
 
 def relevance_of(question: str, source: Source) -> float:
-    return coverage(terms(question), set(terms(source.text)))
+    return coverage(terms(question), source_terms(source))
+
+
+def answer_sentence(answer_terms: list[str], source: Source) -> str:
+    """The sentence of the source that holds most of the answer's words."""
+    parts = sentences(source.text) or [source.text]
+    return max(parts, key=lambda p: coverage(answer_terms, set(terms(p))))
+
+
+def sentence_on_topic(question: str, answer_terms: list[str], source: Source) -> bool:
+    """Does the sentence holding the answer share a word with the question? ("1.7 litres" from
+    "Maximum capacity: 1.7 litres." is no answer to "What is the power of the kettle?")"""
+    sentence = answer_sentence(answer_terms, source)
+    return bool(set(terms(question)) & set(terms(sentence)))
 
 
 def verify(answer: str, cited_numbers: Sequence[int], sources: Sequence[Source], question: str,
@@ -63,6 +87,9 @@ def verify(answer: str, cited_numbers: Sequence[int], sources: Sequence[Source],
     if relevance < min_relevance:
         return Verdict(False, f"the passage holding the answer is not about the question "
                               f"(relevance {relevance:.2f})", support=support, relevance=relevance)
+    if not sentence_on_topic(question, answer_terms, best):
+        return Verdict(False, "the sentence holding the answer does not mention what was asked",
+                       support=support, relevance=relevance)
     cited = [best] + [s for sup, was_cited, rel, s in scored[1:]
                       if was_cited and sup >= min_support and rel >= min_relevance]
     return Verdict(True, "supported", cited=cited, support=support, relevance=relevance)
