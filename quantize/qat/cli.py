@@ -8,6 +8,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from quantize.errors import QuantizeError
+
 TRAIN_EXTRA_HINT = "torch is not installed: install the [train] extra (pip install 'localagent[train]')"
 
 # name -> (hidden_size, intermediate_size, layers, heads): widths are multiples of 256 (TQ block)
@@ -18,22 +20,18 @@ PRESETS = {
 }
 
 
-class QATError(Exception):
-    """A user error in a qat command: printed as one line, exit 1."""
-
-
 def _require_torch() -> None:
     try:
         import torch  # noqa: F401
     except ImportError as exc:
-        raise QATError(TRAIN_EXTRA_HINT) from exc
+        raise QuantizeError(TRAIN_EXTRA_HINT) from exc
 
 
 def _guarded(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         try:
             return func(args)
-        except (QATError, OSError, ValueError) as exc:
+        except (QuantizeError, OSError, ValueError) as exc:
             print(f"quantize qat {args.qat_command}: error: {exc}", file=sys.stderr)
             return 1
     return run
@@ -44,7 +42,7 @@ def _cmd_corpus(args: argparse.Namespace) -> int:
     try:
         files = build_corpus(Path(args.out), Path(args.source))
     except CorpusError as exc:
-        raise QATError(str(exc)) from exc
+        raise QuantizeError(str(exc)) from exc
     print(f"train {files.train.stat().st_size:,} B, heldout {files.heldout.stat().st_size:,} B, "
           f"manifest {files.manifest}")
     return 0
@@ -54,7 +52,7 @@ def _cmd_tokenizer(args: argparse.Namespace) -> int:
     from quantize.qat.tokenizer import encode_corpus, train_tokenizer
     corpus = Path(args.corpus)
     if not (corpus / "train.txt").exists():
-        raise QATError(f"{corpus / 'train.txt'} not found: run `quantize qat corpus --out {corpus}` first")
+        raise QuantizeError(f"{corpus / 'train.txt'} not found: run `quantize qat corpus --out {corpus}` first")
     model = train_tokenizer(corpus / "train.txt", corpus / "tokenizer.model", args.vocab)
     for split in ("train", "heldout"):
         n = encode_corpus(corpus / f"{split}.txt", model, corpus / f"{split}.npy")
@@ -78,7 +76,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     corpus = Path(args.corpus)
     for name in ("tokenizer.model", "train.npy", "heldout.npy"):
         if not (corpus / name).exists():
-            raise QATError(f"{corpus / name} not found: run `quantize qat tokenizer --corpus {corpus}` first")
+            raise QuantizeError(f"{corpus / name} not found: run `quantize qat tokenizer --corpus {corpus}` first")
     vocab = load_tokenizer(corpus / "tokenizer.model").get_piece_size()
     model_cfg = _model_config(args, vocab)
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seq_len=args.seq_len, lr=args.lr,
@@ -98,7 +96,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from quantize.qat.trainer import CHECKPOINT, load_model
     run = Path(args.run)
     if not (run / CHECKPOINT).exists():
-        raise QATError(f"no {CHECKPOINT} in {run}")
+        raise QuantizeError(f"no {CHECKPOINT} in {run}")
     model, _ = load_model(run)
     out = export_hf(model, Path(args.tokenizer), Path(args.out))
     print(f"exported {out}")

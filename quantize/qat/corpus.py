@@ -89,9 +89,9 @@ def _inline(line: str) -> str:
     return line.replace("\\ ", "").replace("**", "")
 
 
-def is_heldout(relpath: str) -> bool:
+def is_heldout(relpath: str, every: int = HELDOUT_EVERY) -> bool:
     digest = hashlib.sha256(relpath.encode()).digest()
-    return int.from_bytes(digest[:4], "little") % HELDOUT_EVERY == 0
+    return int.from_bytes(digest[:4], "little") % every == 0
 
 
 def _package_version(package: str) -> str:
@@ -109,7 +109,7 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def build_corpus(out_dir: Path, source: Path = DEFAULT_SOURCE) -> CorpusFiles:
+def build_corpus(out_dir: Path, source: Path = DEFAULT_SOURCE, heldout_every: int = HELDOUT_EVERY) -> CorpusFiles:
     """Write train.txt, heldout.txt, heldout_prose.txt and manifest.json into out_dir; return their paths."""
     files = sorted(source.rglob("*.rst.txt")) if source.is_dir() else []
     if not files:
@@ -122,9 +122,12 @@ def build_corpus(out_dir: Path, source: Path = DEFAULT_SOURCE) -> CorpusFiles:
         text = rst_to_text(path.read_text(encoding="utf-8", errors="replace"))
         if len(text) < 200:
             continue
-        split = "heldout" if is_heldout(rel) else "train"
+        split = "heldout" if is_heldout(rel, heldout_every) else "train"
         parts[split].append(text)
         documents.append({"path": rel, "split": split, "chars": len(text)})
+    for split, texts in parts.items():
+        if not texts:
+            raise CorpusError(f"{source}: too few documents ({len(documents)}): the {split} split is empty")
     result = CorpusFiles(out_dir / "train.txt", out_dir / "heldout.txt", out_dir / "heldout_prose.txt",
                          out_dir / "manifest.json")
     # Documents are separated by a blank line and a form feed line, used as a document boundary.
@@ -139,7 +142,7 @@ def build_corpus(out_dir: Path, source: Path = DEFAULT_SOURCE) -> CorpusFiles:
             "licence": SOURCE_LICENCE,
             "copyright": "Copyright (c) 2001-2023 Python Software Foundation",
         }],
-        "split": f"sha256(relative path) mod {HELDOUT_EVERY} == 0 -> heldout",
+        "split": f"sha256(relative path) mod {heldout_every} == 0 -> heldout",
         "outputs": {
             p.name: {"bytes": p.stat().st_size, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()}
             for p in (result.train, result.heldout, result.heldout_prose)

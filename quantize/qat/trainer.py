@@ -117,8 +117,11 @@ def _progress(state: TrainState, cfg: TrainConfig, loss: float, tok_s: float, lr
 
 
 def train(run_dir: Path, train_tokens: Path, heldout_tokens: Path, model_cfg: ModelConfig,
-          train_cfg: TrainConfig, resume: bool = False, log=sys.stderr) -> TrainState:
-    """Train (or resume) a model in run_dir; returns the final state. Metrics go to metrics.jsonl."""
+          train_cfg: TrainConfig, resume: bool = False, log=sys.stderr, stop_after: int | None = None) -> TrainState:
+    """Train (or resume) a model in run_dir; returns the final state. Metrics go to metrics.jsonl.
+
+    stop_after ends this invocation early at that step (with a checkpoint), as if interrupted.
+    """
     torch.set_num_threads(train_cfg.threads)
     run_dir.mkdir(parents=True, exist_ok=True)
     tokens, heldout = load_tokens(train_tokens), load_tokens(heldout_tokens)
@@ -141,7 +144,8 @@ def train(run_dir: Path, train_tokens: Path, heldout_tokens: Path, model_cfg: Mo
     window_loss, window_tokens, window_start = [], 0, time.perf_counter()
     model.train()
     train_loss = torch.compile(model.loss) if train_cfg.compile else model.loss
-    while state.step < train_cfg.steps:
+    last_step = min(train_cfg.steps, stop_after or train_cfg.steps)
+    while state.step < last_step:
         t0 = time.perf_counter()
         lr = learning_rate(state.step, train_cfg)
         for group in opt.param_groups:
@@ -174,7 +178,7 @@ def train(run_dir: Path, train_tokens: Path, heldout_tokens: Path, model_cfg: Mo
             state.history.append(record)
             metrics.write(json.dumps(record) + "\n")
             metrics.flush()
-        if state.step % train_cfg.checkpoint_every == 0 or state.step == train_cfg.steps:
+        if state.step % train_cfg.checkpoint_every == 0 or state.step == last_step:
             save_checkpoint(run_dir, model, opt, state, train_cfg)
     metrics.close()
     return state

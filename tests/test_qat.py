@@ -1,0 +1,228 @@
+"""Quantization-aware training: corpus, tokenizer, a few QAT steps, resume, export -> convert -> llama.cpp."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch  # the [train] extra, which CI installs
+
+from quantize.cli import main as quantize_main
+from quantize.qat.corpus import build_corpus, prose_paragraphs, read_documents, rst_to_text
+from quantize.qat.export import TERNARY_SUFFIXES, export_hf
+from quantize.qat.model import LlamaLM, ModelConfig
+from quantize.qat.tokenizer import encode_corpus, load_tokenizer, train_tokenizer
+from quantize.qat.trainer import TrainConfig, load_model, train
+
+pytestmark = pytest.mark.train
+
+REPO = Path(__file__).resolve().parents[1]
+# Real English prose that ships with every Python: the standard library's own docstrings.
+DOC_MODULES = ["argparse", "asyncio", "base64", "bisect", "calendar", "collections", "contextlib", "csv",
+               "dataclasses", "datetime", "decimal", "difflib", "email", "enum", "fnmatch", "fractions",
+               "functools", "glob", "gzip", "hashlib", "heapq", "html", "http", "inspect", "io", "ipaddress",
+               "itertools", "json", "logging", "mailbox", "operator", "os", "pathlib", "pickle", "pprint",
+               "queue", "random", "re", "sched", "secrets", "shlex", "shutil", "socket", "sqlite3",
+               "statistics", "string", "subprocess", "tarfile", "tempfile", "textwrap", "threading",
+               "timeit", "tokenize", "typing", "unittest", "urllib", "uuid", "warnings", "weakref", "zipfile"]
+TINY = ModelConfig(vocab_size=0, hidden_size=256, intermediate_size=256, num_hidden_layers=1,
+                   num_attention_heads=4, max_position_embeddings=128)
+TRAIN = TrainConfig(steps=40, batch_size=4, seq_len=48, lr=3e-3, warmup_steps=4, checkpoint_every=10,
+                    eval_every=20, eval_batches=2, log_every=10, compile=False)
+
+
+def _stdlib_docs_source(root: Path) -> Path:
+    import importlib
+
+    root.mkdir(parents=True, exist_ok=True)
+    for name in DOC_MODULES:
+        module = importlib.import_module(name)
+        parts = [f"{name} module\n{'=' * 20}\n", inspect.getdoc(module) or ""]
+        for attr in sorted(vars(module)):
+            obj = getattr(module, attr)
+            if not attr.startswith("_") and (inspect.isclass(obj) or inspect.isfunction(obj)):
+                doc = inspect.getdoc(obj)
+                if doc:
+                    parts.append(f".. function:: {attr}\n\n   {doc}\n")
+        (root / f"{name}.rst.txt").write_text("\n\n".join(parts), encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("qat")
+    out = base / "corpus"
+    build_corpus(out, _stdlib_docs_source(base / "src"), heldout_every=6)
+    train_tokenizer(out / "train.txt", out / "tokenizer.model", vocab_size=512)
+    for split in ("train", "heldout"):
+        encode_corpus(out / f"{split}.txt", out / "tokenizer.model", out / f"{split}.npy")
+    return out
+
+
+def _tiny_config(corpus: Path, ternary: bool = True) -> ModelConfig:
+    vocab = load_tokenizer(corpus / "tokenizer.model").get_piece_size()
+    return ModelConfig(**{**TINY.to_dict(), "vocab_size": vocab, "ternary": ternary})
+
+
+@pytest.fixture(scope="module")
+def trained(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = tmp_path_factory.mktemp("run")
+    train(run, corpus / "train.npy", corpus / "heldout.npy", _tiny_config(corpus), TRAIN, log=sys.stdout)
+    return run
+
+
+def test_rst_markup_is_reduced_to_text() -> None:
+    rst = (".. _label:\n\nTitle\n=====\n\n.. index:: single: thing\n   pair: a; b\n\n"
+           "Use :func:`os.path.join` or :class:`~pathlib.Path`, see ``x`` and `docs <http://e>`_.\n"
+           "\n.. versionadded:: 3.8\n\nExample::\n\n   >>> 1 + 1\n")
+    text = rst_to_text(rst)
+    assert "Use os.path.join or pathlib.Path, see x and docs." in text
+    assert ".. " not in text and "=====" not in text and "single: thing" not in text
+    assert "Example:\n" in text and ">>> 1 + 1" in text
+
+
+def test_corpus_is_deterministic_split_and_recorded(corpus: Path, tmp_path: Path) -> None:
+    again = build_corpus(tmp_path / "again", _stdlib_docs_source(tmp_path / "src"), heldout_every=6)
+    for name in ("train.txt", "heldout.txt", "heldout_prose.txt"):
+        assert (corpus / name).read_bytes() == (again.train.parent / name).read_bytes()
+    manifest = json.loads(again.manifest.read_text())
+    assert "PSF" in manifest["sources"][0]["licence"]
+    splits = {d["path"]: d["split"] for d in manifest["documents"]}
+    assert set(splits.values()) == {"train", "heldout"}
+    train_docs, held_docs = read_documents(again.train), read_documents(again.heldout)
+    assert len(train_docs) == list(splits.values()).count("train") and not set(train_docs) & set(held_docs)
+    assert all(p.count(". ") >= 1 for p in prose_paragraphs(again.heldout.read_text()))
+
+
+def test_tokenizer_round_trips_and_matches_llama_layout(corpus: Path) -> None:
+    sp = load_tokenizer(corpus / "tokenizer.model")
+    assert (sp.unk_id(), sp.bos_id(), sp.eos_id(), sp.get_piece_size()) == (0, 1, 2, 512)
+    text = "Return a list of the words.\n    x = 42  # ünïcode ✓\n"
+    assert sp.decode(sp.encode(text)) == text  # byte fallback covers unseen characters
+    ids = np.load(corpus / "train.npy")
+    assert ids.dtype == np.uint16 and ids[0] == 1 and (ids == 2).sum() == len(read_documents(corpus / "train.txt"))
+
+
+def test_qat_steps_reduce_loss(trained: Path) -> None:
+    history = [json.loads(line) for line in (trained / "metrics.jsonl").read_text().splitlines()]
+    losses = [r["loss"] for r in history if "loss" in r]
+    held = [r["heldout_loss"] for r in history if "heldout_loss" in r]
+    assert len(losses) == 4 and losses[-1] < losses[0] - 0.5, losses
+    assert held[-1] < held[0], held
+    assert all(r["tok_s"] > 0 for r in history if "tok_s" in r)
+
+
+def test_resume_reproduces_an_uninterrupted_run(corpus: Path, trained: Path, tmp_path: Path) -> None:
+    cfg = _tiny_config(corpus)
+    train(tmp_path, corpus / "train.npy", corpus / "heldout.npy", cfg, TRAIN, log=sys.stdout, stop_after=20)
+    assert load_model(tmp_path)[1]["state"]["step"] == 20
+    state = train(tmp_path, corpus / "train.npy", corpus / "heldout.npy", cfg, TRAIN, resume=True, log=sys.stdout)
+    assert state.step == TRAIN.steps
+    resumed, straight = load_model(tmp_path)[0].state_dict(), load_model(trained)[0].state_dict()
+    for name, tensor in straight.items():
+        assert torch.equal(tensor, resumed[name]), name
+    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(x)["step"] for x in lines] == [10, 20, 30, 40]
+
+
+def test_export_is_exactly_ternary_times_scale(trained: Path, corpus: Path, tmp_path: Path) -> None:
+    from safetensors.numpy import load_file
+
+    model, _ = load_model(trained)
+    out = export_hf(model, corpus / "tokenizer.model", tmp_path / "hf")
+    config = json.loads((out / "config.json").read_text())
+    assert config["architectures"] == ["LlamaForCausalLM"] and config["tie_word_embeddings"] is False
+    assert {p.name for p in out.iterdir()} >= {"config.json", "model.safetensors", "tokenizer.model",
+                                               "tokenizer_config.json"}
+    tensors = load_file(str(out / "model.safetensors"))
+    latent = model.state_dict()
+    ternary = [n for n in tensors if n.endswith(TERNARY_SUFFIXES)]
+    assert len(ternary) == 7 * TINY.num_hidden_layers
+    for name in ternary:
+        w = tensors[name]
+        assert w.dtype == np.float16
+        scale = np.float16(latent[name].abs().mean().item())
+        assert set(np.unique(w).tolist()) <= {-float(scale), 0.0, float(scale)}, name
+        assert (w == 0).mean() < 0.9 and (w != 0).any()
+    assert tensors["lm_head.weight"].dtype == np.float16 and tensors["model.norm.weight"].dtype == np.float32
+    assert len(np.unique(tensors["lm_head.weight"])) > 100  # the head stays full precision
+
+
+def _llama_logits(gguf: Path, tokens: list[int]) -> np.ndarray:
+    from quantize.evaluate import load_llama
+
+    llm = load_llama(gguf, n_ctx=128, n_threads=1)
+    llm.eval(tokens)
+    return np.asarray(llm.scores[:len(tokens)])
+
+
+def test_export_convert_llamacpp_generates(trained: Path, corpus: Path, tmp_path: Path) -> None:
+    from quantize.evaluate import load_llama
+
+    model, _ = load_model(trained)
+    hf = export_hf(model, corpus / "tokenizer.model", tmp_path / "hf")
+    ggufs = {}
+    for qtype in ("tq2_0", "tq1_0", "f16"):
+        ggufs[qtype] = tmp_path / f"tiny-{qtype}.gguf"
+        assert quantize_main(["convert", str(hf), "-o", str(ggufs[qtype]), "--type", qtype]) == 0
+    assert ggufs["tq1_0"].stat().st_size < ggufs["tq2_0"].stat().st_size < ggufs["f16"].stat().st_size
+    llm = load_llama(ggufs["tq2_0"], n_ctx=128, n_threads=1, logits_all=False)
+    text = llm.create_completion("The function returns", max_tokens=12, temperature=0.0)["choices"][0]["text"]
+    assert len(llm.tokenize(text.encode(), add_bos=False)) >= 3, text
+    sp = load_tokenizer(corpus / "tokenizer.model")
+    tokens = [1, *sp.encode("Return the number of items in the list, or raise an error.")]
+    ref = _llama_logits(ggufs["f16"], tokens)
+    for qtype in ("tq2_0", "tq1_0"):  # lossless packing: same predictions as F16
+        logits = _llama_logits(ggufs[qtype], tokens)
+        assert (logits.argmax(-1) == ref.argmax(-1)).mean() >= 0.9
+        assert np.abs(logits - ref).max() < 0.1 * ref.std() + 0.05
+
+
+def test_torch_forward_equals_llamacpp(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sharp random model (large q/k so attention depends on position) computes the same in torch
+    and in llama.cpp: catches RoPE layout, norm, SwiGLU or naming mistakes in model or export.
+    Activation fake-quantization is switched off so both sides see the same numbers."""
+    from quantize.qat import bitlinear
+
+    monkeypatch.setattr(bitlinear, "quantize_activations", lambda x: x)
+    torch.manual_seed(0)
+    model = LlamaLM(_tiny_config(corpus))
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith(("q_proj.weight", "k_proj.weight")):
+                p.normal_(std=1.0)
+            elif name.endswith("lm_head.weight"):
+                p.normal_(std=0.2)
+    hf = export_hf(model, corpus / "tokenizer.model", tmp_path / "hf")
+    gguf = tmp_path / "sharp-f16.gguf"
+    assert quantize_main(["convert", str(hf), "-o", str(gguf), "--type", "f16", "--embed-type", "f16"]) == 0
+    tokens = [1, *load_tokenizer(corpus / "tokenizer.model").encode("Return the list of items, sorted by key.")]
+    model.eval()
+    with torch.no_grad():
+        ours = model(torch.tensor([tokens])).float().numpy()[0]
+    ref = _llama_logits(gguf, tokens)
+    assert (ours.argmax(-1) == ref.argmax(-1)).mean() >= 0.9
+    assert np.abs(ours - ref).max() < 0.01 * ref.std(), (np.abs(ours - ref).max(), ref.std())
+
+
+def test_cli_errors_are_one_line(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "quantize", "qat", "train", "--corpus", str(tmp_path / "none"),
+                           "--run", str(tmp_path / "run")], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1 and "qat tokenizer" in done.stderr
+    done = subprocess.run([sys.executable, "-m", "quantize", "qat", "corpus", "--out", str(tmp_path / "c"),
+                           "--source", str(tmp_path / "empty")], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 1 and "python3.11-doc" in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_cli_does_not_import_torch_and_names_the_extra(tmp_path: Path) -> None:
+    code = ("import sys; import quantize.cli, quantize.qat.cli; assert 'torch' not in sys.modules; "
+            "sys.modules['torch'] = None; from quantize.cli import main; "
+            f"sys.exit(main(['qat', 'export', '--run', {str(tmp_path)!r}, '--tokenizer', 'x', '-o', 'y']))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 1, done.stderr
+    assert "install the [train] extra" in done.stderr and done.stderr.count("\n") == 1
