@@ -9,9 +9,15 @@ from pathlib import Path
 import gguf
 import numpy as np
 import pytest
-from kernels_tiny_models import TinyConfig, corpus, corrupt_one_block, train_tokenizer, write_tiny_model
 
 from kernels.reference import ReferenceModel, UnsupportedModelError
+from kernels.synthetic import (
+    SyntheticConfig,
+    corpus,
+    corrupt_one_block,
+    train_tokenizer,
+    write_synthetic_model,
+)
 from kernels.verify import compare_logits, run_verify
 
 TEXT = " ".join(corpus(40, seed=9))  # well over 64 tokens
@@ -23,7 +29,9 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Pa
     folder = tmp_path_factory.mktemp("tiny_models")
     sp = train_tokenizer()
     return {
-        (arch, wt): write_tiny_model(folder / f"{arch}-{wt}.gguf", TinyConfig(arch=arch, weight_type=wt), sp)
+        (arch, wt): write_synthetic_model(
+            folder / f"{arch}-{wt}.gguf", SyntheticConfig(arch=arch, weight_type=wt), sp
+        )
         for arch, wt in VARIANTS
     }
 

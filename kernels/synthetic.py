@@ -1,4 +1,4 @@
-"""Tiny `llama` and `bitnet` GGUF files for the kernels tests: real gguf-py writer, real SentencePiece.
+"""Synthetic `llama` and `bitnet` GGUF files for verify tests and benchmarks (gguf-py writer, SentencePiece).
 
 The tokenizer is trained here on generated sentences (byte fallback on, so any text tokenizes); the
 weights are seeded random values packed with kernels.quantize into the requested low-bit type.
@@ -14,7 +14,8 @@ import gguf
 import numpy as np
 import sentencepiece as spm
 
-import kernels
+from . import dequantize, quantize
+from .formats import FORMATS
 
 WORDS = (
     "the a ternary binary model reads every page of the document and answers with a citation to "
@@ -56,7 +57,7 @@ def _token_type(sp: spm.SentencePieceProcessor, i: int) -> int:
 
 
 @dataclass(frozen=True)
-class TinyConfig:
+class SyntheticConfig:
     arch: str = "llama"  # or "bitnet"
     weight_type: str = "tq2_0"  # tq1_0 / tq2_0 / q1_0 for every layer matrix
     n_embd: int = 256
@@ -72,14 +73,16 @@ def _ggml_type(name: str) -> gguf.GGMLQuantizationType:
     return gguf.GGMLQuantizationType[name.upper()]
 
 
-def write_tiny_model(path: Path, cfg: TinyConfig, sp: spm.SentencePieceProcessor | None = None) -> Path:
+def write_synthetic_model(
+    path: Path, cfg: SyntheticConfig, sp: spm.SentencePieceProcessor | None = None
+) -> Path:
     """Write a tiny model GGUF at path and return it."""
     sp = sp or train_tokenizer()
     rng = np.random.default_rng(cfg.seed)
     n_vocab = sp.get_piece_size()
     head_dim = cfg.n_embd // cfg.n_head
     w = gguf.GGUFWriter(str(path), cfg.arch)
-    w.add_name(f"tiny-{cfg.arch}-{cfg.weight_type}")
+    w.add_name(f"synthetic-{cfg.arch}-{cfg.weight_type}")
     w.add_context_length(cfg.context_length)
     w.add_embedding_length(cfg.n_embd)
     w.add_block_count(cfg.n_layer)
@@ -105,21 +108,25 @@ def write_tiny_model(path: Path, cfg: TinyConfig, sp: spm.SentencePieceProcessor
         if qtype == "f16":
             w.add_tensor(name, values.astype(np.float16))
         else:
-            w.add_tensor(name, kernels.quantize(values, qtype), raw_dtype=_ggml_type(qtype))
+            w.add_tensor(name, quantize(values, qtype), raw_dtype=_ggml_type(qtype))
 
     def weights(rows: int, cols: int, gain: float = 1.0) -> np.ndarray:
         """Variance-preserving random weights (rms of the output ~ gain x rms of the input)."""
         return (rng.standard_normal((rows, cols)) * gain / np.sqrt(cols)).astype(np.float32)
 
-    # Conditioning: embeddings of rms 0.05 and layer outputs of rms ~0.04 give logits whose best token
-    # leads by a few units (p ~ 0.5) while every layer still moves them; a quantization rounding step
-    # of an int8 activation then moves a logit by ~1e-2, far below the margins that top-1 depends on.
-    embd = (0.05 * rng.standard_normal((n_vocab, cfg.n_embd))).astype(np.float32)
+    # Conditioning: embeddings of rms 0.8/sqrt(n_embd) (0.05 at 256) and layer outputs adding up to
+    # about as much give logits whose best token leads by a few units (p ~ 0.5) while every layer still
+    # moves them; one rounding step of an int8 activation then moves a logit by ~1e-2, far below the
+    # margins top-1 depends on. (Random weights at unit gain make a chaotic net instead, where one
+    # rounding flip moves logits by whole units and no two implementations agree.)
+    embd_rms = 0.8 / np.sqrt(cfg.n_embd)
+    layer_gain = 0.8 * embd_rms * np.sqrt(2.0 / max(cfg.n_layer, 1))  # 0.04 for 256 wide, 2 layers
+    embd = (embd_rms * rng.standard_normal((n_vocab, cfg.n_embd))).astype(np.float32)
     mat("token_embd.weight", embd, "f16")
     vec("output_norm.weight", cfg.n_embd)
     if cfg.arch == "llama":  # separate output head: predicts the next id of the current token
         mat("output.weight", np.roll(embd, 1, axis=0), "q8_0")
-    out_gain = 0.04 if cfg.arch == "llama" else 1.0  # bitnet: the gain sits in the '.scale' tensors
+    out_gain = layer_gain if cfg.arch == "llama" else 1.0  # bitnet: the gain sits in the '.scale' tensors
     kv = cfg.n_head_kv * head_dim
     for il in range(cfg.n_layer):
         p = f"blk.{il}."
@@ -135,11 +142,7 @@ def write_tiny_model(path: Path, cfg: TinyConfig, sp: spm.SentencePieceProcessor
         if cfg.arch == "bitnet":
             vec(p + "attn_sub_norm.weight", cfg.n_embd)
             vec(p + "ffn_sub_norm.weight", cfg.n_ff)
-            for name, value in (
-                ("attn_q", 1.0),
-                ("attn_output", 0.04),
-                ("ffn_down", 0.04),
-            ):  # optional scales
+            for name, value in (("attn_q", 1.0), ("attn_output", layer_gain), ("ffn_down", layer_gain)):
                 w.add_tensor(f"{p}{name}.scale", np.array([value * rng.uniform(0.8, 1.25)], np.float32))
     w.write_header_to_file()
     w.write_kv_data_to_file()
@@ -152,12 +155,12 @@ def corrupt_one_block(src: Path, dst: Path, tensor: str) -> Path:
     """Copy src to dst with the first block of `tensor` replaced (codes inverted, scale x64)."""
     reader = gguf.GGUFReader(src)
     t = next(t for t in reader.tensors if t.name == tensor)
-    fmt = kernels.FORMATS[t.tensor_type.name.lower()]
+    fmt = FORMATS[t.tensor_type.name.lower()]
     raw = bytearray(src.read_bytes())
     start = t.data_offset
     block = np.frombuffer(bytes(raw[start : start + fmt.type_size]), np.uint8)
     n = fmt.block_size
-    values = -kernels.dequantize(block, fmt.name, (1, n)) * np.float32(64)
-    raw[start : start + fmt.type_size] = kernels.quantize(values, fmt.name).tobytes()
+    values = -dequantize(block, fmt.name, (1, n)) * np.float32(64)
+    raw[start : start + fmt.type_size] = quantize(values, fmt.name).tobytes()
     dst.write_bytes(bytes(raw))
     return dst
