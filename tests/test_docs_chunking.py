@@ -25,6 +25,7 @@ def test_count_tokens_is_a_plausible_approximation():
     assert count_tokens("") == 0
     assert count_tokens("Hello, world!") == 4
     assert count_tokens("internationalization") == 4  # long words count as several pieces
+    assert count_tokens("in 2026") == 5  # digits one by one, as Gemma/LLaMA tokenizers split them
     assert 80 <= count_tokens(" ".join(["word"] * 100)) <= 120
 
 
