@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.widgets import Input
 from tui_helpers import LEASE_FACT, QUESTION, SIZE, indexed_documents, make_app, wait_for_model
 
 from localagent.index import Index
@@ -32,9 +33,17 @@ def saved_chat(folder: Path) -> int:
     return chat
 
 
+async def steady(pilot) -> None:
+    """The model is loaded and the text cursor does not blink (a blink would change the picture)."""
+    await wait_for_model(pilot)
+    for box in pilot.app.query(Input):
+        box.cursor_blink = False
+    await pilot.pause()
+
+
 def reopened(chat: int):
     async def run_before(pilot) -> None:
-        await wait_for_model(pilot)
+        await steady(pilot)
         await pilot.app.show_chat(chat)
         await pilot.pause()
     return run_before
@@ -63,7 +72,7 @@ def test_help(snap_compare, tmp_path: Path, default_model: Path) -> None:
     indexed_documents(tmp_path / "docs")
 
     async def open_help(pilot) -> None:
-        await wait_for_model(pilot)
+        await steady(pilot)
         await pilot.press("f1")
         await pilot.pause()
 
