@@ -233,3 +233,17 @@ def test_eval_default_model_perplexity(default_model: Path, tmp_path: Path, caps
     result = json.loads(capsys.readouterr().out)
     assert result["n_windows"] >= 1 and result["n_tokens"] > 100
     assert 3.0 < result["perplexity"] < 60.0
+
+
+@pytest.mark.parametrize("kind", ["trilm", "bitnet"])
+def test_llama_cpp_computes_the_hugging_face_model(kind: str, ckpts: dict[str, Path], tmp_path: Path) -> None:
+    """llama.cpp on the converted file == a numpy forward of the Hugging Face checkpoint (mapping, RoPE
+    permutation for `llama`, none for `bitnet`, sub-norms, tied output)."""
+    from hf_reference import hf_logits
+
+    out = convert(ckpts[kind], tmp_path / "m.gguf", "--type", "f16", "--embed-type", "f16")
+    got, tokens = run_logits(out)
+    want = hf_logits(ckpts[kind], tokens)
+    spread = float(np.abs(want).max())
+    assert float(np.abs(got - want).max()) < 0.01 * spread
+    assert (got.argmax(-1) == want.argmax(-1)).mean() >= 0.95
