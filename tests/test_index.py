@@ -267,3 +267,12 @@ def test_index_busy_for_too_long_is_a_one_line_error(tmp_path: Path, monkeypatch
             blocker.execute("ROLLBACK")
             blocker.close()
         assert run([tmp_path / "a.txt"], index).indexed == 1
+
+
+def test_index_files_are_private_to_the_owner(tmp_path: Path):
+    path = tmp_path / "private.sqlite3"
+    (tmp_path / "a.txt").write_text("medical record words\n")
+    with Index.open(path) as index:
+        run([tmp_path / "a.txt"], index)
+        for file in (path, path.with_name(path.name + "-wal")):
+            assert file.exists() and file.stat().st_mode & 0o077 == 0, file

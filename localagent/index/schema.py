@@ -7,6 +7,7 @@ localagent (a higher version than we know) is refused rather than damaged.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -99,6 +100,8 @@ SCHEMA_VERSION = len(MIGRATIONS)
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating if needed) the index at ``path``, in WAL mode, migrated to SCHEMA_VERSION."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():  # the index holds the text of private documents: owner-only (WAL too)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     try:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                check_same_thread=False)
