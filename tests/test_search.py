@@ -126,6 +126,12 @@ def test_cli_index_summary_exit_codes_and_docs(tmp_path: Path, capsys):
     assert [d["path"] for d in listed] == [str(docs / "b.pdf")] and listed[0]["status"] == "failed"
     assert main(["docs", "list"]) == 0
     assert "2 document(s), 1 failed" in capsys.readouterr().out
+    (docs / "a.pdf").rename(tmp_path / "moved.pdf")
+    assert main(["docs", "list", "--json"]) == 0
+    exists = {Path(d["path"]).name: d["exists"] for d in json.loads(capsys.readouterr().out)["documents"]}
+    assert exists == {"a.pdf": False, "b.pdf": True}
+    assert main(["docs", "list"]) == 0
+    assert "file no longer exists" in capsys.readouterr().out
     assert main(["docs", "remove", str(docs / "a.pdf")]) == 0
     assert main(["docs", "remove", str(docs / "a.pdf")]) == 1
     assert "not in the index" in capsys.readouterr().err

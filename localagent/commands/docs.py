@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from localagent.commands.output import human_size, print_json
@@ -35,7 +36,8 @@ def run_list(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"documents": [
             {"path": d.path, "collection": d.collection, "status": d.status, "error": d.error,
-             "pages": d.pages, "chunks": d.chunks, "size": d.size, "indexed_at": d.indexed_at}
+             "pages": d.pages, "chunks": d.chunks, "size": d.size, "indexed_at": d.indexed_at,
+             "exists": os.path.exists(d.path)}
             for d in documents]})
         return 0
     if not documents:
@@ -45,6 +47,8 @@ def run_list(args: argparse.Namespace) -> int:
     print(f"{'status':<7} {'pages':>6} {'chunks':>7} {'size':>9}  {'collection':<{width}}  path")
     for d in documents:
         reason = f"  — {d.error}" if d.status == "failed" else ""
+        if not os.path.exists(d.path):
+            reason += "  — file no longer exists (search skips it; `localagent index` on its folder drops it)"
         print(f"{d.status:<7} {d.pages:>6} {d.chunks:>7} {human_size(d.size):>9}  "
               f"{d.collection:<{width}}  {d.path}{reason}")
     failed = sum(d.status == "failed" for d in documents)
