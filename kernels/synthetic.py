@@ -16,6 +16,7 @@ import sentencepiece as spm
 
 from . import dequantize, quantize
 from .formats import FORMATS
+from .matmul import f32_to_bf16
 
 WORDS = (
     "the a ternary binary model reads every page of the document and answers with a citation to "
@@ -59,7 +60,7 @@ def _token_type(sp: spm.SentencePieceProcessor, i: int) -> int:
 @dataclass(frozen=True)
 class SyntheticConfig:
     arch: str = "llama"  # or "bitnet"
-    weight_type: str = "tq2_0"  # tq1_0 / tq2_0 / q1_0 for every layer matrix
+    weight_type: str = "tq2_0"  # tq1_0 / tq2_0 / q1_0 (or q8_0 / f16 / bf16) for every layer matrix
     n_embd: int = 256
     n_ff: int = 512
     n_head: int = 4
@@ -107,6 +108,8 @@ def write_synthetic_model(
     def mat(name: str, values: np.ndarray, qtype: str) -> None:
         if qtype == "f16":
             w.add_tensor(name, values.astype(np.float16))
+        elif qtype == "bf16":
+            w.add_tensor(name, f32_to_bf16(values), raw_dtype=gguf.GGMLQuantizationType.BF16)
         else:
             w.add_tensor(name, quantize(values, qtype), raw_dtype=_ggml_type(qtype))
 

@@ -22,6 +22,7 @@ from kernels.verify import compare_logits, run_verify
 
 TEXT = " ".join(corpus(40, seed=9))  # well over 64 tokens
 VARIANTS = [(arch, wt) for arch in ("llama", "bitnet") for wt in ("tq2_0", "tq1_0", "q1_0")]
+FLOAT_VARIANTS = [("llama", "bf16"), ("bitnet", "f16"), ("llama", "q8_0")]
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Pa
         (arch, wt): write_synthetic_model(
             folder / f"{arch}-{wt}.gguf", SyntheticConfig(arch=arch, weight_type=wt), sp
         )
-        for arch, wt in VARIANTS
+        for arch, wt in VARIANTS + FLOAT_VARIANTS
     }
 
 
@@ -53,6 +54,14 @@ def test_verify_passes_on_tiny_models(models: dict, arch: str, weight_type: str)
     assert result.mean_kl < 1e-3
     assert result.passed
     assert result.comparison.max_abs.max() < 0.5  # logits std ~1, top-1 margins > 1
+
+
+@pytest.mark.parametrize(("arch", "weight_type"), FLOAT_VARIANTS)
+def test_verify_passes_with_wider_types(models: dict, arch: str, weight_type: str) -> None:
+    """Q8_0 / F16 / BF16 matrices (embeddings, heads, fallbacks) take ggml's activation rounding too."""
+    result = run_verify(models[arch, weight_type], TEXT, n_tokens=64, n_threads=2)
+    assert result.tensor_types[weight_type] >= 14
+    assert result.top1 == 1.0 and result.mean_kl < 1e-3
 
 
 def test_cli_prints_ranges_and_exits_0(models: dict, tmp_path: Path) -> None:
