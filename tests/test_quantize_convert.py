@@ -247,3 +247,16 @@ def test_llama_cpp_computes_the_hugging_face_model(kind: str, ckpts: dict[str, P
     spread = float(np.abs(want).max())
     assert float(np.abs(got - want).max()) < 0.01 * spread
     assert (got.argmax(-1) == want.argmax(-1)).mean() >= 0.95
+
+
+@pytest.mark.parametrize("kind,qtype", [("trilm", "tq1_0"), ("bitnet", "tq2_0")])
+def test_kernels_verify_accepts_converted_files(kind: str, qtype: str, ckpts: dict[str, Path], tmp_path: Path) -> None:
+    """`python -m kernels verify` (numpy reference of ggml's integer dots vs llama.cpp) on our output."""
+    import subprocess
+    import sys
+
+    out = convert(ckpts[kind], tmp_path / "m.gguf", "--type", qtype)
+    proc = subprocess.run([sys.executable, "-m", "kernels", "verify", str(out), "--tokens", "32", "--threads", "2",
+                           "--min-top1", "0.95"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "PASS" in proc.stdout
