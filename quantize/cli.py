@@ -12,12 +12,18 @@ from pathlib import Path
 from quantize.errors import QuantizeError
 
 
+def _progress_line(done: int, total: int, name: str) -> None:
+    end = "\n" if done == total else ""
+    print(f"\r[{done:>4}/{total}] {name:<40}", end=end, file=sys.stderr, flush=True)
+
+
 def _convert(args: argparse.Namespace) -> int:
     from quantize.convert import convert
     from quantize.report import format_table, totals, write_json
 
+    progress = _progress_line if sys.stderr.isatty() else None
     result = convert(Path(args.checkpoint), Path(args.output), weight_type=args.type, embed_type=args.embed_type,
-                     strict=args.strict, allow_ptq=args.allow_ptq, bpe_pre=args.bpe_pre)
+                     strict=args.strict, allow_ptq=args.allow_ptq, bpe_pre=args.bpe_pre, progress=progress)
     for line in result.messages:
         print(line, file=sys.stderr)
     if args.json:
@@ -107,6 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
+    except OSError as e:  # unreadable input, disk full, permission denied: no traceback, no output file
+        where = f" ({e.filename})" if e.filename else ""
+        print(f"quantize: error: {e.strerror or e}{where}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("quantize: interrupted", file=sys.stderr)
         return 130

@@ -14,7 +14,7 @@ from quantize.packing import TYPE_BY_NAME, is_low_bit_type
 from quantize.plan import LINEAR
 from quantize.policy import OFF_GRID_LIMIT, check_fallbacks, choose_type
 from quantize.tokenizer import load_vocab
-from quantize.writer import TensorRecord, write_gguf
+from quantize.writer import Progress, TensorRecord, write_gguf
 
 WEIGHT_TYPES = ("tq2_0", "tq1_0", "q1_0", "q8_0", "f16")
 EMBED_TYPES = ("q8_0", "f16", "f32", "tq2_0", "tq1_0", "q1_0")
@@ -32,7 +32,8 @@ class ConvertResult:
 
 
 def convert(ckpt_dir: Path, out: Path, weight_type: str = "tq2_0", embed_type: str = "q8_0",
-            strict: bool = False, allow_ptq: bool = False, bpe_pre: str | None = None) -> ConvertResult:
+            strict: bool = False, allow_ptq: bool = False, bpe_pre: str | None = None,
+            progress: Progress | None = None) -> ConvertResult:
     """Convert a Hugging Face checkpoint directory into a GGUF file (atomically)."""
     if weight_type not in WEIGHT_TYPES:
         raise QuantizeError(f"unknown --type {weight_type}: choose from {', '.join(WEIGHT_TYPES)}")
@@ -49,7 +50,7 @@ def convert(ckpt_dir: Path, out: Path, weight_type: str = "tq2_0", embed_type: s
     messages = list(plan.notes) + check_fallbacks(choices, strict)
     types = {name: (c.qtype, c.reason) for name, c in choices.items()}
     records = write_gguf(out, plan, vocab, ckpt.directory, types, int(FILE_TYPES[weight_type]),
-                         model_name=ckpt.directory.resolve().name, strict=strict)
+                         model_name=ckpt.directory.resolve().name, strict=strict, progress=progress)
     off = [r for r in records if r.role == LINEAR and r.off_grid is not None and r.off_grid > OFF_GRID_LIMIT]
     if off:
         worst = max(off, key=lambda r: r.off_grid or 0.0)

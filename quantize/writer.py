@@ -10,6 +10,7 @@ failure it is removed.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from quantize.policy import OFF_GRID_LIMIT, off_grid_count
 from quantize.tokenizer import Vocab, add_vocab
 
 CHUNK_BYTES = 16 << 20  # float32 bytes of one chunk of rows
+Progress = Callable[[int, int, str], None]  # (tensors done, total, name of the last one)
 
 
 @dataclass
@@ -80,7 +82,7 @@ def _stream_tensor(fout, t: TensorPlan, qtype: GGMLQuantizationType, strict: boo
 
 def write_gguf(path: Path, plan: ModelPlan, vocab: Vocab, tokenizer_dir: Path,
                types: dict[str, tuple[GGMLQuantizationType, str]], file_type: int,
-               model_name: str, strict: bool = False) -> list[TensorRecord]:
+               model_name: str, strict: bool = False, progress: Progress | None = None) -> list[TensorRecord]:
     """Write plan to path atomically; types maps GGUF tensor name -> (GGML type, reason)."""
     path = Path(path)
     if not path.parent.is_dir():
@@ -114,6 +116,8 @@ def write_gguf(path: Path, plan: ModelPlan, vocab: Vocab, tokenizer_dir: Path,
             records.append(TensorRecord(name=t.name, source=t.source, source_dtype=t.source_dtype,
                                         shape=t.shape, ggml_type=qtype.name, nbytes=nbytes,
                                         n_elements=t.n_elements, role=t.role, reason=reason, off_grid=off_grid))
+            if progress is not None:
+                progress(len(records), len(plan.tensors), t.name)
         writer.close()
         os.replace(tmp, path)
     except BaseException:

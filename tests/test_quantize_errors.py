@@ -126,3 +126,13 @@ def test_console_script_prints_no_traceback(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert proc.stderr == f"quantize: error: {tmp_path}: missing config.json\n"
+
+
+def test_output_path_is_a_directory(sp_model: bytes, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """An OSError at the final rename (here: the target is a directory) is one line too, temp removed."""
+    ckpt = make_llama(tmp_path / "ckpt", sp_model)
+    out_dir = tmp_path / "out"
+    (out_dir / "m.gguf").mkdir(parents=True)
+    rc, err = run(["convert", str(ckpt), "-o", str(out_dir / "m.gguf")], capsys)
+    assert rc == 1 and err.startswith("quantize: error: ") and err.count("\n") == 1, err
+    assert [p.name for p in out_dir.iterdir()] == ["m.gguf"] and (out_dir / "m.gguf").is_dir()
