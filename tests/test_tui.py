@@ -68,9 +68,7 @@ async def test_ask_streams_an_answer_and_a_citation_opens_the_page(tmp_path: Pat
         assert citations.citations[0].page == 3 and citations.citations[0].file.endswith("lease.pdf")
         assert app.engine.stats.gen_tok_s > 0 and "tok/s" in str(app.status_line.render())
 
-        citations.focus()
-        citations.highlighted = 0
-        await pilot.press("enter")
+        await pilot.press("ctrl+o", "enter")
         await wait_until(pilot, lambda: isinstance(app.screen, SourceScreen), timeout=10, what="the source")
         source = app.screen
         assert source.citation.page == 3
@@ -146,8 +144,9 @@ async def test_index_a_folder_from_the_palette(tmp_path: Path, default_model: Pa
         await wait_until(pilot, lambda: isinstance(app.screen, FolderScreen), timeout=10, what="the folder prompt")
         app.screen.query_one("#folder", Input).value = str(folder)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.indexing, timeout=10, what="indexing to start")
-        await wait_until(pilot, lambda: not app.indexing, timeout=60, what="indexing to finish")
+        await wait_until(pilot, lambda: any("indexed 2 file(s)" in n.message for n in app._notifications),
+                         timeout=60, what="indexing to finish")
+        assert not app.indexing
         labels = " ".join(tree_labels(app))
         assert "lease.pdf  3 p" in labels and "notes.md  1 p" in labels and "2 docs" in labels
         assert not app.document_panel.query_one("#index-progress").display

@@ -19,7 +19,7 @@ from textual.widgets import Input
 
 from localagent.errors import LocalAgentError
 from localagent.tui.answering import AnswererFactory, AnswerService, Reply
-from localagent.tui.commands import ChatCommands
+from localagent.tui.commands import ChatCommands, PaletteActions
 from localagent.tui.history import ChatStore
 from localagent.tui.jobs import IndexingMixin
 from localagent.tui.screens import (
@@ -27,10 +27,16 @@ from localagent.tui.screens import (
     HelpScreen,
     MainScreen,
     MissingModelScreen,
-    PickerScreen,
     SourceScreen,
 )
-from localagent.tui.widgets import AnswerView, CitationChosen, Conversation, StatusInfo, StatusLine
+from localagent.tui.widgets import (
+    AnswerView,
+    CitationChosen,
+    CitationList,
+    Conversation,
+    StatusInfo,
+    StatusLine,
+)
 
 EngineFactory = Callable[[Any, "str | None"], Any]
 STATUS_REFRESH_S = 3.0
@@ -51,7 +57,7 @@ def describe(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, LocalAgentError) else f"{type(exc).__name__}: {exc}"
 
 
-class ChatApp(IndexingMixin, App):
+class ChatApp(PaletteActions, IndexingMixin, App):
     """The chat UI. Tests inject `engine_factory` / `answerer_factory`, fixed paths, and
     `status_view` (to pin RAM and speed numbers in snapshots)."""
 
@@ -62,6 +68,7 @@ class ChatApp(IndexingMixin, App):
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("ctrl+n", "new_chat", "New chat"),
         Binding("escape", "stop", "Stop answer"),
+        Binding("ctrl+o", "sources", "Sources"),
         Binding("f1", "help", "Help"),
     ]
 
@@ -169,6 +176,15 @@ class ChatApp(IndexingMixin, App):
         if action == "stop":
             return True if self.answering else None
         return True
+
+    def action_sources(self) -> None:
+        """Focus the citations of the latest answer that has some."""
+        lists = self.conversation.query(CitationList)
+        if lists:
+            lists.last().focus()
+            lists.last().highlighted = lists.last().highlighted or 0
+        else:
+            self.notify("no citations to open yet", timeout=3)
 
     # -- the model ---------------------------------------------------------------------------
 
@@ -311,25 +327,6 @@ class ChatApp(IndexingMixin, App):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
-    def action_open_chat(self) -> None:
-        chats = self.store.list_chats() if self.store is not None else []
-        items = [(str(c.id), f"{c.title}  [dim]{c.collection} · {c.messages // 2} question(s)[/dim]")
-                 for c in chats]
-        self.push_screen(PickerScreen("Open a past chat", items, empty="No saved chats yet."), self._open_chat)
-
-    async def _open_chat(self, chosen: str | None) -> None:
-        if chosen is None or self.store is None:
-            return
-        if self.answering:
-            self.notify("wait for the answer to finish (or press esc) before opening a chat",
-                        severity="warning")
-            return
-        chat = self.store.get_chat(int(chosen))
-        if chat is None:
-            self.notify("that chat is gone", severity="error")
-            return
-        await self.show_chat(chat.id)
-
     async def show_chat(self, chat_id: int) -> None:
         """Put a stored chat in the conversation; new questions continue it."""
         chat = self.store.get_chat(chat_id) if self.store is not None else None
@@ -349,43 +346,11 @@ class ChatApp(IndexingMixin, App):
 
     # -- collections and models --------------------------------------------------------------
 
-    def action_switch_collection(self) -> None:
-        names = sorted(set(self.index.list_collections() if self.index is not None else []) | {self.collection})
-        items = [(n, f"{n}{'  (current)' if n == self.collection else ''}") for n in names]
-        self.push_screen(PickerScreen("Switch collection", items), self._collection_chosen)
-
-    def _collection_chosen(self, name: str | None) -> None:
-        if name and name != self.collection:
-            self.use_collection(name)
-            if self.collection_is_empty():
-                self.ask_for_folder(empty=True)
-
     def use_collection(self, name: str) -> None:
         self.collection = name
         self.refresh_documents()
         self.update_status()
         self.notify(f"collection {name!r}", timeout=3)
-
-    def action_switch_model(self) -> None:
-        from localagent.models import Registry
-
-        try:
-            registry = Registry.load()
-            items = [(e.name, f"{e.name}  [dim]{e.quant} {e.params} {e.architecture}"
-                              f"{'  (default)' if e.name == registry.default_name else ''}[/dim]")
-                     for e in registry.entries if e.installed and e.status != "unsupported"]
-        except LocalAgentError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        self.push_screen(PickerScreen("Switch model", items, empty="No installed models."), self._model_chosen)
-
-    def _model_chosen(self, name: str | None) -> None:
-        if not name:
-            return
-        if self.answering:
-            self.notify("wait for the answer to finish (or press esc) before switching", severity="warning")
-            return
-        self.load_model(name)
 
     def ask_for_folder(self, empty: bool = False) -> None:
         screen = EmptyCollectionScreen(self.collection) if empty else None

@@ -1,5 +1,5 @@
 """The command palette (ctrl+p): switch model, switch collection, index a folder, new chat,
-open a past chat. Each command opens a small picker; the app does the work."""
+open a past chat. Each command opens a small picker (PaletteActions, mixed into ChatApp)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from localagent.errors import LocalAgentError
+from localagent.tui.screens import PickerScreen
 
 if TYPE_CHECKING:
     from localagent.tui.app import ChatApp
@@ -35,3 +38,60 @@ class ChatCommands(Provider):
             score = matcher.match(name)
             if score > 0:
                 yield Hit(score, matcher.highlight(name), callback, help=help_text)
+
+
+class PaletteActions:
+    """The pickers behind the palette commands; ChatApp provides store, index, collection,
+    answering, notify, push_screen, show_chat, use_collection, load_model, ask_for_folder."""
+
+    def action_open_chat(self) -> None:
+        chats = self.store.list_chats() if self.store is not None else []
+        items = [(str(c.id), f"{c.title}  [dim]{c.collection} · {c.messages // 2} question(s)[/dim]")
+                 for c in chats]
+        self.push_screen(PickerScreen("Open a past chat", items, empty="No saved chats yet."), self._open_chat)
+
+    async def _open_chat(self, chosen: str | None) -> None:
+        if chosen is None or self.store is None:
+            return
+        if self.answering:
+            self.notify("wait for the answer to finish (or press esc) before opening a chat",
+                        severity="warning")
+            return
+        chat = self.store.get_chat(int(chosen))
+        if chat is None:
+            self.notify("that chat is gone", severity="error")
+            return
+        await self.show_chat(chat.id)
+
+    def action_switch_collection(self) -> None:
+        names = sorted(set(self.index.list_collections() if self.index is not None else []) | {self.collection})
+        items = [(n, f"{n}{'  (current)' if n == self.collection else ''}") for n in names]
+        self.push_screen(PickerScreen("Switch collection", items), self._collection_chosen)
+
+    def _collection_chosen(self, name: str | None) -> None:
+        if name and name != self.collection:
+            self.use_collection(name)
+            if self.collection_is_empty():
+                self.ask_for_folder(empty=True)
+
+    def action_switch_model(self) -> None:
+        from localagent.models import Registry
+
+        try:
+            registry = Registry.load()
+            items = [(e.name, f"{e.name}  [dim]{e.quant} {e.params} {e.architecture}"
+                              f"{'  (default)' if e.name == registry.default_name else ''}[/dim]")
+                     for e in registry.entries if e.installed and e.status != "unsupported"]
+        except LocalAgentError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.push_screen(PickerScreen("Switch model", items, empty="No installed models."), self._model_chosen)
+
+    def _model_chosen(self, name: str | None) -> None:
+        if not name:
+            return
+        if self.answering:
+            self.notify("wait for the answer to finish (or press esc) before switching", severity="warning")
+            return
+        self.load_model(name)
+

@@ -16,8 +16,9 @@ citations; when the documents do not hold the answer, it says so instead of gues
 ## Keys
 
 - `enter` send the question · `esc` stop the answer being written
+- `ctrl+o` go to the sources of the last answer; `enter` on one opens its page, the cited
+  passage highlighted (`esc` goes back)
 - `tab` / `shift+tab` move between the question, the citations and the documents
-- `enter` on a citation: open its page, the cited passage highlighted (`esc` goes back)
 - `ctrl+n` new chat · `ctrl+p` command palette · `F1` this help · `ctrl+q` quit
 
 ## Command palette (ctrl+p)
