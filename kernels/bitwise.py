@@ -42,21 +42,42 @@ def weigh_planes(counts: np.ndarray) -> np.ndarray:
     return acc
 
 
-def plane_popcounts(masks: np.ndarray, act_planes: np.ndarray, words_per_block: int) -> np.ndarray:
-    """popcount(mask & activation plane) summed per block.
+def plane_dot(
+    masks: np.ndarray, act_planes: np.ndarray, words_per_block: int, signs: tuple[int, ...]
+) -> np.ndarray:
+    """sum over each block of the activations selected by the masks, each mask counted with its sign.
 
-    masks (m, words, rows) uint, act_planes (8, words) same uint -> int16 (m, 8, blocks, rows).
-    Words run along the slow axis and rows along the fast one, so every AND and popcount streams a
-    long contiguous row vector against one activation word.
+    masks (m, words, rows) uint; act_planes (8, words) same uint; signs: +1 / -1 per mask. Per plane k,
+    d_k = sum_j sign_j * popcount(mask_j & plane_k) over the block's words; the planes are weighed by
+    Horner's rule, sign plane first: acc = -d_7, then acc = (acc << 1) + d_k. Words run along the slow
+    axis and rows along the fast one, so every AND and popcount streams a long contiguous row vector
+    against one activation word, one plane at a time (the working set stays in cache).
+    Returns int32 (blocks, rows).
     """
-    hits = np.bitwise_and(masks[:, None, :, :], act_planes[None, :, :, None])
-    counts = np.bitwise_count(hits)
-    m, _, words, rows = counts.shape
-    counts = counts.reshape(m, 8, words // words_per_block, words_per_block, rows)
-    total = counts[:, :, :, 0].astype(np.int16)
-    for w in range(1, words_per_block):
-        total += counts[:, :, :, w]
-    return total
+    m, words, rows = masks.shape
+    blocks = words // words_per_block
+    hits = np.empty_like(masks)
+    counts = np.empty(masks.shape, dtype=np.uint8)
+    acc = np.zeros((blocks, rows), dtype=np.int32)
+    for k in range(7, -1, -1):
+        np.bitwise_and(masks, act_planes[k][None, :, None], out=hits)
+        np.bitwise_count(hits, out=counts)
+        per_word = counts.reshape(m, blocks, words_per_block, rows)
+        if m == 1 and words_per_block == 1:
+            plane = per_word[0, :, 0]  # uint8, at most 32
+        else:
+            block_counts = per_word[:, :, 0].astype(np.int16)
+            for w in range(1, words_per_block):
+                block_counts += per_word[:, :, w]
+            plane = block_counts[0]
+            for j in range(1, m):
+                plane = plane + block_counts[j] if signs[j] > 0 else plane - block_counts[j]
+        if k == 7:
+            np.subtract(acc, plane, out=acc)
+        else:
+            np.left_shift(acc, 1, out=acc)
+            np.add(acc, plane, out=acc)
+    return acc
 
 
 @dataclass
@@ -102,17 +123,13 @@ class BitMatrix:
     def block_sums(self, act: np.ndarray) -> np.ndarray:
         """Integer sums per activation block, int32 (rows, activation blocks), for int8 activations act."""
         act = np.asarray(act, dtype=np.int8).reshape(-1)
-        if self.qtype == "q1_0":  # Q8_0 blocks of 32: one uint32 word each
+        if self.qtype == "q1_0":  # Q8_0 blocks of 32, one uint32 word each: +a where set, -a where clear
             a = int8_planes(act, np.uint32)
-            hits = weigh_planes(plane_popcounts(self.masks, a, 1)[0])  # sum of a where the sign bit is set
-            total = weigh_planes(np.bitwise_count(a).astype(np.int16))  # sum of the whole block
-            return (np.left_shift(hits, 1) - total[:, None]).T  # +a where set, -a where clear
-        a = int8_planes(act)  # Q8_K blocks of 256: 4 uint64 words each
-        counts = plane_popcounts(self.masks, a, q8_k.BLOCK_SIZE // 64)
-        diff = counts[0] - counts[1]
-        if len(self.masks) == 3:
-            diff += counts[2]
-        return weigh_planes(diff).T
+            selected = plane_dot(self.masks, a, 1, (1,))
+            block_totals = weigh_planes(np.bitwise_count(a))  # (blocks,): sum of a over each block
+            return (np.left_shift(selected, 1) - block_totals[:, None]).T
+        a = int8_planes(act)  # Q8_K blocks of 256: 4 uint64 words each; masks +1, -1 [, +2 as extra +1]
+        return plane_dot(self.masks, a, 4, (1, -1, 1)[: len(self.masks)]).T
 
     def gemv(self, x: np.ndarray) -> np.ndarray:
         """float32 vector (n,) -> float32 (rows,), what ggml's vec_dot returns for each row."""
