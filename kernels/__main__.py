@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--max-kl", type=float, default=1e-3, help="mean KL threshold (default 1e-3)")
     v.add_argument("--min-top1", type=float, default=1.0, help="top-1 agreement needed, 0..1 (default 1.0)")
     v.add_argument("--threads", type=int, default=None, help="llama.cpp threads")
+    v.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser
 
 
@@ -46,7 +48,7 @@ def _read_text(args: argparse.Namespace) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from .reference import UnsupportedModelError
-    from .verify import VerifyError, format_report, run_verify
+    from .verify import VerifyError, format_report, report_dict, run_verify
 
     if args.tokens < 2:
         print("error: --tokens must be at least 2", file=sys.stderr)
@@ -59,8 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     except (VerifyError, UnsupportedModelError, FormatError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    for line in format_report(result):
-        print(line)
+    if args.json:
+        print(json.dumps(report_dict(result), indent=2))
+    else:
+        for line in format_report(result):
+            print(line)
     return 0 if result.passed else 1
 
 

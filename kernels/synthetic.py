@@ -60,7 +60,7 @@ def _token_type(sp: spm.SentencePieceProcessor, i: int) -> int:
 @dataclass(frozen=True)
 class SyntheticConfig:
     arch: str = "llama"  # or "bitnet"
-    weight_type: str = "tq2_0"  # tq1_0 / tq2_0 / q1_0 (or q8_0 / f16 / bf16) for every layer matrix
+    weight_type: str = "tq2_0"  # tq1_0 / tq2_0 / q1_0 (or q8_0 / f16 / bf16 / f32) for every layer matrix
     n_embd: int = 256
     n_ff: int = 512
     n_head: int = 4
@@ -108,6 +108,8 @@ def write_synthetic_model(
     def mat(name: str, values: np.ndarray, qtype: str) -> None:
         if qtype == "f16":
             w.add_tensor(name, values.astype(np.float16))
+        elif qtype == "f32":
+            w.add_tensor(name, values.astype(np.float32))
         elif qtype == "bf16":
             w.add_tensor(name, f32_to_bf16(values), raw_dtype=gguf.GGMLQuantizationType.BF16)
         else:

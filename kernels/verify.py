@@ -97,30 +97,28 @@ def _tensor_types(model: ReferenceModel) -> dict[str, int]:
     return dict(Counter(t.tensor_type.name.lower() for t in model.tensors.values() if len(t.shape) > 1))
 
 
-def llama_logits(path: Path, tokens: list[int] | None, text: str, n_tokens: int, n_threads: int | None):
-    """Tokenize `text` (unless tokens are given) and evaluate it with llama.cpp, all logits kept."""
+def llama_logits(
+    path: Path, text: str, n_tokens: int, n_threads: int | None
+) -> tuple[list[int], list[str], np.ndarray]:
+    """Tokenize `text` with llama.cpp (BOS as the model says), keep n_tokens, evaluate, all logits kept."""
     from localagent.engine.loader import open_llama  # AMX-safe llama_cpp.Llama
 
-    try:
-        probe = open_llama(path, vocab_only=True)
-    except (ValueError, RuntimeError) as exc:
-        raise VerifyError(f"llama.cpp cannot load {path}: {exc}") from None
-    if tokens is None:
-        tokens = probe.tokenize(text.encode("utf-8"), add_bos=True, special=False)[:n_tokens]
-    pieces = [probe.detokenize([t]).decode("utf-8", errors="replace") for t in tokens]
-    del probe
-    if len(tokens) < 2:
-        raise VerifyError(f"the text gives only {len(tokens)} token(s); need at least 2")
-    n_ctx = max(64, len(tokens))
+    n_ctx = max(64, n_tokens)
     try:
         llm = open_llama(
             path, n_ctx=n_ctx, n_batch=n_ctx, n_ubatch=n_ctx, logits_all=True, n_threads=n_threads, seed=0
         )
     except (ValueError, RuntimeError) as exc:
         raise VerifyError(f"llama.cpp cannot load {path}: {exc}") from None
-    llm.eval(tokens)
-    logits = np.array(llm.scores[: len(tokens)], dtype=np.float32)
-    llm.close()
+    try:
+        tokens = llm.tokenize(text.encode("utf-8"), add_bos=True, special=False)[:n_tokens]
+        if len(tokens) < 2:
+            raise VerifyError(f"the text gives only {len(tokens)} token(s); need at least 2")
+        pieces = [llm.detokenize([t]).decode("utf-8", errors="replace") for t in tokens]
+        llm.eval(tokens)
+        logits = np.array(llm.scores[: len(tokens)], dtype=np.float32)
+    finally:
+        llm.close()
     return tokens, pieces, logits
 
 
@@ -145,7 +143,7 @@ def run_verify(
     if reference_path:
         ReferenceModel(model_path)  # the checked file must itself be one the reference understands
     t0 = time.perf_counter()
-    tokens, pieces, llama = llama_logits(model_path, None, text, n_tokens, n_threads)
+    tokens, pieces, llama = llama_logits(model_path, text, n_tokens, n_threads)
     timings["llama_cpp"] = time.perf_counter() - t0
     if llama.shape[1] != reference.n_vocab:
         raise VerifyError(f"vocabularies differ: llama.cpp {llama.shape[1]}, reference {reference.n_vocab}")
@@ -165,6 +163,44 @@ def run_verify(
     )
 
 
+def position_ranges(n: int, range_size: int = 16) -> list[tuple[int, int]]:
+    """[start, end) spans of range_size positions covering 0..n."""
+    return [(s, min(s + range_size, n)) for s in range(0, n, range_size)]
+
+
+def report_dict(result: VerifyResult, range_size: int = 16) -> dict:
+    """The report as data (for --json)."""
+    c = result.comparison
+
+    def stats(a: int, b: int) -> dict:
+        return {
+            "positions": [a, b - 1],
+            "max_abs_dlogit": float(c.max_abs[a:b].max()),
+            "top1": float(c.agree[a:b].mean()),
+            "mean_kl": float(c.kl[a:b].mean()),
+        }
+
+    worst = c.worst_position()
+    return {
+        "model": str(result.model),
+        "arch": result.arch,
+        "tensor_types": result.tensor_types,
+        "tokens": len(result.tokens),
+        "ranges": [stats(a, b) for a, b in position_ranges(len(result.tokens), range_size)],
+        "all": stats(0, len(result.tokens)),
+        "thresholds": {"min_top1": result.min_top1, "max_kl": result.max_kl},
+        "passed": result.passed,
+        "worst_position": {
+            "position": worst,
+            "token": result.pieces[worst],
+            "kl": float(c.kl[worst]),
+            "top1_llama_cpp": int(c.top1_llama[worst]),
+            "top1_reference": int(c.top1_ref[worst]),
+        },
+        "seconds": result.seconds,
+    }
+
+
 def format_report(result: VerifyResult, range_size: int = 16) -> list[str]:
     """Human-readable lines: a table per position range, then PASS/FAIL naming the worst position."""
     c = result.comparison
@@ -176,7 +212,7 @@ def format_report(result: VerifyResult, range_size: int = 16) -> list[str]:
         f"{'positions':>10}  {'max|dlogit|':>11}  {'top-1':>7}  {'mean KL':>9}",
     ]
     n = len(result.tokens)
-    spans = [(s, min(s + range_size, n)) for s in range(0, n, range_size)] + [(0, n)]
+    spans = [*position_ranges(n, range_size), (0, n)]
     for i, (a, b) in enumerate(spans):
         label = "all" if i == len(spans) - 1 else f"{a}-{b - 1}"
         lines.append(
@@ -199,5 +235,5 @@ def format_report(result: VerifyResult, range_size: int = 16) -> list[str]:
 
 __all__ = [
     "DEFAULT_TEXT", "Comparison", "UnsupportedModelError", "VerifyError", "VerifyResult",
-    "compare_logits", "format_report", "run_verify",
+    "compare_logits", "format_report", "report_dict", "run_verify",
 ]  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,7 @@ from kernels.verify import compare_logits, run_verify
 
 TEXT = " ".join(corpus(40, seed=9))  # well over 64 tokens
 VARIANTS = [(arch, wt) for arch in ("llama", "bitnet") for wt in ("tq2_0", "tq1_0", "q1_0")]
-FLOAT_VARIANTS = [("llama", "bf16"), ("bitnet", "f16"), ("llama", "q8_0")]
+FLOAT_VARIANTS = [("llama", "bf16"), ("bitnet", "f16"), ("llama", "q8_0"), ("bitnet", "f32")]
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +73,11 @@ def test_cli_prints_ranges_and_exits_0(models: dict, tmp_path: Path) -> None:
     lines = proc.stdout.splitlines()
     assert any(line.split()[0] == "48-63" for line in lines if line.strip())
     assert lines[-1].startswith("PASS: top-1 100.0%")
+    proc = _cli(models["llama", "q1_0"], "--prompt", TEXT, "--tokens", "40", "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["passed"] is True and report["tokens"] == 40 and report["all"]["top1"] == 1.0
+    assert [r["positions"] for r in report["ranges"]] == [[0, 15], [16, 31], [32, 39]]
 
 
 def test_corrupted_weight_block_fails_verify(models: dict, tmp_path: Path) -> None:
