@@ -4,12 +4,12 @@
 # Needs the [train] extra (torch, matplotlib) and the Debian package python3.11-doc (the corpus).
 # Every stage can be re-run: training resumes from its last checkpoint.
 #   usage: models/build_pydoc-tern-18m.sh [WORK_DIR]        (default: ./build/pydoc-tern-18m)
-# STAGES="data train export gguf eval" selects stages (default: all).
+# STAGES="data train export gguf eval verify" selects stages (default: all).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 NAME=pydoc-tern-18m
 WORK="${1:-build/$NAME}"
-STAGES="${STAGES:-data train export gguf eval}"
+STAGES="${STAGES:-data train export gguf eval verify}"
 PY="${PYTHON:-python}"
 QAT=("$PY" -m quantize.qat qat)
 export TORCHINDUCTOR_COMPILE_THREADS=1 OMP_NUM_THREADS=1
@@ -36,17 +36,27 @@ if has export; then
 fi
 if has gguf; then
   for t in tq2_0 tq1_0 f16; do
-    quantize convert "$WORK/hf-qat" -o "$WORK/$NAME-$t.gguf" --type "$t"
+    "$PY" -m quantize convert "$WORK/hf-qat" -o "$WORK/$NAME-$t.gguf" --type "$t"
   done
-  quantize convert "$WORK/hf-fp" -o "$WORK/$NAME-fp-twin-f16.gguf" --type f16 --allow-ptq
+  "$PY" -m quantize convert "$WORK/hf-fp" -o "$WORK/$NAME-fp-twin-f16.gguf" --type f16
+  # post-training ternarization of the twin, for comparison with QAT
+  "$PY" -m quantize convert "$WORK/hf-fp" -o "$WORK/$NAME-fp-twin-ptq-tq2_0.gguf" --type tq2_0 --allow-ptq
   cp "$WORK/$NAME-tq2_0.gguf" "$WORK/$NAME-tq1_0.gguf" "$HERE/"
+  cp "$WORK/corpus/heldout_prose.txt" "$HERE/$NAME-heldout-prose.txt"
+  cp "$WORK/corpus/manifest.json" "$HERE/$NAME-corpus.json"
 fi
 if has eval; then
-  for f in "$NAME-f16" "$NAME-tq2_0" "$NAME-tq1_0" "$NAME-fp-twin-f16"; do
-    for text in heldout_prose heldout; do
+  for f in "$NAME-f16" "$NAME-tq2_0" "$NAME-tq1_0" "$NAME-fp-twin-f16" "$NAME-fp-twin-ptq-tq2_0"; do
+    for text in "$WORK/corpus/heldout_prose.txt" "$WORK/corpus/heldout.txt" "$HERE/$NAME-eval-general.txt"; do
       echo "== $f on $text"
-      quantize eval "$WORK/$f.gguf" --text "$WORK/corpus/$text.txt" --ctx 256 | tee "$WORK/eval-$f-$text.txt"
+      "$PY" -m quantize eval "$WORK/$f.gguf" --text "$text" --ctx 256 --threads 1 --json \
+        | tee "$WORK/eval-$f-$(basename "$text" .txt).json"
     done
   done
   "${QAT[@]}" plot "$WORK/qat" "$WORK/fp" -o "$HERE/$NAME-loss.png"
+fi
+if has verify; then
+  for t in tq2_0 tq1_0; do
+    "$PY" -m kernels verify "$HERE/$NAME-$t.gguf" --text "$HERE/$NAME-heldout-prose.txt"
+  done
 fi
