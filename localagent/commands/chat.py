@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from localagent.config import load_config
 from localagent.errors import LocalAgentError
+
+QUIT_GRACE_S = 3.0  # after ctrl+q, how long answering/indexing threads get to stop
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -30,5 +33,12 @@ def run(args: argparse.Namespace) -> int:
         raise LocalAgentError("chat needs a terminal; for scripts use `localagent ask QUESTION --json`")
     from localagent.tui import ChatApp
 
-    ChatApp(config).run()
-    return 0
+    app = ChatApp(config)
+    app.run()
+    if not app.threads.wait_idle(QUIT_GRACE_S):
+        # A model still loading cannot be interrupted: leave now instead of hanging the terminal.
+        # Nothing is lost: chats and index commit as they go.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(app.return_code or 0)
+    return app.return_code or 0

@@ -21,7 +21,7 @@ from localagent.errors import LocalAgentError
 from localagent.tui.answering import AnswererFactory, AnswerService, Reply
 from localagent.tui.commands import ChatCommands, PaletteActions
 from localagent.tui.history import ChatStore
-from localagent.tui.jobs import IndexingMixin
+from localagent.tui.jobs import IndexingMixin, ThreadCount
 from localagent.tui.screens import (
     EmptyCollectionScreen,
     HelpScreen,
@@ -98,6 +98,7 @@ class ChatApp(PaletteActions, IndexingMixin, App):
         self.model_error = ""
         self._cancel_answer = threading.Event()
         self._cancel_index = threading.Event()
+        self.threads = ThreadCount()
 
     def get_default_screen(self) -> MainScreen:
         self.main_screen = MainScreen(id="main")
@@ -137,6 +138,13 @@ class ChatApp(PaletteActions, IndexingMixin, App):
         for closable in (self.index, self.store):
             if closable is not None:
                 closable.close()
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An error in a handler while the UI runs is a notification, not the end of the app."""
+        if self.is_running and self.main_screen is not None and self.main_screen.is_mounted:
+            self.notify(f"error: {describe(error)}", severity="error", timeout=10)
+            return
+        super()._handle_exception(error)
 
     def post(self, callback: Callable[..., Any], *args: Any) -> None:
         """Run `callback` on the UI thread from a worker; ignored once the app has closed."""
@@ -191,11 +199,12 @@ class ChatApp(PaletteActions, IndexingMixin, App):
     @work(thread=True, exclusive=True, group="model")
     def load_model(self, model: str | None) -> None:
         self.post(self.set_activity, "loading model…")
-        try:
-            engine = self.engine_factory(self.config, model)
-        except Exception as exc:
-            self.post(self._model_failed, describe(exc))
-            return
+        with self.threads.running():
+            try:
+                engine = self.engine_factory(self.config, model)
+            except Exception as exc:
+                self.post(self._model_failed, describe(exc))
+                return
         self.post(self._model_ready, engine, model)
 
     def _model_ready(self, engine: Any, model: str | None) -> None:
@@ -244,14 +253,15 @@ class ChatApp(PaletteActions, IndexingMixin, App):
 
     @work(thread=True, exclusive=True, group="answer")
     def answer(self, question: str, view: AnswerView, cancel: threading.Event) -> None:
-        try:
-            if self.service is None:
-                self.service = AnswerService(self.engine, self.index, self.config, self.answerer_factory)
-            reply = self.service.ask(question, self.collection, lambda piece: self.post(self._piece, view, piece),
-                                     cancel)
-        except Exception as exc:
-            self.post(self._answer_failed, view, describe(exc))
-            return
+        with self.threads.running():
+            try:
+                if self.service is None:
+                    self.service = AnswerService(self.engine, self.index, self.config, self.answerer_factory)
+                reply = self.service.ask(question, self.collection,
+                                         lambda piece: self.post(self._piece, view, piece), cancel)
+            except Exception as exc:
+                self.post(self._answer_failed, view, describe(exc))
+                return
         self.post(self._answer_done, view, reply)
 
     async def _piece(self, view: AnswerView, piece: str) -> None:

@@ -4,6 +4,8 @@ side panel. Mixed into ChatApp (which provides notify, post, index, collection, 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,30 @@ from textual import work
 from localagent.errors import LocalAgentError
 from localagent.tui.screens import FolderScreen
 from localagent.tui.widgets import DocumentPanel
+
+
+class ThreadCount:
+    """How many worker threads are busy, so `localagent chat` can tell whether quitting has to wait."""
+
+    def __init__(self) -> None:
+        self._busy = 0
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        with self._changed:
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._busy -= 1
+                self._changed.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """True once no worker is busy; False if some still are after ``timeout`` seconds."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._busy == 0, timeout)
 
 
 class IndexingMixin:
@@ -66,6 +92,10 @@ class IndexingMixin:
 
     @work(thread=True, exclusive=True, group="index")
     def index_folder(self, path: Path, collection: str, cancel: threading.Event) -> None:
+        with self.threads.running():  # type: ignore[attr-defined]
+            self._index_folder(path, collection, cancel)
+
+    def _index_folder(self, path: Path, collection: str, cancel: threading.Event) -> None:
         from localagent.index import Index, index_paths
         from localagent.index.walk import find_files
 
