@@ -1,12 +1,14 @@
-"""Integer dot products done with bits: AND / XNOR and popcount (np.bitwise_count), shifts and adds.
+"""Integer dot products done with bits: AND and popcount (np.bitwise_count), shifts and adds.
 
 Weights become bit-planes: ternary rows (TQ1_0, TQ2_0) a +1 mask and a -1 mask (plus a +2 mask in the
 rare case a TQ2_0 byte holds code 3, which ggml reads as +2), binary rows (Q1_0) one sign mask. An int8
 activation vector becomes 8 bit-planes of its two's complement: a = sum_k 2^k a_k - 2^7 a_7. So
 
-    sum_i w_i a_i = sum_k (+/-) (popcount(plus & a_k) - popcount(minus & a_k)) << k
+    ternary: sum_i w_i a_i = sum_k (+/-) (popcount(plus & a_k) - popcount(minus & a_k)) << k
+    binary:  sum_i s_i a_i = sum_k (+/-) ((popcount(sign & a_k) << 1) - popcount(a_k)) << k
 
-per block; no multiplication touches the weights or the activations. The per-block integer sums are
+(the binary form is the XNOR count: matches minus mismatches) per block; no multiplication touches the
+weights or the activations. The per-block integer sums are
 then scaled exactly the way ggml's generic vec_dot scales them (float32, same order), so `gemv` returns
 ggml's `vec_dot_<type>_<vec_dot_type>` row by row.
 """
@@ -86,9 +88,8 @@ class BitMatrix:
 
     qtype: str
     n: int
-    masks: (
-        np.ndarray
-    )  # ternary: (2 or 3, words, rows) uint64 +1 / -1 [/ +2] masks; binary: (1, words, rows) uint32
+    # ternary: (2 or 3, words, rows) uint64 +1 / -1 [/ +2] masks; binary: (1, words, rows) uint32 signs
+    masks: np.ndarray
     scale: np.ndarray  # float32 (rows, blocks): the fp16 block scale as float32
 
     @property
@@ -153,8 +154,9 @@ class BitMatrix:
 def fma_sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """float32 `acc = fmaf(a[i], b[i], acc)` left to right along the last axis.
 
-    This is ggml's `sumf += x * y` loop as GCC compiles it (contracted to fused multiply-add); the
-    float32 product is exact in float64, so one float64 add and one rounding emulate fmaf.
+    This is ggml's `sumf += x * y` loop as GCC compiles it (contracted to fused multiply-add): the
+    float32 product is exact in float64, so a float64 add rounded once to float32 gives fmaf's result
+    (barring a double-rounding tie, vanishingly rare; tests find the results bit-equal to ggml's C).
     """
     a64 = np.asarray(a, dtype=np.float32).astype(np.float64)
     b64 = np.asarray(b, dtype=np.float32).astype(np.float64)
