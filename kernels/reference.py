@@ -18,7 +18,7 @@ from gguf import GGUFReader
 
 from . import dequantize
 from .formats import FORMATS
-from .matmul import MATMUL_QTYPES, weight_matrix
+from .matmul import MATMUL_QTYPES, bf16_to_f32, weight_matrix
 
 SUPPORTED_ARCHS = ("llama", "bitnet")
 
@@ -139,6 +139,15 @@ def silu(x: np.ndarray) -> np.ndarray:
     return x / (np.float32(1) + np.exp(-x))
 
 
+def _as_float32(data: np.ndarray, qtype: str, count: int) -> np.ndarray:
+    """Raw tensor data of any supported type -> float32 (count,), as ggml's to_float / get_rows give it."""
+    if qtype in FORMATS:
+        return dequantize(data, qtype, (count,))
+    if qtype == "bf16":
+        return bf16_to_f32(np.ascontiguousarray(data).view(np.uint16)).reshape(count)
+    return np.asarray(data, dtype=np.float32).reshape(count)
+
+
 class ReferenceModel:
     """A GGUF llama / bitnet model computed in numpy; `forward(tokens)` -> float32 logits (T, vocab)."""
 
@@ -167,11 +176,9 @@ class ReferenceModel:
         return name in self.tensors
 
     def vector(self, name: str) -> np.ndarray:
+        """A 1-D tensor (norm weight, bias, scale) as float32."""
         t = self.tensors[name]
-        qtype = t.tensor_type.name.lower()
-        if qtype in FORMATS:
-            return dequantize(np.asarray(t.data), qtype, (int(np.prod(t.shape)),))
-        return np.asarray(t.data).astype(np.float32).reshape(-1)
+        return _as_float32(np.asarray(t.data), t.tensor_type.name.lower(), int(np.prod(t.shape)))
 
     def matrix(self, name: str):  # -> BitMatrix | Q8Matrix | FloatMatrix
         if name not in self._matrices:
@@ -183,15 +190,9 @@ class ReferenceModel:
     def embed(self, tokens: np.ndarray) -> np.ndarray:
         """ggml_get_rows on token_embd: the rows dequantized."""
         t = self.tensors["token_embd.weight"]
-        qtype = t.tensor_type.name.lower()
         rows = np.asarray(t.data)[tokens]
-        if qtype in FORMATS:
-            return dequantize(rows, qtype, (len(tokens), self.hp.n_embd))
-        if qtype == "bf16":
-            from .matmul import bf16_to_f32
-
-            return bf16_to_f32(rows.view(np.uint16)).reshape(len(tokens), -1)
-        return rows.astype(np.float32).reshape(len(tokens), -1)
+        n = int(t.shape[0])
+        return _as_float32(rows, t.tensor_type.name.lower(), len(tokens) * n).reshape(len(tokens), n)
 
     def linear(self, name: str, x: np.ndarray, bias_before_scale: bool = False) -> np.ndarray:
         """x @ W^T with the optional '.scale' (BitNet) and '.bias' tensors, in llama.cpp's order."""
