@@ -2,7 +2,8 @@
 
 Generates a sharded fp16 ternary x scale LlamaForCausalLM (TriLM style, LLaMA-1B-like widths,
 3 layers, 32000-token vocabulary) with a SentencePiece tokenizer, then converts it once per output
-type in a fresh process and prints MB/s (checkpoint bytes / wall time) and the child's peak RSS
+type in a fresh process and prints MB/s (checkpoint bytes / wall time; per CPU-second too, steadier on
+a shared machine) and the child's peak RSS
 side by side with the budget: 1.5 x the largest tensor + 300 MB.
 
     python bench/quantize.py [--layers 3] [--types tq2_0,tq1_0,q1_0,q8_0,f16] [--keep DIR]
@@ -74,8 +75,8 @@ def make_checkpoint(directory: Path, layers: int, seed: int = 0) -> tuple[int, i
     return total, largest
 
 
-def convert_once(ckpt: Path, out: Path, qtype: str) -> tuple[float, int, int]:
-    """(seconds, peak RSS bytes of the converting process, output bytes)."""
+def convert_once(ckpt: Path, out: Path, qtype: str) -> tuple[float, float, int, int]:
+    """(wall seconds, CPU seconds, peak RSS bytes of the converting process, output bytes)."""
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "quantize", "convert", str(ckpt), "-o", str(out), "--type", qtype,
                              "--json"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO)
@@ -83,7 +84,7 @@ def convert_once(ckpt: Path, out: Path, qtype: str) -> tuple[float, int, int]:
     seconds = time.perf_counter() - start
     if status != 0:
         raise SystemExit(f"convert --type {qtype} failed: {proc.stderr.read().decode() if proc.stderr else ''}")
-    return seconds, usage.ru_maxrss * 1024, out.stat().st_size
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, out.stat().st_size
 
 
 def main() -> int:
@@ -108,13 +109,14 @@ def main() -> int:
               f"generated in {time.perf_counter() - t0:.1f}s")
         budget = 1.5 * largest + 300 * MB
         print(f"peak RSS budget: 1.5 x {largest / MB:.0f} MB + 300 MB = {budget / MB:.0f} MB")
-        print(f"{'type':<7} {'seconds':>8} {'MB/s':>7} {'out MB':>7} {'peak RSS MB':>12} {'RSS/budget':>11}")
+        print(f"{'type':<7} {'seconds':>8} {'MB/s':>7} {'CPU s':>6} {'MB/CPU-s':>9} {'out MB':>7} "
+              f"{'peak RSS MB':>12} {'RSS/budget':>11}")
         worst = 0.0
         for qtype in args.types.split(","):
-            seconds, rss, size = convert_once(work / "ckpt", work / f"out-{qtype}.gguf", qtype)
+            seconds, cpu, rss, size = convert_once(work / "ckpt", work / f"out-{qtype}.gguf", qtype)
             worst = max(worst, rss / budget)
-            print(f"{qtype:<7} {seconds:>8.1f} {total / MB / seconds:>7.1f} {size / MB:>7.1f} {rss / MB:>12.0f} "
-                  f"{rss / budget:>11.2f}")
+            print(f"{qtype:<7} {seconds:>8.1f} {total / MB / seconds:>7.1f} {cpu:>6.1f} {total / MB / cpu:>9.1f} "
+                  f"{size / MB:>7.1f} {rss / MB:>12.0f} {rss / budget:>11.2f}")
             if not args.keep:
                 (work / f"out-{qtype}.gguf").unlink()
         print(f"worst peak RSS / budget: {worst:.2f} ({'within' if worst <= 1 else 'OVER'} budget)")
