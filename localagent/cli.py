@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "localagent.commands.index",
     "localagent.commands.search",
     "localagent.commands.docs",
+    "localagent.commands.ask",
     "localagent.commands.chat",
     "localagent.commands.batch",
 ]

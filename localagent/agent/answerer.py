@@ -22,7 +22,7 @@ from localagent.agent.context import build_sources
 from localagent.agent.prompts import STOP, chat_messages, completion_prompt, parse_reply
 from localagent.agent.retrieval import BM25Retriever, Retriever
 from localagent.agent.types import NOT_FOUND, Answer, Citation, Source, Timings
-from localagent.agent.verify import MIN_RELEVANCE, relevance_of, verify
+from localagent.agent.verify import MIN_RELEVANCE, Verdict, relevance_of, salvage, verify
 from localagent.errors import LocalAgentError
 
 DEFAULT_MAX_TOKENS = 48  # answers are short spans copied from a source
@@ -126,7 +126,12 @@ class Answerer:
             if verdict.found:
                 break
         if not verdict.found:
-            return refuse(verdict.reason, draft)
+            rescued = salvage(draft, sources, question)
+            if rescued is None:
+                return refuse(verdict.reason, draft)
+            text, source = rescued
+            verdict = Verdict(True, f"the draft was not copied word for word ({verdict.reason}); "
+                                    f"answered with the source sentence it drew on", cited=[source])
         verdict.cited = [next(s for s in sources if s.chunk_id == c.chunk_id) for c in verdict.cited]
         timings.total_ms = (time.perf_counter() - started) * 1000
         return Answer(question, text, True, [Citation.of(s) for s in verdict.cited], timings,

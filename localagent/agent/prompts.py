@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from localagent.agent.terms import one_line
+from localagent.agent.terms import one_line, sentences
 from localagent.agent.types import Source
 
 NOT_FOUND_MARK = "not found"
@@ -65,7 +65,7 @@ _MARK = re.compile(r"\[(\d{1,2})\]")
 
 
 def parse_reply(reply: str) -> tuple[str, list[int]]:
-    """The answer text without its [n] markers, and the source numbers it named (in order)."""
+    """The answer text (its first sentence) without [n] markers, and the source numbers it named."""
     first_line = reply.strip().split("\n", 1)[0] if reply.strip() else ""
     cited = []
     for match in _MARK.finditer(first_line):
@@ -74,6 +74,9 @@ def parse_reply(reply: str) -> tuple[str, list[int]]:
             cited.append(n)
     text = _MARK.sub("", first_line)
     text = re.sub(r"\s+([.,;:])", r"\1", " ".join(text.split())).strip(" ;,")
+    parts = sentences(text)
+    if len(parts) > 1:  # answers are short: a model that runs on copies the next sentence too
+        text = parts[0]
     return text, cited
 
 

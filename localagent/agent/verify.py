@@ -93,3 +93,28 @@ def verify(answer: str, cited_numbers: Sequence[int], sources: Sequence[Source],
     cited = [best] + [s for sup, was_cited, rel, s in scored[1:]
                       if was_cited and sup >= min_support and rel >= min_relevance]
     return Verdict(True, "supported", cited=cited, support=support, relevance=relevance)
+
+
+def salvage(draft: str, sources: Sequence[Source], question: str,
+            min_relevance: float = MIN_RELEVANCE) -> tuple[str, Source] | None:
+    """When the model paraphrased ("will be located in the city of Tallinn"), answer with the
+    source sentence it drew on instead: a sentence that mentions what was asked, contains a word
+    of the draft that the question did not have, and every number of the draft. None if none."""
+    if says_not_found(draft):
+        return None
+    draft_terms = terms(draft)
+    question_terms = set(terms(question))
+    novel = set(draft_terms) - question_terms
+    numbers = {t for t in draft_terms if is_number(t)}
+    best: tuple[float, str, Source] | None = None
+    for source in sources:
+        if relevance_of(question, source) < min_relevance:
+            continue
+        for sentence in sentences(source.text):
+            present = set(terms(sentence))
+            if not (present & question_terms) or not (present & novel) or not numbers <= present:
+                continue
+            score = len(present & novel) + len(present & question_terms) / 10
+            if best is None or score > best[0]:
+                best = (score, sentence, source)
+    return (best[1], best[2]) if best else None

@@ -1,0 +1,107 @@
+"""`localagent ask QUESTION`: an answer drawn from the indexed documents, with page citations,
+or "Not found in your documents." when they do not support one."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from localagent.commands.output import print_json
+from localagent.config import load_config
+from localagent.errors import LocalAgentError
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "ask", parents=[common], help="answer a question from the indexed documents, with citations",
+        description="Find the passages of your indexed documents that match QUESTION, let the model "
+                    "answer from them, check the answer against the passages it cites, and print it "
+                    "with file and page citations. When the documents do not support an answer, "
+                    "says so instead of guessing. Runs entirely offline.")
+    p.add_argument("question", nargs="+", metavar="QUESTION", help="the question")
+    p.add_argument("--collection", help="collection to ask (setting: collection)")
+    p.add_argument("--model", help="model name from `localagent models list`, or a path to a .gguf file")
+    p.add_argument("--agent", action="store_true",
+                   help="let the model search and read pages itself with tools (slower)")
+    p.add_argument("--max-steps", type=int, default=None, dest="max_steps",
+                   help="most tool calls in --agent mode (setting: agent_max_steps)")
+    p.add_argument("--trace", action="store_true", help="show sources, tool calls and checks on stderr")
+    p.add_argument("--n-ctx", type=int, dest="n_ctx", help="context window in tokens")
+    p.add_argument("--threads", type=int, dest="n_threads", help="CPU threads (default: physical cores)")
+    p.add_argument("--json", action="store_true",
+                   help='print {"answer", "found", "citations", "timings"} as JSON')
+    p.set_defaults(func=run)
+
+
+def _citation_lines(answer) -> list[str]:
+    return [f"[{c.n}] {c.file}, page {c.page}  (chunk {c.chunk_id}, score {c.score:.2f})"
+            for c in answer.citations]
+
+
+def _timings_line(answer) -> str:
+    t = answer.timings
+    parts = [f"retrieval {t.retrieval_ms:.0f} ms"]
+    if t.ttft_ms:
+        parts.append(f"first token {t.ttft_ms:.0f} ms")
+        parts.append(f"{t.tokens_per_s:.1f} tok/s")
+        parts.append(f"prompt {t.prompt_tokens} tok evaluated, {t.reused_tokens} reused from cache")
+    parts.append(f"total {t.total_ms:.0f} ms")
+    return " | ".join(parts)
+
+
+def _print_trace(answer) -> None:
+    for source in answer.sources:
+        print(f"trace: source [{source.n}] {Path(source.file).name} page {source.page} chunk "
+              f"{source.chunk_id} score {source.score:.2f}: {source.text[:160]}", file=sys.stderr)
+    for step in answer.trace:
+        print(f"trace: {step}", file=sys.stderr)
+    if answer.draft:
+        print(f"trace: model draft: {answer.draft.strip()!r}", file=sys.stderr)
+    print(f"trace: verdict: {'found' if answer.found else 'not found'} ({answer.reason})", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    from localagent.engine import load_engine
+    from localagent.index import Index
+
+    flags = {k: getattr(args, k, None) for k in ("model", "collection", "n_ctx", "n_threads")}
+    flags["agent_max_steps"] = args.max_steps
+    flags["verbose"] = getattr(args, "verbose", None) or None
+    config = load_config(flags)
+    question = " ".join(args.question).strip()
+    if not question:
+        raise LocalAgentError("the question is empty")
+    with Index.open() as index:
+        if not any(d.status == "ok" for d in index.list_documents(config.collection)):
+            raise LocalAgentError(f"collection {config.collection!r} has no documents yet; "
+                                  "run `localagent index PATH` first")
+        engine = load_engine(config)
+        if args.agent:
+            from localagent.agent.loop import AgentLoop
+
+            asker = AgentLoop(engine, index, config)
+        else:
+            from localagent.agent import Answerer
+
+            asker = Answerer(engine, index, config)
+        live = not args.json and sys.stdout.isatty()
+
+        def show(piece: str) -> None:
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+
+        answer = asker.ask(question, collection=config.collection, on_token=show if live else None)
+    if args.trace:
+        _print_trace(answer)
+    if args.json:
+        print_json(answer.as_json())
+        return 0
+    if live:  # replace the streamed draft by the checked answer
+        sys.stdout.write("\r\033[K")
+    marks = "".join(f" [{c.n}]" for c in answer.citations)
+    print(f"{answer.text}{marks}")
+    for line in _citation_lines(answer):
+        print(line)
+    print(_timings_line(answer), file=sys.stderr)
+    return 0
