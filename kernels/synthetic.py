@@ -61,6 +61,7 @@ def _token_type(sp: spm.SentencePieceProcessor, i: int) -> int:
 class SyntheticConfig:
     arch: str = "llama"  # or "bitnet"
     weight_type: str = "tq2_0"  # tq1_0 / tq2_0 / q1_0 (or q8_0 / f16 / bf16 / f32) for every layer matrix
+    embed_type: str = "f16"  # token_embd (also the output head of bitnet); llama's output.weight is q8_0
     n_embd: int = 256
     n_ff: int = 512
     n_head: int = 4
@@ -127,7 +128,7 @@ def write_synthetic_model(
     embd_rms = 0.8 / np.sqrt(cfg.n_embd)
     layer_gain = 0.8 * embd_rms * np.sqrt(2.0 / max(cfg.n_layer, 1))  # 0.04 for 256 wide, 2 layers
     embd = (embd_rms * rng.standard_normal((n_vocab, cfg.n_embd))).astype(np.float32)
-    mat("token_embd.weight", embd, "f16")
+    mat("token_embd.weight", embd, cfg.embed_type)
     vec("output_norm.weight", cfg.n_embd)
     if cfg.arch == "llama":  # separate output head: predicts the next id of the current token
         mat("output.weight", np.roll(embd, 1, axis=0), "q8_0")

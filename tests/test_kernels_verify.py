@@ -23,19 +23,20 @@ from kernels.verify import compare_logits, run_verify
 
 TEXT = " ".join(corpus(40, seed=9))  # well over 64 tokens
 VARIANTS = [(arch, wt) for arch in ("llama", "bitnet") for wt in ("tq2_0", "tq1_0", "q1_0")]
-FLOAT_VARIANTS = [("llama", "bf16"), ("bitnet", "f16"), ("llama", "q8_0"), ("bitnet", "f32")]
+FLOAT_VARIANTS = [("llama", "bf16"), ("bitnet", "f16"), ("llama", "f32"), ("bitnet", "q8_0")]
 
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
     folder = tmp_path_factory.mktemp("tiny_models")
     sp = train_tokenizer()
-    return {
-        (arch, wt): write_synthetic_model(
-            folder / f"{arch}-{wt}.gguf", SyntheticConfig(arch=arch, weight_type=wt), sp
-        )
-        for arch, wt in VARIANTS + FLOAT_VARIANTS
-    }
+    models = {}
+    for arch, wt in VARIANTS:
+        models[arch, wt] = write_synthetic_model(folder / f"{arch}-{wt}.gguf", SyntheticConfig(arch, wt), sp)
+    for arch, wt in FLOAT_VARIANTS:  # these also store the embeddings (bitnet: the output head) in that type
+        cfg = SyntheticConfig(arch, wt, embed_type=wt)
+        models[arch, wt] = write_synthetic_model(folder / f"{arch}-{wt}.gguf", cfg, sp)
+    return models
 
 
 def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -59,9 +60,9 @@ def test_verify_passes_on_tiny_models(models: dict, arch: str, weight_type: str)
 
 @pytest.mark.parametrize(("arch", "weight_type"), FLOAT_VARIANTS)
 def test_verify_passes_with_wider_types(models: dict, arch: str, weight_type: str) -> None:
-    """Q8_0 / F16 / BF16 matrices (embeddings, heads, fallbacks) take ggml's activation rounding too."""
+    """Q8_0 / F16 / BF16 / F32 matrices and embeddings (get_rows) as ggml computes them."""
     result = run_verify(models[arch, weight_type], TEXT, n_tokens=64, n_threads=2)
-    assert result.tensor_types[weight_type] >= 14
+    assert result.tensor_types[weight_type] == 15  # 14 layer matrices + token_embd
     assert result.top1 == 1.0 and result.mean_kl < 1e-3
 
 
