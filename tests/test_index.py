@@ -57,8 +57,10 @@ def index(tmp_path: Path):
 
 
 def run(paths, index, **kwargs):
+    """index_paths in this process (jobs=1 unless given: worker start-up would dominate here)."""
     return index_paths(paths, index=index, chunk_tokens=kwargs.pop("chunk_tokens", 200),
-                       chunk_overlap=kwargs.pop("chunk_overlap", 30), **kwargs)
+                       chunk_overlap=kwargs.pop("chunk_overlap", 30), jobs=kwargs.pop("jobs", 1),
+                       **kwargs)
 
 
 def test_index_and_search_right_file_and_page(corpus: Path, index: Index):
@@ -187,6 +189,21 @@ def test_progress_events_and_cancel(corpus: Path, index: Index):
     assert events[0].files_total == 10
     rest = run([corpus], index)
     assert rest.unchanged + rest.indexed == 4 and rest.indexed + len(rest.failed) + rest.unchanged == 10
+
+
+def test_worker_processes_read_the_same_as_one_process(corpus: Path, tmp_path: Path):
+    """jobs=2 uses two spawned reader processes; the index must come out identical."""
+    results = []
+    for jobs in (1, 2):
+        with Index.open(tmp_path / f"jobs{jobs}.sqlite3") as index:
+            summary = run([corpus], index, jobs=jobs)
+            chunks = index._conn.execute(
+                "SELECT d.path, c.page, c.line_start, c.char_start, c.char_end, c.text FROM chunks c "
+                "JOIN documents d ON d.id = c.document_id ORDER BY 1, 2, 4").fetchall()
+            failures = sorted((Path(f.path).name, f.reason) for f in summary.failed)
+            results.append((summary.indexed, summary.pages, failures, chunks))
+    assert results[0] == results[1]
+    assert results[0][0] == 4 and len(results[0][3]) > 5
 
 
 def test_index_from_a_worker_thread_while_searching(corpus: Path, tmp_path: Path):

@@ -2,7 +2,8 @@
 
 A file is unchanged when its size and mtime match what the index holds (and the chunk settings
 are the same); if only the mtime moved, the sha256 decides. Each file is committed on its own,
-so an interrupted run loses at most the file it was reading, and the next run goes on from there.
+so an interrupted run loses at most the files it was reading, and the next run goes on from
+there. Reading (the slow part) may run in worker processes; see index.reading.
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from localagent.docs import DocumentError, chunk_pages, read_document
 from localagent.errors import LocalAgentError
+from localagent.index.reading import DocumentReader, ReadResult, auto_jobs, worth_workers
 from localagent.index.store import Index
 from localagent.index.walk import find_files, is_under
 
@@ -86,6 +90,22 @@ def chunker_signature(target_tokens: int, overlap_tokens: int) -> str:
     return f"v{CHUNKER_VERSION}:{target_tokens}:{overlap_tokens}"
 
 
+@dataclass(frozen=True)
+class _ToRead:
+    path: Path
+    size: int
+    mtime_ns: int
+    digest: str
+
+
+def _result_of(entry: tuple[_ToRead, Future], reader: DocumentReader) -> tuple[_ToRead, ReadResult]:
+    item, future = entry
+    try:
+        return item, future.result()
+    except BrokenProcessPool:  # a worker died (killed, out of memory): read this one here
+        return item, reader.read_here(item.path)
+
+
 class _Run:
     def __init__(self, index: Index, collection: str, rebuild: bool, chunk_tokens: int,
                  chunk_overlap: int, progress: Callable[[IndexEvent], None] | None):
@@ -109,51 +129,72 @@ class _Run:
                 self.summary.removed += self.index.remove(path, self.collection)
                 self.emit("file", path=path, status="removed")
 
-    def one_file(self, path: Path) -> None:
+    def check(self, path: Path) -> _ToRead | None:
+        """Settle a file that needs no reading (unchanged, gone, unreadable); else what to read."""
         key = str(path)
         try:
             stat = path.stat()
         except FileNotFoundError:  # deleted since the walk: same as deleted before it
-            if self.index.remove(key, self.collection):
-                self.summary.removed += 1
-            self.done += 1
-            self.emit("file", path=key, status="removed")
-            return
+            self._gone(key)
+            return None
         except OSError as exc:
             self._fail(key, 0, 0, None, f"cannot read file: {exc.strerror or exc}")
-            return
+            return None
         known = self.index.get_document(key, self.collection)
         same_settings = known is not None and known.chunker == self.chunker and not self.rebuild
         if same_settings and known.size == stat.st_size and known.mtime_ns == stat.st_mtime_ns:
             self._unchanged(known)
-            return
+            return None
         try:
             digest = sha256_of(path)
         except OSError as exc:
             self._fail(key, stat.st_size, stat.st_mtime_ns, None, f"cannot read file: {exc.strerror or exc}")
-            return
+            return None
         if same_settings and known.sha256 == digest and known.size == stat.st_size:
             self.index.touch_document(known.id, stat.st_mtime_ns)
             self._unchanged(known)
+            return None
+        return _ToRead(path, stat.st_size, stat.st_mtime_ns, digest)
+
+    def store(self, item: _ToRead, result: ReadResult) -> None:
+        """Write what a reader produced for one file (its own transaction)."""
+        key = str(item.path)
+        if result.error is not None and not item.path.exists():
+            self._gone(key)  # deleted while it waited to be read
             return
-        try:
-            pages = read_document(path)
-            chunks = chunk_pages(pages, self.chunk_tokens, self.chunk_overlap)
-        except DocumentError as exc:
-            self._fail(key, stat.st_size, stat.st_mtime_ns, digest, exc.reason)
+        if result.error is not None or result.pages is None or result.chunks is None:
+            self._fail(key, item.size, item.mtime_ns, item.digest, result.error or "unreadable")
             return
-        except (MemoryError, RecursionError, Exception) as exc:  # a reader bug must not end the run
-            self._fail(key, stat.st_size, stat.st_mtime_ns, digest,
-                       f"unexpected error while reading: {type(exc).__name__}: {exc}"[:200])
-            return
-        self.index.write_document(self.collection, key, size=stat.st_size, mtime_ns=stat.st_mtime_ns,
-                                  sha256=digest, pages=pages, chunks=chunks, chunker=self.chunker)
+        self.index.write_document(self.collection, key, size=item.size, mtime_ns=item.mtime_ns,
+                                  sha256=item.digest, pages=result.pages, chunks=result.chunks,
+                                  chunker=self.chunker)
         self.summary.indexed += 1
-        self.summary.pages += len(pages)
-        self.summary.chunks += len(chunks)
-        self.summary.bytes_read += stat.st_size
+        self.summary.pages += len(result.pages)
+        self.summary.chunks += len(result.chunks)
+        self.summary.bytes_read += item.size
         self.done += 1
-        self.emit("file", path=key, status="indexed", pages=len(pages))
+        self.emit("file", path=key, status="indexed", pages=len(result.pages))
+
+    def read_all(self, to_read: list[_ToRead], jobs: int, cancel: threading.Event | None) -> None:
+        """Read files (in workers if worth it) and store each as soon as its turn comes."""
+        pending: deque[tuple[_ToRead, Future]] = deque()
+        worth = worth_workers([item.path for item in to_read], [item.size for item in to_read])
+        with DocumentReader(self.chunk_tokens, self.chunk_overlap, jobs, worth) as reader:
+            for item in to_read:
+                if cancel is not None and cancel.is_set():
+                    self.summary.cancelled = True
+                    break
+                pending.append((item, reader.submit(item.path)))
+                while len(pending) >= reader.in_flight_limit:
+                    self.store(*_result_of(pending.popleft(), reader))
+            while pending:  # files already being read are finished and kept, even on cancel
+                self.store(*_result_of(pending.popleft(), reader))
+
+    def _gone(self, key: str) -> None:
+        if self.index.remove(key, self.collection):
+            self.summary.removed += 1
+        self.done += 1
+        self.emit("file", path=key, status="removed")
 
     def _unchanged(self, known) -> None:
         self.done += 1
@@ -175,12 +216,13 @@ class _Run:
 def index_paths(paths: list[Path], collection: str = "default", rebuild: bool = False,
                 index: Index | None = None, progress: Callable[[IndexEvent], None] | None = None,
                 cancel: threading.Event | None = None, chunk_tokens: int | None = None,
-                chunk_overlap: int | None = None) -> IndexSummary:
+                chunk_overlap: int | None = None, jobs: int = 0) -> IndexSummary:
     """Index files and folders into ``collection``; see the module docstring.
 
     Chunk sizes default to the chunk_tokens / chunk_overlap settings. Per-file failures are
     recorded and reported in the summary; LocalAgentError only when none of the paths exists.
-    ``cancel`` is checked between files (the file being read is finished first).
+    ``cancel`` is checked between files (files being read are finished and kept first).
+    ``jobs``: processes reading documents (0: one per core, at most 4; used for big runs only).
     """
     if chunk_tokens is None or chunk_overlap is None:
         from localagent.config import load_config
@@ -204,11 +246,16 @@ def index_paths(paths: list[Path], collection: str = "default", rebuild: bool = 
         run.remove_gone(found.roots, {str(p) for p in found.files})
         if found.missing and len(found.missing) == len(found.roots) and not run.summary.removed:
             raise LocalAgentError(f"no such file or folder: {found.missing[0]}")
+        to_read: list[_ToRead] = []
         for path in found.files:
             if cancel is not None and cancel.is_set():
                 run.summary.cancelled = True
                 break
-            run.one_file(path)
+            item = run.check(path)
+            if item is not None:
+                to_read.append(item)
+        if not run.summary.cancelled:
+            run.read_all(to_read, auto_jobs() if jobs <= 0 else jobs, cancel)
         run.summary.elapsed = time.perf_counter() - run.started
         run.emit("done")
         return run.summary
