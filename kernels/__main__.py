@@ -61,6 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     except (VerifyError, UnsupportedModelError, FormatError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except (ValueError, KeyError, IndexError) as exc:  # inconsistent shapes or metadata in the file
+        print(
+            f"error: the reference cannot compute {args.model}: {type(exc).__name__}: {exc}", file=sys.stderr
+        )
+        return 1
     if args.json:
         print(json.dumps(report_dict(result), indent=2))
     else:

@@ -164,9 +164,29 @@ class ReferenceModel:
             qtype = t.tensor_type.name.lower()
             if len(t.shape) > 1 and qtype not in MATMUL_QTYPES:
                 raise UnsupportedModelError(f"unsupported tensor type {t.tensor_type.name} ({name})")
-        for name in ("token_embd.weight", "output_norm.weight"):
+        for name in self.required_tensors():
             if name not in self.tensors:
-                raise UnsupportedModelError(f"GGUF has no tensor '{name}'")
+                raise UnsupportedModelError(
+                    f"GGUF has no tensor '{name}' (needed by the {self.hp.arch} graph)"
+                )
+
+    def required_tensors(self) -> list[str]:
+        """The tensors llama.cpp's graph for this architecture cannot do without."""
+        per_layer = [
+            "attn_norm",
+            "attn_q",
+            "attn_k",
+            "attn_v",
+            "attn_output",
+            "ffn_norm",
+            "ffn_gate",
+            "ffn_up",
+        ]
+        per_layer.append("ffn_down")
+        if self.hp.arch == "bitnet":
+            per_layer += ["attn_sub_norm", "ffn_sub_norm"]
+        names = ["token_embd.weight", "output_norm.weight"]
+        return names + [f"blk.{i}.{part}.weight" for i in range(self.hp.n_layer) for part in per_layer]
 
     @cached_property
     def n_vocab(self) -> int:
