@@ -155,3 +155,29 @@ def test_missing_file_and_bad_arguments(tmp_path: Path) -> None:
     )
     proc = _cli(tmp_path / "nope.gguf", "--text", "a", "--prompt", "b")
     assert proc.returncode == 2  # argparse usage error
+
+
+def test_missing_graph_tensor_is_named(models: dict, tmp_path: Path) -> None:
+    src = gguf.GGUFReader(models["bitnet", "tq2_0"])
+    path = tmp_path / "missing.gguf"
+    w = gguf.GGUFWriter(str(path), "bitnet")
+    for key, field in src.fields.items():
+        if key.startswith("GGUF.") or key == "general.architecture":
+            continue
+        if field.types[0] == gguf.GGUFValueType.ARRAY:
+            w.add_array(key, field.contents())
+        else:
+            w.add_key_value(key, field.contents(), field.types[0])
+    for t in src.tensors:
+        if t.name != "blk.1.ffn_up.weight":
+            packed = t.tensor_type not in (gguf.GGMLQuantizationType.F32, gguf.GGMLQuantizationType.F16)
+            w.add_tensor(t.name, np.asarray(t.data), raw_dtype=t.tensor_type if packed else None)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    proc = _cli(path)
+    assert proc.returncode == 1
+    assert (
+        proc.stderr.strip() == "error: GGUF has no tensor 'blk.1.ffn_up.weight' (needed by the bitnet graph)"
+    )
