@@ -22,7 +22,7 @@ from tui_helpers import (
 )
 
 from localagent.config import load_config
-from localagent.index import Index
+from localagent.index import Index, index_paths
 from localagent.tui.answering import CitedSource
 from localagent.tui.history import ChatStore
 from localagent.tui.screens import EmptyCollectionScreen, FolderScreen, MissingModelScreen, SourceScreen
@@ -188,6 +188,37 @@ async def test_reopen_a_past_chat_from_the_palette(tmp_path: Path, default_model
         assert app.chat_id is None and not app.conversation.query(AnswerView)
 
 
+@pytest.mark.model
+@sync
+async def test_switch_collection_and_model_from_the_palette(tmp_path: Path, default_model: Path) -> None:
+    folder = indexed_documents(tmp_path / "docs")
+    index_paths([folder / "notes.md"], collection="team")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_model(pilot)
+        first_engine = app.engine
+        await pilot.press("ctrl+p", *"switch collection", "enter")
+        await wait_until(pilot, lambda: bool(app.screen.query("#picker")), timeout=10, what="collections")
+        picker = app.screen.query_one("#picker", OptionList)
+        assert [picker.get_option_at_index(i).id for i in range(picker.option_count)] == ["default", "team"]
+        picker.highlighted = 1
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.collection == "team", timeout=10, what="the switch")
+        labels = tree_labels(app)
+        assert "● team  1 doc" in labels and "○ default  2 docs" in labels
+        assert "collection team" in str(app.status_line.render())
+
+        await pilot.press("ctrl+p", *"switch model", "enter")
+        await wait_until(pilot, lambda: bool(app.screen.query("#picker")), timeout=10, what="models")
+        picker = app.screen.query_one("#picker", OptionList)
+        assert picker.get_option_at_index(0).id == "gemma3-270m"
+        picker.highlighted = 0
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.engine is not first_engine, timeout=120, what="the new model")
+        assert app.model_name == "gemma3-270m"
+        assert any("model Gemma 3 270m loaded" in n.message for n in app._notifications)
+
+
 @sync
 async def test_missing_model_gets_a_screen_and_errors_are_notifications(tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -207,7 +238,11 @@ async def test_missing_model_gets_a_screen_and_errors_are_notifications(tmp_path
         await pilot.press("enter")
         await pilot.pause()
         assert any("no such file or folder" in n.message for n in app._notifications)
-        assert app.is_running
+        app.store.close()  # the chat history breaks under the UI: an error in a handler
+        await pilot.press("ctrl+p", *"past chat", "enter")
+        await wait_until(pilot, lambda: any(n.message.startswith("error: ProgrammingError")
+                                            for n in app._notifications), timeout=10, what="the error")
+        assert app.is_running and app.return_code is None
 
 
 async def ask_without_model(pilot) -> None:

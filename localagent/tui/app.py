@@ -20,6 +20,7 @@ from textual.widgets import Input
 from localagent.errors import LocalAgentError
 from localagent.tui.answering import AnswererFactory, AnswerService, Reply
 from localagent.tui.commands import ChatCommands, PaletteActions
+from localagent.tui.guard import describe, shown_as_notification
 from localagent.tui.history import ChatStore
 from localagent.tui.jobs import IndexingMixin, ThreadCount
 from localagent.tui.screens import (
@@ -51,10 +52,6 @@ def load_real_engine(config: Any, model: str | None) -> Any:
 def home_relative(path: str) -> str:
     home = str(Path.home())
     return "~" + path[len(home):] if path.startswith(home + "/") else path
-
-
-def describe(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, LocalAgentError) else f"{type(exc).__name__}: {exc}"
 
 
 class ChatApp(PaletteActions, IndexingMixin, App):
@@ -139,13 +136,6 @@ class ChatApp(PaletteActions, IndexingMixin, App):
             if closable is not None:
                 closable.close()
 
-    def _handle_exception(self, error: Exception) -> None:
-        """An error in a handler while the UI runs is a notification, not the end of the app."""
-        if self.is_running and self.main_screen is not None and self.main_screen.is_mounted:
-            self.notify(f"error: {describe(error)}", severity="error", timeout=10)
-            return
-        super()._handle_exception(error)
-
     def post(self, callback: Callable[..., Any], *args: Any) -> None:
         """Run `callback` on the UI thread from a worker; ignored once the app has closed."""
         try:
@@ -185,6 +175,7 @@ class ChatApp(PaletteActions, IndexingMixin, App):
             return True if self.answering else None
         return True
 
+    @shown_as_notification
     def action_sources(self) -> None:
         """Focus the citations of the latest answer that has some."""
         lists = self.conversation.query(CitationList)
@@ -207,6 +198,7 @@ class ChatApp(PaletteActions, IndexingMixin, App):
                 return
         self.post(self._model_ready, engine, model)
 
+    @shown_as_notification
     def _model_ready(self, engine: Any, model: str | None) -> None:
         old, self.engine, self.service = self.engine, engine, None
         self.model_name = model
@@ -216,6 +208,7 @@ class ChatApp(PaletteActions, IndexingMixin, App):
             old.close()
             self.notify(f"model {engine.stats.model_name} loaded", timeout=3)
 
+    @shown_as_notification
     def _model_failed(self, reason: str) -> None:
         self.model_error = reason
         self.set_activity("")
@@ -226,6 +219,7 @@ class ChatApp(PaletteActions, IndexingMixin, App):
 
     # -- asking ------------------------------------------------------------------------------
 
+    @shown_as_notification
     async def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id != "question":
             return
@@ -268,6 +262,7 @@ class ChatApp(PaletteActions, IndexingMixin, App):
         if view.is_attached:
             await view.append(piece)
 
+    @shown_as_notification
     async def _answer_done(self, view: AnswerView, reply: Reply) -> None:
         self._answer_over()
         if reply.cancelled and not reply.text:
@@ -278,6 +273,7 @@ class ChatApp(PaletteActions, IndexingMixin, App):
         if reply.cancelled:
             self.notify("answer stopped", timeout=3)
 
+    @shown_as_notification
     async def _answer_failed(self, view: AnswerView, message: str) -> None:
         self._answer_over()
         if view.is_attached:
@@ -289,6 +285,7 @@ class ChatApp(PaletteActions, IndexingMixin, App):
         self.refresh_bindings()
         self.set_activity("")
 
+    @shown_as_notification
     def action_stop(self) -> None:
         if self.answering:
             self._cancel_answer.set()
@@ -311,6 +308,7 @@ class ChatApp(PaletteActions, IndexingMixin, App):
 
     # -- citations ---------------------------------------------------------------------------
 
+    @shown_as_notification
     def on_citation_chosen(self, message: CitationChosen) -> None:
         citation = message.citation
         page_text, span = None, None
@@ -326,6 +324,7 @@ class ChatApp(PaletteActions, IndexingMixin, App):
 
     # -- chats -------------------------------------------------------------------------------
 
+    @shown_as_notification
     async def action_new_chat(self) -> None:
         if self.answering:
             self._cancel_answer.set()
@@ -333,10 +332,12 @@ class ChatApp(PaletteActions, IndexingMixin, App):
         self.sub_title = "new chat"
         await self.conversation.clear()
 
+    @shown_as_notification
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
+    @shown_as_notification
     async def show_chat(self, chat_id: int) -> None:
         """Put a stored chat in the conversation; new questions continue it."""
         chat = self.store.get_chat(chat_id) if self.store is not None else None
@@ -356,6 +357,7 @@ class ChatApp(PaletteActions, IndexingMixin, App):
 
     # -- collections and models --------------------------------------------------------------
 
+    @shown_as_notification
     def use_collection(self, name: str) -> None:
         self.collection = name
         self.refresh_documents()

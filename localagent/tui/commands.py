@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from localagent.errors import LocalAgentError
+from localagent.tui.guard import shown_as_notification
 from localagent.tui.screens import PickerScreen
 
 if TYPE_CHECKING:
@@ -44,12 +45,14 @@ class PaletteActions:
     """The pickers behind the palette commands; ChatApp provides store, index, collection,
     answering, notify, push_screen, show_chat, use_collection, load_model, ask_for_folder."""
 
+    @shown_as_notification
     def action_open_chat(self) -> None:
         chats = self.store.list_chats() if self.store is not None else []
         items = [(str(c.id), f"{c.title}  [dim]{c.collection} · {c.messages // 2} question(s)[/dim]")
                  for c in chats]
         self.push_screen(PickerScreen("Open a past chat", items, empty="No saved chats yet."), self._open_chat)
 
+    @shown_as_notification
     async def _open_chat(self, chosen: str | None) -> None:
         if chosen is None or self.store is None:
             return
@@ -63,17 +66,20 @@ class PaletteActions:
             return
         await self.show_chat(chat.id)
 
+    @shown_as_notification
     def action_switch_collection(self) -> None:
         names = sorted(set(self.index.list_collections() if self.index is not None else []) | {self.collection})
         items = [(n, f"{n}{'  (current)' if n == self.collection else ''}") for n in names]
         self.push_screen(PickerScreen("Switch collection", items), self._collection_chosen)
 
+    @shown_as_notification
     def _collection_chosen(self, name: str | None) -> None:
         if name and name != self.collection:
             self.use_collection(name)
             if self.collection_is_empty():
                 self.ask_for_folder(empty=True)
 
+    @shown_as_notification
     def action_switch_model(self) -> None:
         from localagent.models import Registry
 
@@ -87,6 +93,7 @@ class PaletteActions:
             return
         self.push_screen(PickerScreen("Switch model", items, empty="No installed models."), self._model_chosen)
 
+    @shown_as_notification
     def _model_chosen(self, name: str | None) -> None:
         if not name:
             return

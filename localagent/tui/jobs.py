@@ -12,6 +12,7 @@ from typing import Any
 from textual import work
 
 from localagent.errors import LocalAgentError
+from localagent.tui.guard import shown_as_notification
 from localagent.tui.screens import FolderScreen
 from localagent.tui.widgets import DocumentPanel
 
@@ -73,12 +74,14 @@ class IndexingMixin:
         panel.show_documents(collections, documents, self.collection,
                              self._pending if self.indexing else ())
 
+    @shown_as_notification
     def action_index_folder(self, screen: FolderScreen | None = None) -> None:
         if self.indexing:
             self.notify("already indexing; wait for it to finish", severity="warning")  # type: ignore
             return
         self.push_screen(screen or FolderScreen(), self._folder_chosen)  # type: ignore[attr-defined]
 
+    @shown_as_notification
     def _folder_chosen(self, folder: str | None) -> None:
         if not folder:
             return
@@ -113,17 +116,20 @@ class IndexingMixin:
             return
         self.post(self._index_finished, summary, "")
 
+    @shown_as_notification
     def _index_started(self, pending: list[str]) -> None:
         self._pending = pending
         self.set_activity(f"indexing 0/{len(pending)}")  # type: ignore[attr-defined]
         self.refresh_documents()
 
+    @shown_as_notification
     def _index_progress(self, event: Any) -> None:
         self.document_panel.show_progress(event)
         if event.kind == "file":
             self.set_activity(f"indexing {event.files_done}/{event.files_total}")  # type: ignore
             self.refresh_documents()
 
+    @shown_as_notification
     def _index_finished(self, summary: Any, error: str) -> None:
         self.indexing = False
         self._pending = []
