@@ -34,10 +34,12 @@ def _case(name: str, seed: int = 0) -> np.ndarray:
         return x
     if name == "huge":  # near float32 max: fp16 scales overflow to inf, C does not trap
         return (rng.standard_normal((ROWS, N)) * 3e37).astype(np.float32)
+    if name == "subnormal":  # scales below fp16 range, 1/d overflows to inf (x86 behaviour of the C)
+        return (rng.standard_normal((ROWS, N)) * 1e-39).astype(np.float32)
     raise AssertionError(name)
 
 
-CASES = ["random", "ternary-exact", "ties", "all-zero", "huge"]
+CASES = ["random", "ternary-exact", "ties", "all-zero", "huge", "subnormal"]
 
 
 @pytest.mark.parametrize("qtype", QTYPES)

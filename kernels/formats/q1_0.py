@@ -37,7 +37,10 @@ def unpack_signs(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def dequantize_row_q1_0(data: np.ndarray) -> np.ndarray:
     """bytes (n_blocks * 18) -> float32 (n_blocks, 128), as ggml's dequantize_row_q1_0."""
     bits, d = unpack_signs(data)
-    return np.where(bits.astype(bool), d, -d).astype(np.float32)
+    signs = bits.astype(np.float32)
+    signs *= 2
+    signs -= 1
+    return signs * d  # exactly +d or -d
 
 
 quantize = quantize_row_q1_0_ref

@@ -16,23 +16,31 @@ from .tq2_0 import ternary_codes
 BLOCK_SIZE = QK_K
 TYPE_SIZE = 54
 GGML_TYPE = 34
-_POW3_DESC5 = np.array([81, 27, 9, 3, 1], dtype=np.int64).reshape(1, 5, 1)
-_POW3_DESC4 = np.array([27, 9, 3, 1], dtype=np.int64).reshape(1, 4, 1)
 _POW3 = np.array([1, 3, 9, 27, 81], dtype=np.uint8)
 
 
 def _scale_byte(q: np.ndarray) -> np.ndarray:
-    return ((q * 256 + 242) // 243).astype(np.uint8)
+    """ceil(q * 256 / 243): q < 243 so the result fits a byte."""
+    return ((q.astype(np.uint32) * 256 + 242) // 243).astype(np.uint8)
 
 
 def quantize_row_tq1_0_ref(x: np.ndarray) -> np.ndarray:
     """float32 (..., n) -> bytes (n_blocks, 54), as ggml's quantize_row_tq1_0_ref."""
     d, codes = ternary_codes(as_blocks(x, BLOCK_SIZE))
-    c = codes.astype(np.int64)
-    q32 = (c[:, :160].reshape(-1, 5, 32) * _POW3_DESC5).sum(axis=1)
-    q16 = (c[:, 160:240].reshape(-1, 5, 16) * _POW3_DESC5).sum(axis=1)
-    qh = (c[:, 240:].reshape(-1, 4, 4) * _POW3_DESC4).sum(axis=1) * 3
+    c = codes.astype(np.uint16)
+    q32 = _base3(c[:, :160].reshape(-1, 5, 32))
+    q16 = _base3(c[:, 160:240].reshape(-1, 5, 16))
+    qh = _base3(c[:, 240:].reshape(-1, 4, 4)) * 3  # 4 trits, shifted to the most significant place
     return np.concatenate([_scale_byte(q32), _scale_byte(q16), _scale_byte(qh), fp16_bytes(d)], axis=1)
+
+
+def _base3(trits: np.ndarray) -> np.ndarray:
+    """(n, k, m) trits -> (n, m) uint16, first trit most significant (the C's `q *= 3; q += xi`)."""
+    q = trits[:, 0].copy()
+    for t in range(1, trits.shape[1]):
+        q *= 3
+        q += trits[:, t]
+    return q
 
 
 def _trits(b: np.ndarray, n_trits: int) -> np.ndarray:

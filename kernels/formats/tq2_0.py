@@ -26,10 +26,12 @@ _SHIFTS = (2 * np.arange(4, dtype=np.uint8)).reshape(1, 1, 4, 1)
 
 
 def ternary_codes(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Block absmax scale d (n, 1) float32 and codes lroundf(x / d) + 1 in {0, 1, 2} (n, 256) uint8."""
+    """Block absmax scale d (n, 1) float32 and codes lroundf(x * (1/d)) + 1 (n, 256) uint8."""
     d = absmax(blocks)
-    codes = round_half_away(blocks * inverse_or_zero(d)) + 1
-    return d, codes.astype(np.uint8)
+    v = blocks * inverse_or_zero(d)
+    if np.abs(v).max(initial=0.0) < 1.5:  # the normal case: lroundf is -1 / 0 / +1 by comparisons
+        return d, (v >= 0.5).view(np.uint8) + np.uint8(1) - (v <= -0.5).view(np.uint8)
+    return d, (round_half_away(v) + 1).astype(np.uint8)  # subnormal scales: 1/d overflows, as in C
 
 
 def quantize_row_tq2_0_ref(x: np.ndarray) -> np.ndarray:
