@@ -8,6 +8,7 @@ first, then a short instruction whose answer the model continues.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,15 +75,9 @@ def make_task(name: str, max_tokens: int, labels: list[str] | None = None,
     if name == "extract":
         if schema is None:
             raise LocalAgentError("--task extract needs --schema SCHEMA.json (a JSON Schema)")
-        return ExtractTask(max_tokens=max_tokens, schema_json=canonical_json(schema))
+        return ExtractTask(max_tokens=max_tokens, schema_json=json.dumps(schema, ensure_ascii=False))
     if schema is not None:
         raise LocalAgentError(f"--schema is for --task extract, not {name}")
     if name == "summarize":
         return SummarizeTask(max_tokens=max_tokens)
     raise LocalAgentError(f"unknown task {name!r} (choose from {', '.join(TASKS)})")
-
-
-def canonical_json(value: Any) -> str:
-    import json
-
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
