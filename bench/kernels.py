@@ -66,6 +66,18 @@ def bench_gemv(repeat: int) -> None:
             )
 
 
+def bench_formats(repeat: int) -> None:
+    """kernels.quantize / dequantize throughput on a 2816x1024 float32 matrix (11.5 MB)."""
+    x = np.random.default_rng(1).standard_normal((2816, 1024)).astype(np.float32)
+    print(f"\nquantize / dequantize 2816x1024 float32 (best of {max(repeat // 10, 3)})")
+    for qtype in QTYPES:
+        t_q = best_of(lambda qtype=qtype: kernels.quantize(x, qtype), max(repeat // 10, 3))
+        packed = kernels.quantize(x, qtype)
+        t_d = best_of(lambda q=qtype, p=packed: kernels.dequantize(p, q, x.shape), max(repeat // 10, 3))
+        print(f"{qtype:>6}  quantize {1e3 * t_q:6.1f} ms ({x.nbytes / t_q / 1e6:4.0f} MB/s)  "
+              f"dequantize {1e3 * t_d:6.1f} ms")  # fmt: skip
+
+
 def bench_verify(layers: int) -> None:
     from kernels.synthetic import SyntheticConfig, corpus, write_synthetic_model
     from kernels.verify import format_report, run_verify
@@ -101,6 +113,7 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=12, help="layers of the synthetic model (12 -> ~150M)")
     args = parser.parse_args()
     bench_gemv(args.repeat)
+    bench_formats(args.repeat)
     if not args.skip_verify:
         bench_verify(args.layers)
 
