@@ -24,6 +24,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders")
     p.add_argument("--collection", help="collection to index into (setting: collection)")
     p.add_argument("--rebuild", action="store_true", help="read every file again, even unchanged ones")
+    p.add_argument("--jobs", type=int, default=0, metavar="N",
+                   help="processes reading documents (default 0: cores minus one, at most 4; 1 on two cores)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)
 
@@ -85,6 +87,8 @@ def _print_summary(summary) -> None:
 def run(args: argparse.Namespace) -> int:
     from localagent.index import index_paths
 
+    if args.jobs < 0:
+        raise LocalAgentError(f"--jobs must be 0 (automatic) or more, got {args.jobs}")
     config = load_config({"collection": args.collection})
     cancel = threading.Event()
 
@@ -100,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         with _ProgressBar() as bar:
             summary = index_paths(args.paths, collection=config.collection, rebuild=args.rebuild,
                                   progress=bar, cancel=cancel, chunk_tokens=config.chunk_tokens,
-                                  chunk_overlap=config.chunk_overlap)
+                                  chunk_overlap=config.chunk_overlap, jobs=args.jobs)
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)

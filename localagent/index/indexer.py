@@ -222,7 +222,7 @@ def index_paths(paths: list[Path], collection: str = "default", rebuild: bool = 
     Chunk sizes default to the chunk_tokens / chunk_overlap settings. Per-file failures are
     recorded and reported in the summary; LocalAgentError only when none of the paths exists.
     ``cancel`` is checked between files (files being read are finished and kept first).
-    ``jobs``: processes reading documents (0: one per core, at most 4; used for big runs only).
+    ``jobs``: processes reading documents (0: see reading.auto_jobs; used for big runs only).
     """
     if chunk_tokens is None or chunk_overlap is None:
         from localagent.config import load_config

@@ -66,8 +66,10 @@ def _exit_with_parent(parent_pid: int) -> None:
 
 
 def auto_jobs() -> int:
-    """Worker processes to use when the caller does not say: one per core, at most 4."""
-    return max(1, min(MAX_AUTO_JOBS, os.cpu_count() or 1))
+    """Reader processes when the caller does not say: one per core but one (the indexing
+    process writes to SQLite meanwhile), at most 4; 1 (no workers) on one or two cores."""
+    cores = os.cpu_count() or 1
+    return max(1, min(MAX_AUTO_JOBS, cores - 1)) if cores > 2 else 1
 
 
 class DocumentReader:
