@@ -8,7 +8,6 @@ there. Reading (the slow part) may run in worker processes; see index.reading.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections import deque
@@ -19,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from localagent.errors import LocalAgentError
-from localagent.index.reading import DocumentReader, ReadResult, auto_jobs, worth_workers
+from localagent.index.reading import DocumentReader, ReadResult, auto_jobs, sha256_of, worth_workers
 from localagent.index.store import Index
 from localagent.index.walk import find_files, is_under
 
@@ -77,14 +76,6 @@ class IndexSummary:
         return data
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def chunker_signature(target_tokens: int, overlap_tokens: int) -> str:
     """Stored with each document: a change of chunk settings re-indexes the file."""
     return f"v{CHUNKER_VERSION}:{target_tokens}:{overlap_tokens}"
@@ -95,7 +86,7 @@ class _ToRead:
     path: Path
     size: int
     mtime_ns: int
-    digest: str
+    digest: str | None  # None: a new file, hashed by the reader
 
 
 def _result_of(entry: tuple[_ToRead, Future], reader: DocumentReader) -> tuple[_ToRead, ReadResult]:
@@ -103,7 +94,7 @@ def _result_of(entry: tuple[_ToRead, Future], reader: DocumentReader) -> tuple[_
     try:
         return item, future.result()
     except BrokenProcessPool:  # a worker died (killed, out of memory): read this one here
-        return item, reader.read_here(item.path)
+        return item, reader.read_here(item.path, item.digest)
 
 
 class _Run:
@@ -141,7 +132,9 @@ class _Run:
             self._fail(key, 0, 0, None, f"cannot read file: {exc.strerror or exc}")
             return None
         known = self.index.get_document(key, self.collection)
-        same_settings = known is not None and known.chunker == self.chunker and not self.rebuild
+        if known is None:
+            return _ToRead(path, stat.st_size, stat.st_mtime_ns, None)
+        same_settings = known.chunker == self.chunker and not self.rebuild
         if same_settings and known.size == stat.st_size and known.mtime_ns == stat.st_mtime_ns:
             self._unchanged(known)
             return None
@@ -163,10 +156,10 @@ class _Run:
             self._gone(key)  # deleted while it waited to be read
             return
         if result.error is not None or result.pages is None or result.chunks is None:
-            self._fail(key, item.size, item.mtime_ns, item.digest, result.error or "unreadable")
+            self._fail(key, item.size, item.mtime_ns, result.sha256, result.error or "unreadable")
             return
         self.index.write_document(self.collection, key, size=item.size, mtime_ns=item.mtime_ns,
-                                  sha256=item.digest, pages=result.pages, chunks=result.chunks,
+                                  sha256=result.sha256 or "", pages=result.pages, chunks=result.chunks,
                                   chunker=self.chunker)
         self.summary.indexed += 1
         self.summary.pages += len(result.pages)
@@ -184,7 +177,7 @@ class _Run:
                 if cancel is not None and cancel.is_set():
                     self.summary.cancelled = True
                     break
-                pending.append((item, reader.submit(item.path)))
+                pending.append((item, reader.submit(item.path, item.digest)))
                 while len(pending) >= reader.in_flight_limit:
                     self.store(*_result_of(pending.popleft(), reader))
             while pending:  # files already being read are finished and kept, even on cancel

@@ -9,6 +9,7 @@ indexing process goes away.
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import threading
@@ -33,17 +34,32 @@ class ReadResult:
     pages: list[Page] | None = None
     chunks: list[Chunk] | None = None
     error: str | None = None
+    sha256: str | None = None
 
 
-def read_and_chunk(path: str, chunk_tokens: int, chunk_overlap: int) -> ReadResult:
-    """Read one file and cut it into chunks; never raises for a bad file (it is a result)."""
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_and_chunk(path: str, chunk_tokens: int, chunk_overlap: int, sha256: str | None = None) -> ReadResult:
+    """Hash (unless ``sha256`` is known), read and chunk one file; a bad file is a result with
+    ``error`` set, never an exception."""
+    try:
+        digest = sha256 or sha256_of(Path(path))
+    except OSError as exc:
+        return ReadResult(error=f"cannot read file: {exc.strerror or exc}")
     try:
         pages = read_document(Path(path))
-        return ReadResult(pages, chunk_pages(pages, chunk_tokens, chunk_overlap))
+        return ReadResult(pages, chunk_pages(pages, chunk_tokens, chunk_overlap), sha256=digest)
     except DocumentError as exc:
-        return ReadResult(error=exc.reason)
+        return ReadResult(error=exc.reason, sha256=digest)
     except (MemoryError, RecursionError, Exception) as exc:  # a reader bug must not end the run
-        return ReadResult(error=f"unexpected error while reading: {type(exc).__name__}: {exc}"[:200])
+        return ReadResult(error=f"unexpected error while reading: {type(exc).__name__}: {exc}"[:200],
+                          sha256=digest)
 
 
 def worth_workers(paths: list[Path], sizes: list[int]) -> bool:
@@ -89,19 +105,20 @@ class DocumentReader:
         """How many files may be submitted before the oldest result must be taken."""
         return 2 * self.jobs if self._pool else 1
 
-    def submit(self, path: Path) -> Future:
+    def submit(self, path: Path, sha256: str | None) -> Future:
         if self._pool is not None:
             try:
-                return self._pool.submit(read_and_chunk, str(path), self.chunk_tokens, self.chunk_overlap)
+                return self._pool.submit(read_and_chunk, str(path), self.chunk_tokens, self.chunk_overlap,
+                                         sha256)
             except BrokenProcessPool:  # a worker died earlier: go on in this process
                 self.close()
         future: Future = Future()
-        future.set_result(self.read_here(path))
+        future.set_result(self.read_here(path, sha256))
         return future
 
-    def read_here(self, path: Path) -> ReadResult:
+    def read_here(self, path: Path, sha256: str | None) -> ReadResult:
         """Read one file in this process."""
-        return read_and_chunk(str(path), self.chunk_tokens, self.chunk_overlap)
+        return read_and_chunk(str(path), self.chunk_tokens, self.chunk_overlap, sha256)
 
     def close(self) -> None:
         if self._pool is not None:
