@@ -5,8 +5,11 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from localagent.docs import Page, chunk_pages, count_tokens
+from localagent.docs import DocumentError, Page, chunk_pages, count_tokens
+from localagent.docs.detect import decode_text
 from localagent.docs.markdown import find_headings
 
 
@@ -106,3 +109,36 @@ def test_empty_pages_give_no_chunks():
     assert chunk_pages([Page(1, ""), Page(2, "  \n\n ")], 50, 5) == []
     with pytest.raises(ValueError):
         chunk_pages([Page(1, "x")], 0, 0)
+
+
+_LINES = st.lists(st.one_of(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\f\r"), max_size=120),
+    st.sampled_from(["", "# Title", "## Part two", "Setext", "-----", "```", "word " * 80]),
+), max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_LINES, st.integers(16, 120), st.integers(0, 60), st.integers(1, 50))
+def test_chunk_invariants_hold_for_any_text(lines, target, overlap, first_line):
+    text = "\n".join(lines)
+    page = Page(number=2, text=text, first_line=first_line, headings=find_headings(text))
+    chunks = chunk_pages([page], target, overlap)
+    starts = [c.char_start for c in chunks]
+    assert starts == sorted(set(starts))
+    for chunk in chunks:
+        assert text[chunk.char_start:chunk.char_end] == chunk.text and chunk.text.strip()
+        assert chunk.line_start == first_line + text.count("\n", 0, chunk.char_start)
+        assert chunk.line_end == first_line + text.count("\n", 0, chunk.char_end)
+    covered = set()
+    for chunk in chunks:
+        covered.update(range(chunk.char_start, chunk.char_end))
+    assert all(i in covered for i, ch in enumerate(text) if not ch.isspace())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400))
+def test_any_bytes_decode_or_fail_with_a_reason(data):
+    try:
+        assert isinstance(decode_text(data), str)
+    except DocumentError as exc:
+        assert exc.reason.split(" ")[0] in {"binary", "undecodable"}
