@@ -138,6 +138,7 @@ def run_batch(job: BatchJob, reporter: Reporter | None = None) -> Summary:
         statuses: dict[str, str] = {}
         ready: list[dict[str, Any]] = []  # records known without the model
         work: list[WorkItem] = []
+        copies: dict[str, list[str]] = {}  # sha256 -> more files with that content
         for path in files:
             try:
                 sha = sha256_of(path)
@@ -153,8 +154,12 @@ def run_batch(job: BatchJob, reporter: Reporter | None = None) -> Summary:
             elif (cached := journal.cached(sha, fingerprint)) is not None:
                 ready.append({**cached, "file": str(path)})
                 summary.reused += 1
+            elif sha in copies:  # same content as a document earlier in this run: written with it
+                copies[sha].append(str(path))
+                summary.reused += 1
             else:
                 work.append(WorkItem(str(path), sha))
+                copies[sha] = []
         if work:
             check_workers_fit(job.workers, Path(job.engine.model_path), job.engine.n_ctx)
         output.open()
@@ -176,6 +181,8 @@ def run_batch(job: BatchJob, reporter: Reporter | None = None) -> Summary:
                    run_in_workers(job.engine, job.task, work, min(job.workers, len(work))))
         for record in records:
             write(record)
+            for file in copies.get(record["sha256"] or "", []):
+                write({**record, "file": file})
             summary.processed += 1
             if reporter is not None:
                 reporter.advance(record)
