@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pdfs import known_pages, make_encrypted_pdf, make_pdf, make_truncated_pdf, pdf_bytes
 
 from localagent.docs import DocumentError, read_document
@@ -127,3 +129,20 @@ def test_utf16_without_bom_is_text_not_binary(tmp_path: Path):
 def test_markdown_front_matter_is_not_a_heading():
     text = "---\ntitle: Notes\ndate: 2026\n---\n\n# Real heading\n\nbody\n"
     assert [(h.line, h.title) for h in find_headings(text)] == [(6, "Real heading")]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), min_size=1, max_size=12),
+       st.booleans())
+def test_damaged_pdfs_are_read_or_fail_with_a_reason(tmp_path: Path, changes, compress: bool):
+    data = bytearray(pdf_bytes(known_pages(3), compress=compress))
+    for where, value in changes:
+        data[int(where * len(data))] = value
+    path = tmp_path / "damaged.pdf"
+    path.write_bytes(bytes(data))
+    try:
+        pages = read_document(path)
+    except DocumentError as exc:
+        assert exc.reason
+    else:
+        assert [p.number for p in pages] == list(range(1, len(pages) + 1))

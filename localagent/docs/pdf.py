@@ -10,8 +10,9 @@ from pathlib import Path
 from localagent.docs.detect import normalize_newlines
 from localagent.docs.types import DocumentError, Page
 
-# pypdf logs every recoverable oddity of a damaged file; the failure reason says what matters.
-logging.getLogger("pypdf").setLevel(logging.ERROR)
+# pypdf logs every oddity of a damaged file (some at error level) to stderr; the failure reason
+# stored with the document says what matters.
+logging.getLogger("pypdf").setLevel(logging.CRITICAL)
 
 
 def _check_bytes(path: Path) -> None:
