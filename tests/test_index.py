@@ -293,3 +293,14 @@ def test_index_files_are_private_to_the_owner(tmp_path: Path):
         run([tmp_path / "a.txt"], index)
         for file in (path, path.with_name(path.name + "-wal")):
             assert file.exists() and file.stat().st_mode & 0o077 == 0, file
+
+
+def test_a_file_named_through_a_symlink_is_one_document(tmp_path: Path, index: Index):
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "a.txt").write_text("the okapi grazes\n")
+    (tmp_path / "link").symlink_to(real)
+    run([tmp_path / "link"], index)
+    assert run([real], index).unchanged == 1
+    assert [d.path for d in index.list_documents()] == [str(real / "a.txt")]
+    assert index.remove(tmp_path / "link" / "a.txt") == 1

@@ -142,7 +142,7 @@ class Index:
 
     def remove(self, path: str | Path, collection: str | None = None) -> int:
         """Forget a file, or every file under a folder; returns how many documents went."""
-        target = os.path.abspath(os.fspath(path))
+        target = str(Path(path).expanduser().resolve())
         prefix = target.rstrip(os.sep) + os.sep
         with self.transaction() as conn:
             sql = ("SELECT d.id FROM documents d JOIN collections k ON k.id = d.collection_id "

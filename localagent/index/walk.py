@@ -26,11 +26,12 @@ def _hidden(name: str) -> bool:
 
 def find_files(paths: Iterable[Path]) -> Found:
     """Walk folders (skipping hidden entries and binary name endings, not following links to
-    folders); a file named directly is always taken. Paths are absolute, sorted, unique."""
+    folders); a file named directly is always taken. Roots are resolved (symlinks, ``..``), so
+    the same file named two ways is one document. Paths are absolute, sorted, unique."""
     found = Found()
     seen: set[Path] = set()
     for raw in paths:
-        root = Path(os.path.abspath(Path(raw).expanduser()))
+        root = Path(raw).expanduser().resolve()  # one spelling per file, however it was named
         found.roots.append(root)
         if root.is_file():
             if root not in seen:
