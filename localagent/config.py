@@ -41,7 +41,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("chunk_overlap", int, 30, "tokens shared by neighbouring chunks"),
         Setting("retrieval_k", int, 4, "sources put in front of the model by `ask`"),
         Setting("ask_source_tokens", int, 360, "prompt tokens `ask` gives to sources (fewer is faster)"),
-        Setting("agent_max_steps", int, 6, "most tool calls `ask --agent` makes before answering"),
+        Setting("agent_max_steps", int, 4, "most tool calls `ask --agent` makes before answering"),
     ]
 }
 
