@@ -1,0 +1,86 @@
+"""Acceptance: SIGKILL `localagent batch` at 20 random moments, rerun, and find exactly one ok record
+per input in an output that parses line by line (JSONL), or row by row (CSV)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from batch_samples import make_short_documents
+
+from localagent.models import read_gguf_info
+
+pytestmark = pytest.mark.model
+
+KILLS = 20
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _command(docs: Path, out: Path, workers: int) -> list[str]:
+    return [sys.executable, "-m", "localagent", "batch", str(docs), "--task", "classify", "--labels",
+            "invoice,letter,recipe", "--out", str(out), "--workers", str(workers)]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_sigkill_at_random_moments_then_rerun_gives_one_ok_record_per_input(
+        tmp_path: Path, default_model: Path, fmt: str) -> None:
+    read_gguf_info(default_model)  # warm the model-facts cache, else every early kill repeats its parse
+    kinds = make_short_documents(tmp_path / "docs", 24 if fmt == "jsonl" else 8)
+    out = tmp_path / f"labels.{fmt}"
+    rng = random.Random(20 if fmt == "jsonl" else 21)
+    kills = KILLS if fmt == "jsonl" else 6
+    sizes = []
+    for n in range(kills):
+        workers = 2 if n % 4 == 3 else 1  # some kills hit a parent with worker processes
+        process = subprocess.Popen(_command(tmp_path / "docs", out, workers), stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.2, 3.5))
+        children = _children(process.pid)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in children), "a worker outlived its killed parent"
+        sizes.append(out.stat().st_size if out.exists() else 0)
+    final = subprocess.run(_command(tmp_path / "docs", out, 1), capture_output=True, text=True, timeout=600)
+    assert final.returncode == 0, final.stderr
+    if fmt == "jsonl":
+        records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    else:
+        records = list(csv.DictReader(out.open(newline="", encoding="utf-8")))
+    files = [r["file"] for r in records]
+    assert sorted(files) == sorted(kinds), "not exactly one record per input"
+    assert all(r["status"] == "ok" for r in records)
+    assert all(r["result"] in ("invoice", "letter", "recipe") for r in records)
+    # the kills landed at different stages of the work, not all before the first record
+    assert len(set(sizes)) >= (4 if fmt == "jsonl" else 2), sizes
+    print(f"{fmt}: output sizes after each kill: {sizes}; final run: {final.stderr.strip().splitlines()[0]}")
