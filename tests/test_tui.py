@@ -4,10 +4,14 @@ from the command palette; reopening a past chat; missing model and errors as scr
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from pathlib import Path
 
 import pytest
+from pdfs import known_pages, make_pdf
+from textual.app import _PrintCapture
 from textual.widgets import Input, OptionList, Tree
 from tui_helpers import (
     LEASE_FACT,
@@ -43,9 +47,13 @@ def tree_labels(app) -> list[str]:
 
 
 async def ask(pilot, question: str) -> None:
-    pilot.app.screen.query_one("#question", Input).value = question
+    before = len(pilot.app.conversation.query(AnswerView))
+    box = pilot.app.screen.query_one("#question", Input)
+    box.focus()
+    box.value = question
     await pilot.press("enter")
-    await wait_until(pilot, lambda: pilot.app.answering, timeout=10, what="the answer to start")
+    await wait_until(pilot, lambda: len(pilot.app.conversation.query(AnswerView)) > before, timeout=10,
+                     what="the answer to start")
 
 
 @pytest.mark.model
@@ -80,11 +88,18 @@ async def test_ask_streams_an_answer_and_a_citation_opens_the_page(tmp_path: Pat
         await pilot.press("escape")
         assert not isinstance(app.screen, SourceScreen)
 
+        await ask(pilot, "What is the boiling point of mercury?")  # no document says
+        await wait_until(pilot, lambda: not app.answering, what="the refusal")
+        refusal = app.conversation.query(AnswerView).last()
+        assert refusal.reply is not None and not refusal.reply.found and not refusal.query(CitationList)
+        assert "Not found in your documents" in refusal.markdown.source
+        assert "do not contain the answer" in str(refusal.query_one(".answer-note").render())
+
     store = ChatStore.open()
     chat = store.list_chats()[0]
     messages = store.messages(chat.id)
-    assert chat.title == QUESTION and [m.role for m in messages] == ["user", "assistant"]
-    assert messages[1].found and messages[1].citations[0].page == 3
+    assert chat.title == QUESTION and [m.role for m in messages] == ["user", "assistant"] * 2
+    assert messages[1].found and messages[1].citations[0].page == 3 and messages[3].found is False
 
 
 class LongAnswerer:
@@ -127,8 +142,11 @@ async def test_escape_stops_an_answer_part_way(tmp_path: Path, default_model: Pa
 
 @pytest.mark.model
 @sync
-async def test_index_a_folder_from_the_palette(tmp_path: Path, default_model: Path) -> None:
+async def test_index_a_folder_from_the_palette(tmp_path: Path, default_model: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     folder = make_documents(tmp_path / "docs")
+    for n in range(4):  # enough PDFs that the indexer reads them in spawned worker processes
+        make_pdf(folder / f"report-{n}.pdf", known_pages(2, marker=f"r{n}x"))
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: isinstance(app.screen, EmptyCollectionScreen), timeout=10,
@@ -143,15 +161,20 @@ async def test_index_a_folder_from_the_palette(tmp_path: Path, default_model: Pa
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, FolderScreen), timeout=10, what="the folder prompt")
         app.screen.query_one("#folder", Input).value = str(folder)
+        # In a real terminal Textual swaps sys.stderr for a capture whose fileno() is -1 (run_test
+        # does not); spawning the indexer's worker processes must survive that.
+        monkeypatch.setattr(sys, "stderr", _PrintCapture(app, stderr=True))
         await pilot.press("enter")
-        await wait_until(pilot, lambda: any("indexed 2 file(s)" in n.message for n in app._notifications),
-                         timeout=60, what="indexing to finish")
-        assert not app.indexing
+        await wait_until(pilot, lambda: not app.indexing and any("indexed" in n.message for n in app._notifications),
+                         timeout=90, what="indexing to finish")
+        assert any("indexed 6 file(s)" in n.message for n in app._notifications), app._notifications
         labels = " ".join(tree_labels(app))
-        assert "lease.pdf  3 p" in labels and "notes.md  1 p" in labels and "2 docs" in labels
+        assert "lease.pdf  3 p" in labels and "notes.md  1 p" in labels and "report-3.pdf  2 p" in labels
+        assert "6 docs" in labels
         assert not app.document_panel.query_one("#index-progress").display
     with Index.open() as index:
-        assert sorted(Path(d.path).name for d in index.list_documents("default")) == ["lease.pdf", "notes.md"]
+        names = sorted(Path(d.path).name for d in index.list_documents("default"))
+        assert names == ["lease.pdf", "notes.md"] + [f"report-{n}.pdf" for n in range(4)]
 
 
 @pytest.mark.model
@@ -271,3 +294,22 @@ def test_past_chats_are_kept_in_sqlite_in_the_data_dir(isolated_home: Path) -> N
 def test_config_is_used(isolated_home: Path) -> None:
     app = make_app()
     assert app.collection == load_config().collection and not isinstance(app.answering, threading.Event)
+
+
+def test_the_ui_keeps_the_terminal_while_llama_cpp_is_silenced(tmp_path: Path, capfd) -> None:
+    from localagent.engine.quiet import quiet_stderr
+    from localagent.tui.terminal import private_terminal
+
+    log = tmp_path / "chat.log"
+    with private_terminal(log):
+        sys.__stderr__.write("frame 1;")
+        sys.__stderr__.flush()
+        os.write(2, b"llama.cpp log line\n")
+        with quiet_stderr():  # what the engine does while a model loads
+            os.write(2, b"silenced\n")
+            sys.__stderr__.write("frame 2;")  # Textual drawing meanwhile
+            sys.__stderr__.flush()
+    os.write(2, b"after")
+    terminal = capfd.readouterr().err
+    assert terminal == "frame 1;frame 2;after"
+    assert log.read_text() == "llama.cpp log line\n"

@@ -31,10 +31,13 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(flags)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise LocalAgentError("chat needs a terminal; for scripts use `localagent ask QUESTION --json`")
+    from localagent.paths import get_paths
     from localagent.tui import ChatApp
+    from localagent.tui.terminal import private_terminal
 
     app = ChatApp(config)
-    app.run()
+    with private_terminal(get_paths().data_dir / "chat.log"):
+        app.run()
     if not app.threads.wait_idle(QUIT_GRACE_S):
         # A model still loading cannot be interrupted: leave now instead of hanging the terminal.
         # Nothing is lost: chats and index commit as they go.

@@ -3,7 +3,9 @@ side panel. Mixed into ChatApp (which provides notify, post, index, collection, 
 
 from __future__ import annotations
 
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +17,8 @@ from localagent.errors import LocalAgentError
 from localagent.tui.guard import shown_as_notification
 from localagent.tui.screens import FolderScreen
 from localagent.tui.widgets import DocumentPanel
+
+TREE_REFRESH_S = 0.5
 
 
 class ThreadCount:
@@ -41,12 +45,36 @@ class ThreadCount:
             return self._changed.wait_for(lambda: self._busy == 0, timeout)
 
 
+_helpers_lock = threading.Lock()
+
+
+def start_process_helpers() -> None:
+    """Start multiprocessing's resource tracker with the real stderr.
+
+    The indexer reads big folders in spawned worker processes. Spawning starts the tracker,
+    which passes ``sys.stderr.fileno()`` to it; inside a running Textual app sys.stderr is a
+    capture whose fileno() is -1 and the spawn fails ("bad value(s) in fds_to_keep"). Started
+    once here with the real stderr, the tracker is reused by every later spawn.
+    """
+    from multiprocessing import resource_tracker
+
+    with _helpers_lock:
+        captured = sys.stderr
+        try:
+            if sys.__stderr__ is not None:
+                sys.stderr = sys.__stderr__
+            resource_tracker.ensure_running()
+        finally:
+            sys.stderr = captured
+
+
 class IndexingMixin:
     """Needs: self.index, self.index_path, self.collection, self.config, self.post, self.notify,
     self.set_activity, self.get_screen, self.push_screen."""
 
     indexing = False
     _pending: list[str] = []
+    _last_tree_refresh = 0.0
 
     @property
     def document_panel(self) -> DocumentPanel:
@@ -104,6 +132,7 @@ class IndexingMixin:
 
         try:
             pending = [str(p) for p in find_files([path]).files]
+            start_process_helpers()
             self.post(self._index_started, pending)
             with Index.open(self.index_path) as index:
                 summary = index_paths([path], collection=collection, index=index, cancel=cancel,
@@ -127,7 +156,10 @@ class IndexingMixin:
         self.document_panel.show_progress(event)
         if event.kind == "file":
             self.set_activity(f"indexing {event.files_done}/{event.files_total}")  # type: ignore
-            self.refresh_documents()
+            now = time.monotonic()
+            if now - self._last_tree_refresh >= TREE_REFRESH_S:  # a big folder must not redraw per file
+                self._last_tree_refresh = now
+                self.refresh_documents()
 
     @shown_as_notification
     def _index_finished(self, summary: Any, error: str) -> None:
