@@ -22,7 +22,7 @@ from localagent.agent.context import build_sources
 from localagent.agent.prompts import STOP, chat_messages, completion_prompt, parse_reply
 from localagent.agent.retrieval import BM25Retriever, Retriever
 from localagent.agent.types import NOT_FOUND, Answer, Citation, Source, Timings
-from localagent.agent.verify import MIN_RELEVANCE, Verdict, relevance_of, salvage, verify
+from localagent.agent.verify import MIN_RELEVANCE, Verdict, focus_of, relevance_of, salvage, verify
 from localagent.errors import LocalAgentError
 
 DEFAULT_MAX_TOKENS = 48  # answers are short spans copied from a source
@@ -81,10 +81,10 @@ class Answerer:
             if on_token is not None:
                 on_token(piece)
         stats = self.engine.stats
-        timings.prompt_tokens = stats.prompt_tokens
-        timings.reused_tokens = stats.reused_tokens
-        timings.prompt_ms = stats.prompt_s * 1000
-        timings.generated_tokens = stats.gen_tokens
+        timings.prompt_tokens += stats.prompt_tokens
+        timings.reused_tokens += stats.reused_tokens
+        timings.prompt_ms += stats.prompt_s * 1000
+        timings.generated_tokens += stats.gen_tokens
         timings.tokens_per_s = stats.gen_tok_s
         return "".join(pieces)
 
@@ -93,8 +93,10 @@ class Answerer:
             cancel: threading.Event | None = None) -> Answer:
         """Answer ``question`` from ``collection`` (default: the config's; None in config: all).
 
-        ``on_token`` gets the model's draft piece by piece as it is generated; the returned
-        Answer is the verified result (its text may be NOT_FOUND even after a draft streamed).
+        ``on_token`` gets the model's draft piece by piece as it is generated (when the first
+        draft fails verification, a "\n" piece announces a second draft from the single most
+        relevant source); the returned Answer is the verified result, which replaces the draft
+        (its text may be NOT_FOUND even after a draft streamed). ``cancel`` stops generation.
         """
         question = " ".join(question.split())
         if not question:
@@ -114,10 +116,12 @@ class Answerer:
         if max(relevance_of(question, s) for s in sources) < MIN_RELEVANCE:
             return refuse("no passage shares enough words with the question")
         attempts = [sources]
-        focused = max(sources, key=lambda s: relevance_of(question, s))
+        focused = max(sources, key=lambda s: (focus_of(question, s), relevance_of(question, s)))
         if len(sources) > 1 and self.retry_focused:
             attempts.append([replace(focused, n=1)])
-        for shown in attempts:
+        for attempt, shown in enumerate(attempts):
+            if attempt and on_token is not None:
+                on_token("\n")  # a second draft follows
             draft = self._generate(shown, question, on_token, cancel, started, timings)
             if cancel is not None and cancel.is_set():
                 return refuse("cancelled", draft)

@@ -3,8 +3,9 @@
 A small base model copies well but also invents ("1000 degrees Fahrenheit"). An answer is shown
 only when (1) its content words and all of its numbers appear in one source, (2) that source
 shares enough words with the question (the passage is about what was asked), (3) the sentence
-holding the answer mentions something asked about, and (4) it adds something the question did
-not already say. Otherwise the reply is "not found".
+holding the answer mentions something asked about, (4) no other passage matches the question
+better than the one around the answer (the model copied from the wrong place), and (5) it adds
+something the question did not already say. Otherwise the reply is "not found".
 """
 
 from __future__ import annotations
@@ -57,6 +58,25 @@ def answer_sentence(answer_terms: list[str], source: Source) -> str:
     return max(parts, key=lambda p: coverage(answer_terms, set(terms(p))))
 
 
+def _windows(source: Source) -> list[set[str]]:
+    """Terms of each sentence together with its neighbours (a subject named one sentence before)."""
+    parts = [set(terms(p)) for p in (sentences(source.text) or [source.text])]
+    return [set().union(*parts[max(0, i - 1):i + 2]) for i in range(len(parts))]
+
+
+def focus_of(question: str, source: Source) -> float:
+    """How well the best place of the source (a sentence and its neighbours) covers the question."""
+    wanted = terms(question)
+    return max((coverage(wanted, w) for w in _windows(source)), default=0.0)
+
+
+def answer_focus(question: str, answer_terms: list[str], source: Source) -> float:
+    """Question coverage around the sentence that holds the answer."""
+    parts = sentences(source.text) or [source.text]
+    index = max(range(len(parts)), key=lambda i: coverage(answer_terms, set(terms(parts[i]))))
+    return coverage(terms(question), _windows(source)[index])
+
+
 def sentence_on_topic(question: str, answer_terms: list[str], source: Source) -> bool:
     """Does the sentence holding the answer share a word with the question? ("1.7 litres" from
     "Maximum capacity: 1.7 litres." is no answer to "What is the power of the kettle?")"""
@@ -89,6 +109,10 @@ def verify(answer: str, cited_numbers: Sequence[int], sources: Sequence[Source],
                               f"(relevance {relevance:.2f})", support=support, relevance=relevance)
     if not sentence_on_topic(question, answer_terms, best):
         return Verdict(False, "the sentence holding the answer does not mention what was asked",
+                       support=support, relevance=relevance)
+    best_focus = max(focus_of(question, s) for s in sources)
+    if answer_focus(question, answer_terms, best) + 1e-9 < best_focus:
+        return Verdict(False, "another passage matches the question better than the one holding the answer",
                        support=support, relevance=relevance)
     cited = [best] + [s for sup, was_cited, rel, s in scored[1:]
                       if was_cited and sup >= min_support and rel >= min_relevance]

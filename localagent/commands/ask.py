@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         live = not args.json and sys.stdout.isatty()
 
         def show(piece: str) -> None:
-            sys.stdout.write(piece)
+            sys.stdout.write("\r\033[K" if piece == "\n" else piece)
             sys.stdout.flush()
 
         answer = asker.ask(question, collection=config.collection, on_token=show if live else None)
