@@ -85,6 +85,11 @@ async def test_ask_streams_an_answer_and_a_citation_opens_the_page(tmp_path: Pat
         assert "31 March 2031" in source.page_text[start:end]
         shown = str(source.query_one("#source-text").render())
         assert "31 March 2031" in shown
+        await pilot.press("left")  # the page before, in the same file
+        assert source.page == 2 and "monthly rent" in str(source.query_one("#source-text").render())
+        await pilot.press("right_square_bracket", "right")  # back to the cited page; there is no page 4
+        assert source.page == 3 and "31 March 2031" in source.page_text[slice(*source.span)]
+        assert any("no page 4" in n.message for n in app._notifications)
         await pilot.press("escape")
         assert not isinstance(app.screen, SourceScreen)
 

@@ -320,7 +320,8 @@ class ChatApp(PaletteActions, IndexingMixin, App):
                     span = (chunk.char_start, chunk.char_end)
         except Exception as exc:
             self.notify(f"cannot read the source: {describe(exc)}", severity="error")
-        self.push_screen(SourceScreen(citation, page_text, span, shown_path=self.show_path(citation.file)))
+        self.push_screen(SourceScreen(citation, page_text, span, shown_path=self.show_path(citation.file),
+                                     load_page=self.index.page_text if self.index is not None else None))
 
     # -- chats -------------------------------------------------------------------------------
 
