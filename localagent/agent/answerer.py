@@ -19,7 +19,8 @@ from dataclasses import replace
 from typing import Any
 
 from localagent.agent.context import build_sources
-from localagent.agent.prompts import STOP, chat_messages, completion_prompt, parse_reply
+from localagent.agent.kvcache import restore_prefix
+from localagent.agent.prompts import FEW_SHOT, STOP, chat_messages, completion_prompt, parse_reply
 from localagent.agent.retrieval import BM25Retriever, Retriever
 from localagent.agent.types import NOT_FOUND, Answer, Citation, Source, Timings
 from localagent.agent.verify import MIN_RELEVANCE, Verdict, focus_of, relevance_of, salvage, verify
@@ -49,6 +50,7 @@ class Answerer:
             raise LocalAgentError(f"unknown prompt style {prompt_style!r} (use chat or completion)")
         self.prompt_style = prompt_style
         self.retry_focused = True  # second try with only the most relevant source when the first fails
+        self.cache_prefix = True  # keep the prompt header's KV state on disk (see agent.kvcache)
 
     def count_tokens(self, text: str) -> int:
         return len(self.engine.tokenize(text))
@@ -115,6 +117,8 @@ class Answerer:
             return refuse("no indexed passage matches the question's words")
         if max(relevance_of(question, s) for s in sources) < MIN_RELEVANCE:
             return refuse("no passage shares enough words with the question")
+        prefix = (restore_prefix(self.engine, FEW_SHOT) if self.prompt_style == "completion" and self.cache_prefix
+                  else "skipped")
         attempts = [sources]
         focused = max(sources, key=lambda s: (focus_of(question, s), relevance_of(question, s)))
         if len(sources) > 1 and self.retry_focused:
@@ -139,4 +143,4 @@ class Answerer:
         verdict.cited = [next(s for s in sources if s.chunk_id == c.chunk_id) for c in verdict.cited]
         timings.total_ms = (time.perf_counter() - started) * 1000
         return Answer(question, text, True, [Citation.of(s) for s in verdict.cited], timings,
-                      verdict.reason, draft, sources)
+                      verdict.reason, draft, sources, [{"kv_prefix": prefix}])
