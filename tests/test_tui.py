@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -27,6 +26,7 @@ from tui_helpers import (
 
 from localagent.config import load_config
 from localagent.index import Index, index_paths
+from localagent.tui import ChatApp
 from localagent.tui.answering import CitedSource
 from localagent.tui.history import ChatStore
 from localagent.tui.screens import EmptyCollectionScreen, FolderScreen, MissingModelScreen, SourceScreen
@@ -296,9 +296,10 @@ def test_past_chats_are_kept_in_sqlite_in_the_data_dir(isolated_home: Path) -> N
     assert [(m.role, m.found) for m in again.messages(chat)] == [("user", None), ("assistant", False)]
 
 
-def test_config_is_used(isolated_home: Path) -> None:
-    app = make_app()
-    assert app.collection == load_config().collection and not isinstance(app.answering, threading.Event)
+def test_the_app_takes_collection_and_model_from_the_settings(isolated_home: Path) -> None:
+    app = ChatApp(load_config({"collection": "contracts", "model": "/models/mine.gguf"}))
+    assert app.collection == "contracts" and app.model_name == "/models/mine.gguf"
+    assert ChatApp(load_config(), model="gemma3-270m").model_name == "gemma3-270m"
 
 
 def test_the_ui_keeps_the_terminal_while_llama_cpp_is_silenced(tmp_path: Path, capfd) -> None:
