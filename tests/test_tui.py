@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from pdfs import known_pages, make_pdf
+from pdfs import known_pages, make_pdf, make_truncated_pdf
 from textual.app import _PrintCapture
 from textual.widgets import Input, OptionList, Tree
 from tui_helpers import (
@@ -247,6 +247,34 @@ async def test_switch_collection_and_model_from_the_palette(tmp_path: Path, defa
         assert any("model Gemma 3 270m loaded" in n.message for n in app._notifications)
 
 
+@pytest.mark.model
+@sync
+async def test_documents_in_the_side_panel_open_or_say_why_they_failed(tmp_path: Path,
+                                                                      default_model: Path) -> None:
+    folder = make_documents(tmp_path / "docs")
+    make_truncated_pdf(folder / "broken.pdf", known_pages(3))
+    index_paths([folder])
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_model(pilot)
+        tree = app.main_screen.query_one("#doc-tree", Tree)
+        leaves = {Path(node.data.path).name: node for node in tree.root.children[0].children}
+        assert "✗ broken.pdf  failed" in str(leaves["broken.pdf"].label)
+        tree.focus()
+        tree.move_cursor(leaves["lease.pdf"])
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, SourceScreen), timeout=10, what="page 1")
+        assert app.screen.page == 1 and "Warehouse lease agreement" in app.screen.page_text
+        await pilot.press("right_square_bracket")
+        assert app.screen.page == 2 and "monthly rent" in app.screen.page_text
+        await pilot.press("escape")
+        tree.move_cursor(leaves["broken.pdf"])
+        await pilot.press("enter")
+        await pilot.pause()
+        assert any(n.message.startswith("broken.pdf could not be indexed: ") for n in app._notifications)
+        assert not isinstance(app.screen, SourceScreen)
+
+
 @sync
 async def test_missing_model_gets_a_screen_and_errors_are_notifications(tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -319,3 +347,15 @@ def test_the_ui_keeps_the_terminal_while_llama_cpp_is_silenced(tmp_path: Path, c
     terminal = capfd.readouterr().err
     assert terminal == "frame 1;frame 2;after"
     assert log.read_text() == "llama.cpp log line\n"
+
+
+def test_status_line_shows_names_literally() -> None:
+    from textual.content import Content
+
+    from localagent.tui.widgets.status import StatusInfo, status_text
+
+    info = StatusInfo(model="m[x]", quant="TQ2_0", bits_per_weight=2.06, rss_bytes=300 * 2**20, tok_s=21.5,
+                      context_used=120, n_ctx=2048, collection="[b]laws", activity="indexing 3/9")
+    assert Content.from_markup(status_text(info)).plain == (
+        "m[x]  │  TQ2_0 2.06 bits/w  │  RAM 300 MB  │  21.5 tok/s  │  ctx 120/2048  │  collection [b]laws"
+        "  │  indexing 3/9")

@@ -15,10 +15,11 @@ from typing import Any
 from textual import work
 from textual.app import App
 from textual.binding import Binding
-from textual.widgets import Input
+from textual.widgets import Input, Tree
 
 from localagent.errors import LocalAgentError
-from localagent.tui.answering import AnswererFactory, AnswerService, Reply
+from localagent.index import DocumentRecord
+from localagent.tui.answering import AnswererFactory, AnswerService, CitedSource, Reply
 from localagent.tui.commands import ChatCommands, PaletteActions
 from localagent.tui.guard import describe, shown_as_notification
 from localagent.tui.history import ChatStore
@@ -135,6 +136,11 @@ class ChatApp(PaletteActions, IndexingMixin, App):
         for closable in (self.index, self.store):
             if closable is not None:
                 closable.close()
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Messages carry file names and error text: shown literally, not as Rich markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def post(self, callback: Callable[..., Any], *args: Any) -> None:
         """Run `callback` on the UI thread from a worker; ignored once the app has closed."""
@@ -310,7 +316,10 @@ class ChatApp(PaletteActions, IndexingMixin, App):
 
     @shown_as_notification
     def on_citation_chosen(self, message: CitationChosen) -> None:
-        citation = message.citation
+        self.open_source(message.citation)
+
+    def open_source(self, citation: CitedSource) -> None:
+        """The source view for a citation: its page, the cited passage highlighted."""
         page_text, span = None, None
         try:
             if self.index is not None:
@@ -322,6 +331,18 @@ class ChatApp(PaletteActions, IndexingMixin, App):
             self.notify(f"cannot read the source: {describe(exc)}", severity="error")
         self.push_screen(SourceScreen(citation, page_text, span, shown_path=self.show_path(citation.file),
                                      load_page=self.index.page_text if self.index is not None else None))
+
+    @shown_as_notification
+    def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
+        """A document in the side panel: open its first page, or say why it failed."""
+        doc = event.node.data
+        if not isinstance(doc, DocumentRecord):
+            return
+        if doc.status != "ok":
+            self.notify(f"{Path(doc.path).name} could not be indexed: {doc.error}", severity="warning",
+                        timeout=8)
+            return
+        self.open_source(CitedSource(0, doc.path, 1))
 
     # -- chats -------------------------------------------------------------------------------
 

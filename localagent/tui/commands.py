@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from localagent.errors import LocalAgentError
@@ -48,7 +49,7 @@ class PaletteActions:
     @shown_as_notification
     def action_open_chat(self) -> None:
         chats = self.store.list_chats() if self.store is not None else []
-        items = [(str(c.id), f"{c.title}  [dim]{c.collection} · {c.messages // 2} question(s)[/dim]")
+        items = [(str(c.id), Text.assemble(c.title, (f"  {c.collection} · {c.messages // 2} question(s)", "dim")))
                  for c in chats]
         self.push_screen(PickerScreen("Open a past chat", items, empty="No saved chats yet."), self._open_chat)
 
@@ -69,7 +70,7 @@ class PaletteActions:
     @shown_as_notification
     def action_switch_collection(self) -> None:
         names = sorted(set(self.index.list_collections() if self.index is not None else []) | {self.collection})
-        items = [(n, f"{n}{'  (current)' if n == self.collection else ''}") for n in names]
+        items = [(n, Text.assemble(n, ("  (current)" if n == self.collection else "", "dim"))) for n in names]
         self.push_screen(PickerScreen("Switch collection", items), self._collection_chosen)
 
     @shown_as_notification
@@ -85,8 +86,9 @@ class PaletteActions:
 
         try:
             registry = Registry.load()
-            items = [(e.name, f"{e.name}  [dim]{e.quant} {e.params} {e.architecture}"
-                              f"{'  (default)' if e.name == registry.default_name else ''}[/dim]")
+            items = [(e.name, Text.assemble(e.name, (f"  {e.quant} {e.params} {e.architecture}"
+                                                     f"{'  (default)' if e.name == registry.default_name else ''}",
+                                                     "dim")))
                      for e in registry.entries if e.installed and e.status != "unsupported"]
         except LocalAgentError as exc:
             self.notify(str(exc), severity="error")

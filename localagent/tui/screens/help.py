@@ -18,7 +18,8 @@ citations; when the documents do not hold the answer, it says so instead of gues
 - `enter` send the question · `esc` stop the answer being written
 - `ctrl+o` go to the sources of the last answer; `enter` on one opens its page, the cited
   passage highlighted; `[`/`]` turn its pages, `esc` goes back
-- `tab` / `shift+tab` move between the question, the citations and the documents
+- `tab` / `shift+tab` move between the question, the citations and the documents; `enter` on a
+  document opens its first page (or says why it could not be indexed)
 - `ctrl+n` new chat · `ctrl+p` command palette · `F1` this help · `ctrl+q` quit
 
 ## Command palette (ctrl+p)

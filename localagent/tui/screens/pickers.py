@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
@@ -14,7 +15,7 @@ class PickerScreen(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, title: str, items: list[tuple[str, str]], empty: str = "nothing to choose from"):
+    def __init__(self, title: str, items: list[tuple[str, str | Text]], empty: str = "nothing to choose from"):
         super().__init__()
         self.title_text = title
         self.items = items

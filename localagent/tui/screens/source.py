@@ -71,8 +71,9 @@ class SourceScreen(Screen):
 
     def _title(self) -> Text:
         c = self.citation
-        title = Text.assemble((f"[{c.n}] ", "bold"), (Path(c.file).name, "bold underline"), f" · page {self.page}")
-        if self.page != c.page:
+        title = Text.assemble((f"[{c.n}] " if c.n else "", "bold"), (Path(c.file).name, "bold underline"),
+                              f" · page {self.page}")
+        if self.page != c.page and c.text:
             title.append(f"  (cited: page {c.page})", style="dim")
         return title
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from rich.markup import escape
 from textual.widgets import Static
 
 
@@ -35,7 +36,7 @@ def status_text(info: StatusInfo) -> str:
     """One line of Rich markup; parts with no value yet are left out."""
     parts = []
     if info.model:
-        parts.append(f"[b]{info.model}[/b]")
+        parts.append(f"[b]{escape(info.model)}[/b]")
         if info.quant:
             parts.append(f"{info.quant} {info.bits_per_weight:.2f} bits/w")
         parts.append(f"RAM {info.rss_bytes / 2**20:.0f} MB")
@@ -45,7 +46,7 @@ def status_text(info: StatusInfo) -> str:
     else:
         parts.append("[dim]no model[/dim]")
     if info.collection:
-        parts.append(f"collection [b]{info.collection}[/b]")
+        parts.append(f"collection [b]{escape(info.collection)}[/b]")
     if info.activity:
         parts.append(f"[i]{info.activity}[/i]")
     return "  │  ".join(parts)
