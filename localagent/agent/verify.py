@@ -59,9 +59,11 @@ def answer_sentence(answer_terms: list[str], source: Source) -> str:
 
 
 def _windows(source: Source) -> list[set[str]]:
-    """Terms of each sentence together with its neighbours (a subject named one sentence before)."""
+    """Terms of each sentence together with its neighbours (a subject named one sentence before)
+    and the file name (which often names the document: "invoice-2024-117.pdf")."""
+    name = set(terms(Path(source.file).stem.replace("-", " ").replace("_", " ")))
     parts = [set(terms(p)) for p in (sentences(source.text) or [source.text])]
-    return [set().union(*parts[max(0, i - 1):i + 2]) for i in range(len(parts))]
+    return [name.union(*parts[max(0, i - 1):i + 2]) for i in range(len(parts))]
 
 
 def focus_of(question: str, source: Source) -> float:
@@ -71,10 +73,12 @@ def focus_of(question: str, source: Source) -> float:
 
 
 def answer_focus(question: str, answer_terms: list[str], source: Source) -> float:
-    """Question coverage around the sentence that holds the answer."""
+    """Question coverage of the windows that contain the sentence holding the answer."""
     parts = sentences(source.text) or [source.text]
     index = max(range(len(parts)), key=lambda i: coverage(answer_terms, set(terms(parts[i]))))
-    return coverage(terms(question), _windows(source)[index])
+    windows = _windows(source)
+    wanted = terms(question)
+    return max(coverage(wanted, windows[i]) for i in range(max(0, index - 1), min(len(parts), index + 2)))
 
 
 def sentence_on_topic(question: str, answer_terms: list[str], source: Source) -> bool:
