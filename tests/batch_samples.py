@@ -53,19 +53,20 @@ def make_invoices(folder: Path, count: int, seed: int = 7) -> dict[str, dict]:
 
 TOPICS = {
     "invoice": "Invoice {n}. Bill to: {name}. Total due: EUR {amount}. Payment within 30 days.",
-    "letter": "Dear {name}, thank you for your kind letter. I hope to see you again soon. Best wishes, Sam",
+    "letter": "Dear {name}, thank you for your kind letter of {amount} words. I hope to see you again soon. "
+              "Best wishes, Sam",
     "recipe": "Recipe {n}: mix flour, eggs and milk, then fry in butter for {amount} minutes.",
 }
 
 
 def make_short_documents(folder: Path, count: int, seed: int = 11) -> dict[str, str]:
-    """``count`` one-line documents of three kinds; returns {path: kind}."""
+    """``count`` one-line documents of three kinds, all different; returns {path: kind}."""
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
     kinds: dict[str, str] = {}
     for n in range(count):
         kind = list(TOPICS)[n % len(TOPICS)]
-        text = TOPICS[kind].format(n=n, name=rng.choice(CUSTOMERS), amount=rng.randint(2, 900))
+        text = TOPICS[kind].format(n=n, name=rng.choice(CUSTOMERS), amount=100 + n)
         path = folder / f"doc_{n:03d}.txt"
         path.write_text(text + "\n", encoding="utf-8")
         kinds[str(path.resolve())] = kind

@@ -1,0 +1,93 @@
+"""Batch throughput, 1 vs 2 workers: `python bench/batch.py [--docs 100] [--task classify]`.
+
+1. Writes N short generated documents (invoices, letters, recipes; tests/batch_samples.py).
+2. Runs `localagent batch` on them with the default model, once with --workers 1 and once with
+   --workers 2 (fresh output each time, so nothing is skipped), through the real CLI in a
+   subprocess: model loading and process start-up are part of the wall time.
+3. Prints documents/minute (wall clock, and over the work phase only) side by side with the ratio.
+
+Short documents and a small --max-tokens keep the run bounded (classify: a label of a few tokens;
+summarize/extract: --max-tokens 32/64). Threads are shared out: 1 worker gets every physical core,
+2 workers get half each; a third run, 1 worker on 1 thread, separates "two processes" from "fewer
+threads per process".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO))
+
+from batch_samples import make_invoices, make_short_documents, write_schema  # noqa: E402
+
+from localagent.engine.system import physical_cores  # noqa: E402
+
+TASK_ARGS = {
+    "classify": ["--labels", "invoice,letter,recipe"],
+    "summarize": ["--max-tokens", "32"],
+    "extract": ["--max-tokens", "64"],
+}
+
+
+def run_batch(docs: Path, out: Path, task: str, workers: int, threads: int, extra: list[str]) -> dict:
+    command = [sys.executable, "-m", "localagent", "batch", str(docs), "--task", task, "--out", str(out),
+               "--workers", str(workers), "--json", *TASK_ARGS[task], *extra]
+    if threads:
+        command += ["--threads", str(threads)]
+    started = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy())
+    wall = time.perf_counter() - started
+    if result.returncode != 0:
+        sys.exit(f"batch failed ({result.returncode}): {result.stderr.strip()}")
+    summary = json.loads(result.stdout)
+    summary["wall_s"] = wall
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--docs", type=int, default=100)
+    parser.add_argument("--task", choices=sorted(TASK_ARGS), default="classify")
+    args = parser.parse_args()
+    load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
+        root = Path(tmp)
+        extra: list[str] = []
+        if args.task == "extract":
+            make_invoices(root / "docs", args.docs)
+            extra = ["--schema", str(write_schema(root / "schema.json"))]
+        else:
+            make_short_documents(root / "docs", args.docs)
+        rows = []
+        # (workers, total threads): 0 = every physical core; 1 worker on 1 thread as a third point,
+        # because on a busy machine OpenMP threads that wait on each other can cost more than they give
+        for workers, threads in ((1, 0), (1, 1), (2, 0)):
+            out = root / f"out-{workers}-{threads}.jsonl"
+            summary = run_batch(root / "docs", out, args.task, workers, threads, extra)
+            if summary["processed"] + summary["reused"] != args.docs:
+                sys.exit(f"expected {args.docs} documents, got {summary['processed']} + {summary['reused']}")
+            rows.append((workers, threads, summary))
+    print(f"localagent batch --task {args.task}: {args.docs} generated documents, default model, "
+          f"{physical_cores()} cores, load average before: {load_before}")
+    print(f"{'workers':>8} {'threads':>8} {'ok':>5} {'wall s':>8} {'docs/min (wall)':>16} {'docs/min (work)':>16}")
+    for workers, threads, s in rows:
+        threads_each = max(1, (threads or physical_cores()) // workers)
+        print(f"{workers:>8} {f'{threads_each} each':>8} {s['ok']:>5} {s['wall_s']:>8.1f} "
+              f"{60 * args.docs / s['wall_s']:>16.1f} {s['docs_per_minute']:>16.1f}")
+    base, single, two = rows[0][2], rows[1][2], rows[2][2]
+    print(f"2 workers vs 1 worker (all cores): {base['wall_s'] / two['wall_s']:.2f}x wall, "
+          f"{two['docs_per_minute'] / max(base['docs_per_minute'], 1e-9):.2f}x work phase")
+    print(f"2 workers vs 1 worker (1 thread):  {single['wall_s'] / two['wall_s']:.2f}x wall, "
+          f"{two['docs_per_minute'] / max(single['docs_per_minute'], 1e-9):.2f}x work phase")
+
+if __name__ == "__main__":
+    main()
