@@ -106,6 +106,10 @@ def test_ask_cites_page_three_and_refuses_unrelated_question(tmp_path, default_m
     assert set(data["citations"][0]) == {"file", "page", "chunk_id", "score"}
     assert {"retrieval_ms", "ttft_ms", "tokens_per_s"} <= set(data["timings"])
 
+    assert main(["ask", "Where will the new headquarters open?"]) == 0
+    out = capsys.readouterr().out
+    assert "Tallinn" in out and f"[1] {pdf}, page 3" in out
+
     assert main(["ask", "--json", "What is the boiling point of mercury in Fahrenheit?"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["found"] is False and data["citations"] == []
@@ -152,3 +156,22 @@ def test_index_and_ask_run_without_network(tmp_path, default_model):
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["found"] and "120" in data["answer"] and data["citations"][0]["page"] == 2
+
+
+@pytest.mark.model
+def test_prompt_header_kv_state_is_saved_and_restored_from_disk(tmp_path, default_model):
+    from localagent.agent.kvcache import restore_prefix
+    from localagent.agent.prompts import FEW_SHOT, completion_prompt
+    from localagent.engine import Engine
+
+    prompt = completion_prompt([_source(1, "The deposit is 900 euros.")], "How large is the deposit?")
+    outputs = []
+    for expected in ("evaluated", "disk"):
+        engine = Engine(default_model, n_ctx=1024, n_threads=int(os.environ.get("TEST_N_THREADS", "0")))
+        assert restore_prefix(engine, FEW_SHOT, tmp_path / "kv") == expected
+        outputs.append("".join(engine.complete(prompt, max_tokens=8, temperature=0, stop=["\n"])))
+        assert engine.stats.reused_tokens >= len(engine.tokenize(FEW_SHOT)) - 2
+        assert restore_prefix(engine, FEW_SHOT, tmp_path / "kv") == "skipped"  # cache already in use
+        engine.close()
+    assert outputs[0] == outputs[1] and "900 euros" in outputs[0]
+    assert len(list((tmp_path / "kv").glob("*.kv"))) == 1
