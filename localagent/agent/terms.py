@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-_TOKEN = re.compile(r"\d[\d,.]*\d|\d|[^\W\d_]+", re.UNICODE)
+TOKEN = re.compile(r"\d[\d,.]*\d|\d|[^\W\d_]+", re.UNICODE)
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+(?=\S)|\n\s*")
 
 STOPWORDS = frozenset("""
@@ -39,7 +39,7 @@ def normalize(word: str) -> str:
 def terms(text: str) -> list[str]:
     """Content terms of ``text`` in order (repeats kept)."""
     out = []
-    for token in _TOKEN.findall(text):
+    for token in TOKEN.findall(text):
         if token.lower() in STOPWORDS or (len(token) == 1 and not token.isdigit()):
             continue
         out.append(normalize(token))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from localagent.agent.prompts import says_not_found
-from localagent.agent.terms import coverage, is_number, sentences, terms
+from localagent.agent.terms import TOKEN, coverage, is_number, normalize, sentences, terms
 from localagent.agent.types import Source
 
 MIN_SUPPORT = 0.75  # share of the answer's words that must appear in the cited source
@@ -123,26 +123,34 @@ def verify(answer: str, cited_numbers: Sequence[int], sources: Sequence[Source],
     return Verdict(True, "supported", cited=cited, support=support, relevance=relevance)
 
 
+def key_terms(text: str) -> set[str]:
+    """Terms of the names and numbers in ``text``: capitalised words after the first, and words
+    with digits ("Tallinn", "Foundation", "2026")."""
+    tokens = TOKEN.findall(text)
+    return {normalize(t) for i, t in enumerate(tokens)
+            if (i > 0 and t[:1].isupper()) or any(c.isdigit() for c in t)}
+
+
 def salvage(draft: str, sources: Sequence[Source], question: str,
             min_relevance: float = MIN_RELEVANCE) -> tuple[str, Source] | None:
     """When the model paraphrased ("will be located in the city of Tallinn"), answer with the
-    source sentence it drew on instead: a sentence that mentions what was asked, contains a word
-    of the draft that the question did not have, and every number of the draft. None if none."""
+    source sentence it drew on instead: a sentence that mentions what was asked and holds every
+    name and number of the draft that the question did not have (at least one). None if none."""
     if says_not_found(draft):
         return None
-    draft_terms = terms(draft)
     question_terms = set(terms(question))
-    novel = set(draft_terms) - question_terms
-    numbers = {t for t in draft_terms if is_number(t)}
+    keys = key_terms(draft) - question_terms
+    if not keys:
+        return None
     best: tuple[float, str, Source] | None = None
     for source in sources:
         if relevance_of(question, source) < min_relevance:
             continue
         for sentence in sentences(source.text):
             present = set(terms(sentence))
-            if not (present & question_terms) or not (present & novel) or not numbers <= present:
+            if not (present & question_terms) or not keys <= present:
                 continue
-            score = len(present & novel) + len(present & question_terms) / 10
+            score = len(present & question_terms) / (1 + len(present))
             if best is None or score > best[0]:
                 best = (score, sentence, source)
     return (best[1], best[2]) if best else None
