@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 
@@ -92,10 +93,28 @@ def test_ask_without_documents_is_a_one_line_error(capsys):
     assert len(err) == 1 and "no documents" in err[0] and "localagent index" in err[0]
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["ask", "   "], "the question is empty"),
+    (["ask", "--agent", "--max-steps", "0", "x"], "--max-steps must be at least 1"),
+])
+def test_ask_bad_input_is_a_one_line_error(argv, message, capsys):
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+
+
 # --- with the default model ----------------------------------------------------------------------
 
 @pytest.mark.model
-def test_ask_cites_page_three_and_refuses_unrelated_question(tmp_path, default_model, capsys):
+def test_ask_cites_page_three_and_refuses_unrelated_question(tmp_path, default_model, capsys, monkeypatch):
+    opened: list = []  # every socket index + ask creates (conftest's guard also fails inet ones)
+    guarded = socket.socket.__init__
+
+    def spy(self, family=socket.AF_INET, *args, **kwargs):
+        opened.append(family)
+        guarded(self, family, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "__init__", spy)
     pdf = make_pdf(tmp_path / "report.pdf", REPORT)
     assert main(["index", str(pdf), "--json"]) == 0
     capsys.readouterr()
@@ -113,6 +132,7 @@ def test_ask_cites_page_three_and_refuses_unrelated_question(tmp_path, default_m
     assert main(["ask", "--json", "What is the boiling point of mercury in Fahrenheit?"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["found"] is False and data["citations"] == []
+    assert not [f for f in opened if f in (socket.AF_INET, socket.AF_INET6)]
 
 
 @pytest.mark.model

@@ -69,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
     flags["agent_max_steps"] = args.max_steps
     flags["verbose"] = getattr(args, "verbose", None) or None
     config = load_config(flags)
+    if args.max_steps is not None and args.max_steps < 1:
+        raise LocalAgentError(f"--max-steps must be at least 1, got {args.max_steps}")
     question = " ".join(args.question).strip()
     if not question:
         raise LocalAgentError("the question is empty")
