@@ -226,3 +226,43 @@ def test_cli_does_not_import_torch_and_names_the_extra(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 1, done.stderr
     assert "install the [train] extra" in done.stderr and done.stderr.count("\n") == 1
+
+
+SHIPPED = "pydoc-tern-18m"
+
+
+def _shipped_paths() -> dict[str, Path]:
+    from localagent.models.registry import Registry
+
+    registry = Registry.load()
+    return {qtype: registry.path_for(registry.get(name))  # sha256-checked
+            for qtype, name in (("tq2_0", SHIPPED), ("tq1_0", f"{SHIPPED}-tq1"))}
+
+
+def test_shipped_model_is_ternary_small_and_lossless() -> None:
+    """The committed GGUFs: TQ linear tensors, <= 40 MB, TQ1_0 == TQ2_0 perplexity, far from uniform."""
+    from gguf import GGMLQuantizationType, GGUFReader
+
+    from quantize.evaluate import perplexity
+
+    paths = _shipped_paths()
+    for qtype, path in paths.items():
+        assert path.stat().st_size <= 40 * 2**20
+        reader = GGUFReader(str(path))
+        linear = [t for t in reader.tensors if t.name.startswith("blk.") and len(t.shape) == 2]
+        assert len(linear) == 7 * 4 and {t.tensor_type for t in linear} == {GGMLQuantizationType[qtype.upper()]}
+    text = (REPO / "models" / f"{SHIPPED}-heldout-prose.txt").read_text(encoding="utf-8")  # ~25k tokens
+    ppl = {qtype: perplexity(path, text, ctx=256, n_threads=1).perplexity for qtype, path in paths.items()}
+    assert ppl["tq2_0"] < 0.05 * 4096, ppl
+    assert abs(ppl["tq1_0"] / ppl["tq2_0"] - 1) < 0.005, ppl
+
+
+def test_shipped_model_listed_and_generates() -> None:
+    listed = subprocess.run([sys.executable, "-m", "localagent", "models", "list", "--json"],
+                            capture_output=True, text=True, cwd=REPO)
+    assert listed.returncode == 0 and SHIPPED in listed.stdout, listed.stderr
+    done = subprocess.run([sys.executable, "-m", "localagent", "generate", "--model", SHIPPED,
+                           "A list is a sequence of", "--max-tokens", "16", "--temperature", "0", "--threads", "1"],
+                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.split()) >= 3, done.stdout
