@@ -7,7 +7,9 @@ grammar, then answers; the answer is verified like the pipeline's.
 
 Each step is one line of JSON produced under a grammar that allows only the four tools, and
 only indexed documents as `read` targets. A step limit ends the loop with a final step whose
-grammar allows only `answer`. Tool results enter the prompt as flattened "Result:" lines.
+grammar allows only `answer`. Tool results enter the prompt as flattened "Result:" lines. When
+the loop's answer fails verification, the plain pipeline (`Answerer`) gets the question before
+the reply becomes "not found" (the trace says so).
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ class AgentLoop:
 
     def __init__(self, engine: Any, index: Any, config: Any = None, retriever: Retriever | None = None,
                  max_steps: int | None = None):
-        self.engine, self.index = engine, index
+        self.engine, self.index, self.config = engine, index, config
+        self.fallback = True  # answer through the pipeline when the loop's answer fails verification
         self.retriever = retriever or BM25Retriever(index)
         self.collection = getattr(config, "collection", None)
         self.max_steps = max(1, int(max_steps or getattr(config, "agent_max_steps", 0) or DEFAULT_MAX_STEPS))
@@ -145,6 +148,19 @@ class AgentLoop:
             if rescued is not None:
                 text, source = rescued
                 verdict = Verdict(True, "answered with the source sentence the reply drew on", cited=[source])
+        if not verdict.found and not (cancel is not None and cancel.is_set()) and self.fallback:
+            # The small model copies better in the plain extractive format than inside JSON:
+            # give the pipeline the question before saying "not found".
+            from localagent.agent.answerer import Answerer
+
+            trace.append({"step": "fallback", "call": "pipeline", "result": verdict.reason})
+            answer = Answerer(self.engine, self.index, self.config, self.retriever).ask(
+                question, collection, on_token, cancel)
+            answer.trace = trace + answer.trace
+            answer.timings.ttft_ms = timings.ttft_ms or answer.timings.ttft_ms
+            answer.timings.retrieval_ms += timings.retrieval_ms
+            answer.timings.total_ms = (time.perf_counter() - started) * 1000
+            return answer
         if verdict.found and on_token is not None:
             on_token(text)
         return self._result(question, verdict, text, evidence, trace, timings, started)
