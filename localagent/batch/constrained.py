@@ -7,6 +7,9 @@ candidates first and falling back to the full vocabulary only when none of them 
 does the same: take the top-K logits, let the grammar sampler reject what does not fit, pick the best
 survivor, and only if none survives apply the grammar to every token.
 
+A token repeated MAX_RUN times in a row is not allowed a further time: the 270M model sometimes
+falls into "10000000..." inside a JSON string until the token budget runs out.
+
 Decoding is greedy (temperature 0): batch results must not depend on chance, so a rerun of the same
 document with the same options and model gives the same record.
 """
@@ -22,6 +25,7 @@ from localagent.engine import Engine
 from localagent.errors import LocalAgentError
 
 TOP_K = 64
+MAX_RUN = 8  # the same token this many times in a row is a loop (Gemma writes digits one per token)
 
 
 class GrammarSampler:
@@ -107,6 +111,9 @@ def generate_constrained(engine: Engine, prompt: str, gbnf: str, max_tokens: int
         _eval_prompt(engine, tokens)
         for _ in range(max_tokens):
             logits = _last_logits(engine)
+            if len(generated) >= MAX_RUN and len(set(generated[-MAX_RUN:])) == 1:
+                logits = logits.copy()  # break a degenerate loop ("1000000000...")
+                logits[generated[-1]] = -np.inf
             top = np.argpartition(-logits, TOP_K)[:TOP_K]
             allowed = sampler.allowed(top, logits[top])
             if not np.isfinite(allowed).any():  # none of the best fit: ask about every token

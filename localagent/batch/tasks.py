@@ -16,8 +16,8 @@ from localagent.docs import Page
 from localagent.engine import Engine
 from localagent.errors import LocalAgentError
 
-# Bump when prompts change, so journals do not treat results of old prompts as done.
-PROMPT_VERSION = 1
+# Bump when prompts or decoding change, so journals do not treat results of old prompts as done.
+PROMPT_VERSION = 2
 TASKS = ("summarize", "extract", "classify")
 
 
