@@ -193,3 +193,12 @@ def test_missing_output_folder_and_missing_input_are_one_line_errors(tmp_path: P
     (tmp_path / "empty").mkdir()
     code = main(["batch", str(tmp_path / "empty"), "--task", "summarize", "--out", str(tmp_path / "o.jsonl")])
     assert code == 1 and "no documents found" in capsys.readouterr().err
+
+
+def test_second_batch_on_the_same_output_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    first = Journal(journal_path(out))
+    with pytest.raises(LocalAgentError, match="another `localagent batch` is writing to out.jsonl"):
+        Journal(journal_path(out))
+    first.close()
+    Journal(journal_path(out)).close()  # free again once the first one is done

@@ -16,7 +16,9 @@ Two tables:
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,7 @@ def journal_path(output: Path) -> Path:
 class Journal:
     def __init__(self, path: Path):
         self.path = path
+        self._lock = _exclusive_lock(path.with_name(path.name + ".lock"))
         try:
             self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -93,6 +96,19 @@ class Journal:
 
     def close(self) -> None:
         self.db.close()
+        os.close(self._lock)
+
+
+def _exclusive_lock(path: Path) -> int:
+    """One batch at a time per output: a second one would interleave records."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise LocalAgentError(f"another `localagent batch` is writing to {path.name.removesuffix('.journal.sqlite.lock')} "
+                              f"(lock {path}); wait for it or choose another --out") from None
+    return fd
 
 
 class _Transaction:
