@@ -195,3 +195,19 @@ def test_prompt_header_kv_state_is_saved_and_restored_from_disk(tmp_path, defaul
         engine.close()
     assert outputs[0] == outputs[1] and "900 euros" in outputs[0]
     assert len(list((tmp_path / "kv").glob("*.kv"))) == 1
+
+
+@pytest.mark.parametrize("question, answer, ok", [
+    ("Who was invoice 2024-121 billed to?", "Invoice date: 12 February 2024.", False),
+    ("Which company issued the invoices?", "2024-121", False),
+    ("How much is the monthly rent?", "Maria Lopez", False),
+    ("Which company issued the invoices?", "Nordlicht Printing GmbH", True),
+    ("For how long may the tenant renew the lease?", "a further two years", True),
+    ("When does the patent license terminate?", "as of the date such litigation is filed", True),
+    ("Who must give written consent?", "the landlord", True),
+    ("What does the licence permit?", "use, copy and modify", True),  # no expectation
+])
+def test_answer_must_be_the_kind_the_question_asks_for(question, answer, ok):
+    from localagent.agent.answer_types import kind_matches
+
+    assert kind_matches(question, answer) is ok

@@ -4,8 +4,9 @@ A small base model copies well but also invents ("1000 degrees Fahrenheit"). An 
 only when (1) its content words and all of its numbers appear in one source, (2) that source
 shares enough words with the question (the passage is about what was asked), (3) the sentence
 holding the answer mentions something asked about, (4) no other passage matches the question
-better than the one around the answer (the model copied from the wrong place), and (5) it adds
-something the question did not already say. Otherwise the reply is "not found".
+better than the one around the answer (the model copied from the wrong place), (5) it adds
+something the question did not already say, and (6) it is the kind of thing asked for (a number
+for "how many", a date for "when", a name for "who"; see answer_types). Otherwise the reply is "not found".
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from localagent.agent.answer_types import expected_kind, kind_matches
 from localagent.agent.prompts import says_not_found
 from localagent.agent.terms import TOKEN, coverage, is_number, normalize, sentences, terms
 from localagent.agent.types import Source
@@ -100,6 +102,8 @@ def verify(answer: str, cited_numbers: Sequence[int], sources: Sequence[Source],
     novel = set(answer_terms) - set(terms(question))
     if not novel:
         return Verdict(False, "the answer only repeats the question")
+    if not kind_matches(question, answer):
+        return Verdict(False, f"the answer is not the kind the question asks for ({expected_kind(question)})")
     if not sources:
         return Verdict(False, "no sources")
     scored = sorted(((support_of(answer_terms, s), s.n in cited_numbers, relevance_of(question, s), s)
