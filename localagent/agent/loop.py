@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from localagent.agent.kvcache import restore_prefix
 from localagent.agent.retrieval import BM25Retriever, Retriever
 from localagent.agent.terms import one_line
 from localagent.agent.tools import MAX_QUERY_CHARS, DocumentTools, Evidence
@@ -89,6 +90,7 @@ class AgentLoop:
         any_call, final_call = _grammar(tools.call_schema()), _grammar(tools.call_schema(final_only=True))
         evidence = Evidence()
         trace: list[dict[str, Any]] = []
+        restore_prefix(self.engine, HEADER)  # a fresh process gets the header's KV state from disk
         prompt = f"{HEADER}Question: {question}\nStep:"
         seen_calls: set[str] = set()
         # The first step is always a search for the question itself (a small model's own first
