@@ -132,3 +132,34 @@ def generate_constrained(engine: Engine, prompt: str, gbnf: str, max_tokens: int
     finally:
         sampler.close()
     return engine.detokenize(generated)
+
+
+def _logprob(logits: np.ndarray, token: int) -> float:
+    values = logits.astype(np.float64)
+    top = values.max()
+    return float(values[token] - top - np.log(np.exp(values - top).sum()))
+
+
+def continuation_logprobs(engine: Engine, prompt: str, continuations: list[str]) -> list[float]:
+    """log P(continuation | prompt) for each continuation: the sum over its tokens.
+
+    The prompt is evaluated once and its last logits kept; a continuation of one token costs no
+    further evaluation, a longer one evaluates its own tokens but the last.
+    """
+    llama = engine.llama
+    prompt_tokens = engine.tokenize(prompt, add_bos=True)
+    _eval_prompt(engine, prompt_tokens)
+    after_prompt = _last_logits(engine).copy()
+    scores = []
+    for text in continuations:
+        tokens = engine.tokenize(text)
+        if len(prompt_tokens) + len(tokens) >= engine.n_ctx:
+            raise LocalAgentError(f"prompt is {len(prompt_tokens)} tokens; {text!r} does not fit the "
+                                  f"{engine.n_ctx}-token context")
+        total = _logprob(after_prompt, tokens[0])
+        llama.n_tokens = len(prompt_tokens)  # drop the previous continuation, keep the prompt
+        for previous, token in zip(tokens, tokens[1:], strict=False):
+            llama.eval([previous])
+            total += _logprob(_last_logits(engine), token)
+        scores.append(total)
+    return scores

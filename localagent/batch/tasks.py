@@ -17,7 +17,7 @@ from localagent.engine import Engine
 from localagent.errors import LocalAgentError
 
 # Bump when prompts or decoding change, so journals do not treat results of old prompts as done.
-PROMPT_VERSION = 2
+PROMPT_VERSION = 3
 TASKS = ("summarize", "extract", "classify")
 
 
