@@ -53,6 +53,19 @@ def run_batch(docs: Path, out: Path, task: str, workers: int, threads: int, extr
     return summary
 
 
+def quality(out: Path, truth: dict, task: str) -> str:
+    """How many answers are right: labels for classify, fields for extract (summaries: not judged)."""
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    if task == "classify":
+        right = sum(r["result"] == truth[r["file"]] for r in records)
+        return f"{right}/{len(records)} labels right"
+    if task == "extract":
+        fields = [(r.get("result") or {}).get(k) == v for r in records for k, v in truth[r["file"]].items()]
+        valid = sum(r["status"] == "ok" for r in records)
+        return f"{valid}/{len(records)} valid JSON, {sum(fields)}/{len(fields)} fields right"
+    return f"{sum(r['status'] == 'ok' for r in records)}/{len(records)} summaries written"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--docs", type=int, default=100)
@@ -63,10 +76,10 @@ def main() -> None:
         root = Path(tmp)
         extra: list[str] = []
         if args.task == "extract":
-            make_invoices(root / "docs", args.docs)
+            truth: dict = make_invoices(root / "docs", args.docs)
             extra = ["--schema", str(write_schema(root / "schema.json"))]
         else:
-            make_short_documents(root / "docs", args.docs)
+            truth = make_short_documents(root / "docs", args.docs)
         rows = []
         # (workers, total threads): 0 = every physical core; 1 worker on 1 thread as a third point,
         # because on a busy machine OpenMP threads that wait on each other can cost more than they give
@@ -75,6 +88,7 @@ def main() -> None:
             summary = run_batch(root / "docs", out, args.task, workers, threads, extra)
             if summary["processed"] + summary["reused"] != args.docs:
                 sys.exit(f"expected {args.docs} documents, got {summary['processed']} + {summary['reused']}")
+            summary["quality"] = quality(out, truth, args.task)
             rows.append((workers, threads, summary))
     print(f"localagent batch --task {args.task}: {args.docs} generated documents, default model, "
           f"{physical_cores()} cores, load average before: {load_before}")
@@ -83,6 +97,7 @@ def main() -> None:
         threads_each = max(1, (threads or physical_cores()) // workers)
         print(f"{workers:>8} {f'{threads_each} each':>8} {s['ok']:>5} {s['wall_s']:>8.1f} "
               f"{60 * args.docs / s['wall_s']:>16.1f} {s['docs_per_minute']:>16.1f}")
+    print(f"quality (run 1): {rows[0][2]['quality']}")
     base, single, two = rows[0][2], rows[1][2], rows[2][2]
     print(f"2 workers vs 1 worker (all cores): {base['wall_s'] / two['wall_s']:.2f}x wall, "
           f"{two['docs_per_minute'] / max(base['docs_per_minute'], 1e-9):.2f}x work phase")
