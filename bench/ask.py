@@ -38,10 +38,14 @@ def write_collection(folder: Path, files: int, pages_per_file: int, seed: int) -
     vocab = Vocabulary(4000, seed)
     rng = random.Random(seed)
     facts = []
+    used: set[str] = set()
     for f in range(files):
         pages = []
         for p in range(1, pages_per_file + 1):
             station = f"{rng.choice(NAMES)}-{rng.randint(100, 999)}"
+            while station in used:  # one page per station, so every question has one right answer
+                station = f"{rng.choice(NAMES)}-{rng.randint(100, 999)}"
+            used.add(station)
             flow = rng.randint(10, 99)
             lines = vocab.page_lines(6, 9)
             lines.insert(rng.randint(1, 5), f"The inspection of pump station {station} measured a flow of "
