@@ -211,3 +211,15 @@ def test_answer_must_be_the_kind_the_question_asks_for(question, answer, ok):
     from localagent.agent.answer_types import kind_matches
 
     assert kind_matches(question, answer) is ok
+
+
+@pytest.mark.parametrize("answer, source, expected", [
+    ("2004", "Apache License Version 2.0, January 2004 http://www.apache.org/licenses/", "January 2004"),
+    ("2007", "Version 3, 29 June 2007. Copyright (C) 2007 Free Software Foundation", "29 June 2007"),
+    ("1932", "It opened to traffic in 1932.", "1932"),
+    ("1,450 euros", "The rent is 1,450 euros in May 2024.", "1,450 euros"),
+])
+def test_a_bare_year_becomes_the_whole_date_of_the_source(answer, source, expected):
+    from localagent.agent.answer_types import complete_date
+
+    assert complete_date(answer, source) == expected

@@ -57,3 +57,21 @@ def kind_matches(question: str, answer: str) -> bool:
         novel = [w for w in words if w[0].isalpha() and w not in MONTHS and normalize(w) not in asked]
         return bool(novel) and not any(w in MONTHS for w in words)
     return True
+
+
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_DATE_BEFORE = re.compile(rf"(?:(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH})|(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?)"
+                          rf"|{_MONTH})\s+$", re.IGNORECASE)
+
+
+def complete_date(answer: str, source_text: str) -> str:
+    """A bare year copied from "published 29 June 2007" becomes "29 June 2007" (the whole date
+    as the source writes it); any other answer is returned unchanged."""
+    year = answer.strip(" .")
+    if not re.fullmatch(r"\d{4}", year):
+        return answer
+    for match in re.finditer(rf"(?<!\d){year}(?!\d)", source_text):
+        before = _DATE_BEFORE.search(source_text[:match.start()])
+        if before:
+            return " ".join((before.group(0) + year).split())
+    return answer

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from localagent.agent.answer_types import complete_date
 from localagent.agent.context import build_sources
 from localagent.agent.kvcache import restore_prefix
 from localagent.agent.prompts import FEW_SHOT, STOP, chat_messages, completion_prompt, parse_reply
@@ -141,6 +142,7 @@ class Answerer:
             verdict = Verdict(True, f"the draft was not copied word for word ({verdict.reason}); "
                                     f"answered with the source sentence it drew on", cited=[source])
         verdict.cited = [next(s for s in sources if s.chunk_id == c.chunk_id) for c in verdict.cited]
+        text = complete_date(text, verdict.cited[0].text)
         timings.total_ms = (time.perf_counter() - started) * 1000
         return Answer(question, text, True, [Citation.of(s) for s in verdict.cited], timings,
                       verdict.reason, draft, sources, [{"kv_prefix": prefix}])
