@@ -175,3 +175,38 @@ def test_models_list_add_default(default_model: Path, tmp_path: Path,
     bad.write_bytes(b"nope")
     assert main(["models", "add", str(bad), "--name", "bad"]) == 1
     assert "bad magic" in capsys.readouterr().err
+
+
+def test_summary_reader_matches_gguf_py(tmp_path: Path) -> None:
+    """The array-skipping reader sees the same tensors and scalar fields as gguf-py's GGUFReader."""
+    import numpy as np
+    from gguf import GGMLQuantizationType, GGUFReader, GGUFWriter
+
+    from localagent.models.gguf_info import _parse, _summary_reader_class
+
+    path = tmp_path / "small.gguf"
+    writer = GGUFWriter(str(path), "llama")
+    writer.add_name("small")
+    writer.add_context_length(64)
+    writer.add_token_list([f"tok{i}" * (i % 7 + 1) for i in range(3000)])
+    writer.add_token_scores([float(i) for i in range(3000)])
+    writer.add_array("test.nested", [[1, 2], [3]])
+    writer.add_chat_template("{{ messages }}")
+    writer.add_tensor("token_embd.weight", np.ones((8, 32), dtype=np.float32))
+    writer.add_tensor("blk.0.attn_q.weight", np.zeros((32, 34), dtype=np.uint8),
+                      raw_dtype=GGMLQuantizationType.Q8_0)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    full, fast = GGUFReader(str(path)), _summary_reader_class()(str(path))
+    assert [(t.name, t.tensor_type, t.data_offset, int(t.n_bytes)) for t in full.tensors] == \
+           [(t.name, t.tensor_type, t.data_offset, int(t.n_bytes)) for t in fast.tensors]
+    assert list(full.fields) == list(fast.fields)
+    for key in ("general.name", "llama.context_length", "tokenizer.chat_template"):
+        assert full.get_field(key).contents() == fast.get_field(key).contents()
+    info = _parse(path)
+    assert info.has_chat_template and info.context_length == 64 and info.type_mix == {"F32": 1, "Q8_0": 1}
+    path.write_bytes(path.read_bytes()[:200])  # cut inside the token list
+    with pytest.raises(LocalAgentError, match="corrupt or truncated"):
+        _parse(path)
