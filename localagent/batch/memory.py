@@ -8,64 +8,19 @@ n_ctx 512 and about 430 MB at 4096; this estimate gives 400 and 480 MB.
 
 from __future__ import annotations
 
-import struct
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
 
 from localagent.errors import LocalAgentError
+from localagent.models.gguf_info import read_gguf_scalars
 
 FIXED_BYTES = 150 * 2**20
 FALLBACK_KV_BYTES_PER_TOKEN = 64 * 1024
 
 
-_SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
-STRING, ARRAY = 8, 9
-
-
-def _read_value(handle: BinaryIO, kind: int) -> Any:
-    if kind in _SCALARS:
-        fmt = "<" + _SCALARS[kind]
-        return struct.unpack(fmt, handle.read(struct.calcsize(fmt)))[0]
-    if kind == STRING:
-        (length,) = struct.unpack("<Q", handle.read(8))
-        return handle.read(length).decode("utf-8", errors="replace")
-    if kind == ARRAY:
-        item_kind, count = struct.unpack("<IQ", handle.read(12))
-        if item_kind in _SCALARS:  # skip without decoding (token scores and types are long)
-            handle.seek(count * struct.calcsize("<" + _SCALARS[item_kind]), 1)
-        else:
-            for _ in range(count):
-                _read_value(handle, item_kind)
-        return None
-    raise ValueError(f"unknown GGUF value type {kind}")
-
-
-def gguf_numbers(model_path: Path, wanted: Callable[[str], bool]) -> dict[str, Any]:
-    """Metadata values whose keys pass ``wanted``, read from the GGUF header; stops at the tokenizer
-    (whose 262k-entry arrays make a full parse with gguf-py take many seconds)."""
-    found: dict[str, Any] = {}
-    with open(model_path, "rb") as handle:
-        magic, _version, _tensors, n_kv = struct.unpack("<4sIQQ", handle.read(24))
-        if magic != b"GGUF":
-            raise ValueError("not a GGUF file")
-        for _ in range(n_kv):
-            (length,) = struct.unpack("<Q", handle.read(8))
-            key = handle.read(length).decode("utf-8", errors="replace")
-            if key.startswith("tokenizer.") and "general.architecture" in found:
-                break
-            (kind,) = struct.unpack("<I", handle.read(4))
-            value = _read_value(handle, kind)
-            if key == "general.architecture" or wanted(key):
-                found[key] = value
-    return found
-
-
 def kv_bytes_per_token(model_path: Path) -> int:
     """f16 K and V bytes per context token, from the GGUF metadata (a generous guess if missing)."""
     try:
-        meta = gguf_numbers(model_path, lambda key: ".attention." in key or key.endswith(
-            (".block_count", ".embedding_length")))
+        meta = read_gguf_scalars(model_path)
         arch = meta["general.architecture"]
 
         def number(key: str) -> int:
@@ -77,7 +32,7 @@ def kv_bytes_per_token(model_path: Path) -> int:
         key_len = number("attention.key_length") or number("embedding_length") // max(heads, 1)
         value_len = number("attention.value_length") or key_len
         return 2 * layers * kv_heads * (key_len + value_len) or FALLBACK_KV_BYTES_PER_TOKEN
-    except (OSError, ValueError, KeyError, struct.error):
+    except (OSError, ValueError, KeyError, LocalAgentError):
         return FALLBACK_KV_BYTES_PER_TOKEN
 
 

@@ -14,6 +14,7 @@ import os
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from localagent.errors import LocalAgentError
 from localagent.paths import ensure_dir, get_paths
@@ -133,6 +134,20 @@ def _parse(path: Path) -> GGUFInfo:
         context_length=int(ctx_field.contents()) if ctx_field is not None else 0,
         has_chat_template=reader.get_field("tokenizer.chat_template") is not None,
     )
+
+
+def read_gguf_scalars(path: Path | str) -> dict[str, Any]:
+    """Every metadata value of a GGUF that is not an array (numbers, strings, booleans)."""
+    from gguf import GGUFValueType
+
+    path = Path(path)
+    _quick_header_check(path)
+    try:
+        reader = _summary_reader_class()(str(path), "r")
+    except Exception as exc:
+        raise _fail(path, f"corrupt or truncated GGUF ({type(exc).__name__}: {exc})") from exc
+    return {key: f.contents() for key, f in reader.fields.items()
+            if f.types and f.types[0] != GGUFValueType.ARRAY}
 
 
 def _cache_file(path: Path) -> Path:
