@@ -20,7 +20,8 @@ more most my myself no nor not now of off on once only or other our ours out ove
 should so some such than that the their theirs them themselves then there these they this those
 through to too under until up very was we were what when where which while who whom whose why will
 with would you your yours yourself please tell give find say said according document documents
-much many kind often long large big yes
+much many kind often long large big yes like know want wish need wonder curious info information
+question exactly actually really just anything something thing get got going able name
 """.split())
 
 
