@@ -47,7 +47,7 @@ if has gguf; then
 fi
 if has eval; then
   for f in "$NAME-f16" "$NAME-tq2_0" "$NAME-tq1_0" "$NAME-fp-twin-f16" "$NAME-fp-twin-ptq-tq2_0"; do
-    for text in "$WORK/corpus/heldout_prose.txt" "$WORK/corpus/heldout.txt" "$HERE/$NAME-eval-general.txt"; do
+    for text in "$WORK/corpus/heldout_prose.txt" "$HERE/$NAME-eval-general.txt"; do
       echo "== $f on $text"
       "$PY" -m quantize eval "$WORK/$f.gguf" --text "$text" --ctx 256 --threads 1 --json \
         | tee "$WORK/eval-$f-$(basename "$text" .txt).json"
