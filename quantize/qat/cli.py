@@ -105,6 +105,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def _cmd_plot(args: argparse.Namespace) -> int:
     from quantize.qat.plot import plot_runs
+
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as exc:
+        raise QuantizeError("matplotlib is not installed: install the [train] extra") from exc
     plot_runs({Path(run).name: Path(run) for run in args.runs}, Path(args.out))
     print(f"wrote {args.out}")
     return 0

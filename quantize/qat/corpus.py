@@ -73,8 +73,8 @@ def rst_to_text(rst: str) -> str:
         if stripped.startswith(".. "):  # comment or unknown directive block
             skipping_indent = indent
             continue
-        if stripped.startswith(":") and stripped.endswith(":") is False and re.match(r"^:[a-z-]+:( |$)", stripped):
-            continue  # directive options such as ":noindex:"
+        if not stripped.endswith(":") and re.match(r"^:[a-z-]+: ", stripped):
+            continue  # directive options with a value, such as ":synopsis: ..."
         line = line.replace("::", ":") if stripped.endswith("::") else line
         out.append(_inline(line.rstrip()))
     text = "\n".join(out)

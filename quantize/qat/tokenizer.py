@@ -18,8 +18,8 @@ from quantize.qat.corpus import read_documents
 BOS_ID, EOS_ID = 1, 2
 
 
-def train_tokenizer(train_text: Path, model_path: Path, vocab_size: int = 4096, seed_sentences: int = 0) -> Path:
-    """Train a BPE SentencePiece model on the lines of train_text; write it to model_path."""
+def train_tokenizer(train_text: Path, model_path: Path, vocab_size: int = 4096, max_sentences: int = 0) -> Path:
+    """Train a BPE SentencePiece model on the lines of train_text (all of them when max_sentences is 0)."""
     buffer = io.BytesIO()
     spm.SentencePieceTrainer.train(
         input=str(train_text),
@@ -37,7 +37,7 @@ def train_tokenizer(train_text: Path, model_path: Path, vocab_size: int = 4096, 
         bos_id=BOS_ID,
         eos_id=EOS_ID,
         pad_id=-1,
-        input_sentence_size=seed_sentences,
+        input_sentence_size=max_sentences,
         shuffle_input_sentence=False,
         num_threads=1,
         max_sentence_length=16384,
