@@ -282,8 +282,9 @@ async def test_missing_model_gets_a_screen_and_errors_are_notifications(tmp_path
     indexed_documents(tmp_path / "docs")
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, MissingModelScreen), timeout=30,
-                         what="the missing-model screen")
+        await wait_until(pilot, lambda: isinstance(app.screen, MissingModelScreen)
+                         and app.screen.query("#setup-text") and app.screen.query_one("#setup-text").source,
+                         timeout=30, what="the missing-model screen with its text")
         text = app.screen.query_one("#setup-text").source
         assert "nowhere.gguf" in text and "localagent models add" in text
         await pilot.press("escape")
