@@ -210,3 +210,18 @@ def test_summary_reader_matches_gguf_py(tmp_path: Path) -> None:
     path.write_bytes(path.read_bytes()[:200])  # cut inside the token list
     with pytest.raises(LocalAgentError, match="corrupt or truncated"):
         _parse(path)
+
+
+@pytest.mark.model
+def test_fast_constrained_decoding_equals_llama_cpp_grammar_sampling(default_model: Path) -> None:
+    """Checking the grammar on the best 64 tokens first picks what full-vocabulary grammar sampling
+    picks (greedy), and keeps the engine's stats."""
+    from localagent.engine.constrained import generate_constrained
+
+    engine = Engine(default_model, n_ctx=512)
+    gbnf = 'root ::= "{\\"city\\": \\"" [A-Za-z ]+ "\\", \\"year\\": " [0-9]+ "}"'
+    prompt = "The Eiffel Tower was finished in Paris in 1889. As JSON: "
+    fast = generate_constrained(engine, prompt, gbnf, max_tokens=24)
+    assert engine.stats.gen_tokens >= 5 and engine.stats.prompt_tokens + engine.stats.reused_tokens >= 10
+    slow = "".join(engine.complete(prompt, max_tokens=24, temperature=0, grammar=gbnf))
+    assert fast == slow and fast.startswith('{"city": "')

@@ -26,6 +26,7 @@ from localagent.agent.terms import one_line
 from localagent.agent.tools import MAX_QUERY_CHARS, DocumentTools, Evidence
 from localagent.agent.types import NOT_FOUND, Answer, Citation, Timings
 from localagent.agent.verify import Verdict, salvage, verify
+from localagent.engine.constrained import generate_constrained
 
 DEFAULT_MAX_STEPS = 4
 STEP_TOKENS = 96
@@ -65,19 +66,19 @@ class AgentLoop:
 
     def _step(self, prompt: str, grammar: str, cancel: threading.Event | None, timings: Timings,
               started: float) -> str:
-        pieces = []
-        for piece in self.engine.complete(prompt, max_tokens=STEP_TOKENS, temperature=0.0, stop=["\n"],
-                                          grammar=grammar, cancel=cancel):
-            if not timings.ttft_ms:
-                timings.ttft_ms = (time.perf_counter() - started) * 1000
-            pieces.append(piece)
+        """One tool call: greedy, under the grammar, ended by the newline after the JSON."""
+        step_started = time.perf_counter()
+        text = generate_constrained(self.engine, prompt, grammar, STEP_TOKENS,
+                                    done=lambda so_far: "\n" in so_far, cancel=cancel)
         stats = self.engine.stats
+        if not timings.ttft_ms:
+            timings.ttft_ms = (step_started - started + stats.ttft_s) * 1000
         timings.prompt_tokens += stats.prompt_tokens
         timings.reused_tokens += stats.reused_tokens
         timings.prompt_ms += stats.prompt_s * 1000
         timings.generated_tokens += stats.gen_tokens
         timings.tokens_per_s = stats.gen_tok_s
-        return "".join(pieces).strip()
+        return text.split("\n", 1)[0].strip()
 
     def ask(self, question: str, collection: str | None = None,
             on_token: Callable[[str], None] | None = None,

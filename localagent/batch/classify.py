@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from localagent.batch.constrained import continuation_logprobs
 from localagent.batch.tasks import Task, TaskError, document_text, fit_tokens, prompt_budget
 from localagent.docs import Page
 from localagent.engine import Engine
+from localagent.engine.constrained import continuation_logprobs
 from localagent.errors import LocalAgentError
 
 

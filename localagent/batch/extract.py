@@ -15,10 +15,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from localagent.batch.constrained import generate_constrained
 from localagent.batch.tasks import Task, TaskError, document_text, fit_tokens, prompt_budget
 from localagent.docs import Page
 from localagent.engine import Engine
+from localagent.engine.constrained import generate_constrained
 from localagent.errors import LocalAgentError
 
 

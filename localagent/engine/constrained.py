@@ -17,11 +17,13 @@ document with the same options and model gives the same record.
 from __future__ import annotations
 
 import ctypes
+import threading
+import time
 from collections.abc import Callable
 
 import numpy as np
 
-from localagent.engine import Engine
+from localagent.engine.llama import Engine
 from localagent.errors import LocalAgentError
 
 TOP_K = 64
@@ -73,8 +75,8 @@ class GrammarSampler:
         self.close()
 
 
-def _eval_prompt(engine: Engine, tokens: list[int]) -> None:
-    """Evaluate ``tokens``, reusing the longest prefix already in the KV cache."""
+def _eval_prompt(engine: Engine, tokens: list[int]) -> int:
+    """Evaluate ``tokens``, reusing the longest prefix already in the KV cache; returns its length."""
     llama = engine.llama
     common = 0
     limit = min(llama.n_tokens, len(tokens) - 1)
@@ -83,6 +85,7 @@ def _eval_prompt(engine: Engine, tokens: list[int]) -> None:
         common += 1
     llama.n_tokens = common
     llama.eval(tokens[common:])
+    return common
 
 
 def _last_logits(engine: Engine) -> np.ndarray:
@@ -91,11 +94,15 @@ def _last_logits(engine: Engine) -> np.ndarray:
 
 
 def generate_constrained(engine: Engine, prompt: str, gbnf: str, max_tokens: int,
-                         done: Callable[[str], bool] | None = None) -> str:
+                         done: Callable[[str], bool] | None = None,
+                         cancel: threading.Event | None = None,
+                         on_piece: Callable[[str], None] | None = None) -> str:
     """Greedy completion of ``prompt`` that the grammar ``gbnf`` allows.
 
     Stops at end of generation (which the grammar allows only once complete), after
-    ``max_tokens``, or as soon as ``done(text_so_far)`` is true.
+    ``max_tokens``, as soon as ``done(text_so_far)`` is true, or when ``cancel`` is set.
+    ``on_piece`` gets each new piece of text as it is decided. The engine's stats are updated
+    as for `Engine.complete` (prompt tokens evaluated and reused, tok/s, time to first token).
     """
     import llama_cpp
 
@@ -105,33 +112,59 @@ def generate_constrained(engine: Engine, prompt: str, gbnf: str, max_tokens: int
         raise LocalAgentError(f"prompt is {len(tokens)} tokens; with {max_tokens} to generate it does not "
                               f"fit the {engine.n_ctx}-token context")
     vocab = llama._model.vocab
-    sampler = GrammarSampler(engine, gbnf)
     generated: list[int] = []
-    try:
-        _eval_prompt(engine, tokens)
-        for _ in range(max_tokens):
-            logits = _last_logits(engine)
-            if len(generated) >= MAX_RUN and len(set(generated[-MAX_RUN:])) == 1:
-                logits = logits.copy()  # break a degenerate loop ("1000000000...")
-                logits[generated[-1]] = -np.inf
-            top = np.argpartition(-logits, TOP_K)[:TOP_K]
-            allowed = sampler.allowed(top, logits[top])
-            if not np.isfinite(allowed).any():  # none of the best fit: ask about every token
-                every = np.arange(len(logits), dtype=np.int32)
-                allowed, top = sampler.allowed(every, logits), every
-                if not np.isfinite(allowed).any():
+    text = ""
+    with engine._lock:
+        sampler = GrammarSampler(engine, gbnf)
+        started = prompt_done = time.perf_counter()
+        first, reused = None, 0
+        try:
+            reused = _eval_prompt(engine, tokens)
+            prompt_done = time.perf_counter()
+            for _ in range(max_tokens):
+                if cancel is not None and cancel.is_set():
                     break
-            token = int(top[int(np.argmax(allowed))])
-            if llama_cpp.llama_vocab_is_eog(vocab, token):
-                break
-            sampler.accept(token)
-            generated.append(token)
-            if done is not None and done(engine.detokenize(generated)):
-                break
-            llama.eval([token])
-    finally:
-        sampler.close()
-    return engine.detokenize(generated)
+                logits = _last_logits(engine)
+                if len(generated) >= MAX_RUN and len(set(generated[-MAX_RUN:])) == 1:
+                    logits = logits.copy()  # break a degenerate loop ("1000000000...")
+                    logits[generated[-1]] = -np.inf
+                top = np.argpartition(-logits, TOP_K)[:TOP_K]
+                allowed = sampler.allowed(top, logits[top])
+                if not np.isfinite(allowed).any():  # none of the best fit: ask about every token
+                    every = np.arange(len(logits), dtype=np.int32)
+                    allowed, top = sampler.allowed(every, logits), every
+                    if not np.isfinite(allowed).any():
+                        break
+                token = int(top[int(np.argmax(allowed))])
+                first = first or time.perf_counter()
+                if llama_cpp.llama_vocab_is_eog(vocab, token):
+                    break
+                sampler.accept(token)
+                generated.append(token)
+                now_text = engine.detokenize(generated)
+                if on_piece is not None and len(now_text) > len(text):
+                    on_piece(now_text[len(text):])
+                text = now_text
+                if done is not None and done(text):
+                    break
+                llama.eval([token])
+        finally:
+            sampler.close()
+            _record(engine, started, prompt_done, first, len(tokens), reused, len(generated))
+    return text
+
+
+def _record(engine: Engine, started: float, prompt_done: float, first: float | None, n_prompt: int,
+            reused: int, n_gen: int) -> None:
+    end = time.perf_counter()
+    s = engine.stats
+    s.prompt_tokens, s.reused_tokens = n_prompt - reused, reused
+    s.prompt_s = prompt_done - started
+    s.prompt_tok_s = round(s.prompt_tokens / s.prompt_s, 1) if s.prompt_s > 0 else 0.0
+    s.ttft_s = round((first or end) - started, 4)
+    s.gen_tokens, s.gen_s = n_gen, end - prompt_done
+    s.gen_tok_s = round(n_gen / s.gen_s, 1) if s.gen_s > 0 else 0.0
+    s.context_used = int(engine.llama.n_tokens)
 
 
 def _logprob(logits: np.ndarray, token: int) -> float:
