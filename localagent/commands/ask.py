@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from localagent.commands.options import add_model_options
 from localagent.commands.output import print_json
 from localagent.config import load_config
 from localagent.errors import LocalAgentError
@@ -21,14 +22,12 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                     "says so instead of guessing. Runs entirely offline.")
     p.add_argument("question", nargs="+", metavar="QUESTION", help="the question")
     p.add_argument("--collection", help="collection to ask (setting: collection)")
-    p.add_argument("--model", help="model name from `localagent models list`, or a path to a .gguf file")
+    add_model_options(p)
     p.add_argument("--agent", action="store_true",
                    help="let the model search and read pages itself with tools (slower)")
     p.add_argument("--max-steps", type=int, default=None, dest="max_steps",
                    help="most tool calls in --agent mode (setting: agent_max_steps)")
     p.add_argument("--trace", action="store_true", help="show sources, tool calls and checks on stderr")
-    p.add_argument("--n-ctx", type=int, dest="n_ctx", help="context window in tokens")
-    p.add_argument("--threads", type=int, dest="n_threads", help="CPU threads (default: physical cores)")
     p.add_argument("--json", action="store_true",
                    help='print {"answer", "found", "citations", "timings"} as JSON')
     p.set_defaults(func=run)

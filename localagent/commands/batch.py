@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from localagent.batch.tasks import TASKS
+from localagent.commands.options import add_model_options
 from localagent.commands.output import print_json
 from localagent.errors import LocalAgentError
 
@@ -35,11 +36,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                    help="output format (default: from the --out name ending, else jsonl)")
     p.add_argument("--schema", type=Path, help="JSON Schema file for --task extract")
     p.add_argument("--labels", help="comma-separated labels for --task classify")
-    p.add_argument("--model", help="model name from `localagent models list`, or a path to a .gguf file")
+    add_model_options(p, threads_help="CPU threads in total (default: physical cores)")
     p.add_argument("--workers", type=int, default=1, help="worker processes, each holding one model (default 1)")
     p.add_argument("--max-tokens", type=int, dest="max_tokens", help="most tokens per answer (default 256)")
-    p.add_argument("--n-ctx", type=int, dest="n_ctx", help="context window in tokens")
-    p.add_argument("--threads", type=int, dest="n_threads", help="CPU threads in total (default: physical cores)")
     p.add_argument("--json", action="store_true", help="print the closing summary as JSON")
     p.set_defaults(func=run)
 

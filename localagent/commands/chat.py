@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from localagent.commands.options import add_model_options
 from localagent.config import load_config
 from localagent.errors import LocalAgentError
 
@@ -19,10 +20,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                     "citations streamed on the right (choose a citation to read the page). ctrl+p opens "
                     "the command palette (switch model or collection, index a folder, past chats), F1 "
                     "shows every key. Chats are saved in the data dir.")
-    p.add_argument("--model", help="model name from `localagent models list`, or a path to a .gguf file")
+    add_model_options(p)
     p.add_argument("--collection", help="collection to answer from (setting: collection)")
-    p.add_argument("--n-ctx", type=int, dest="n_ctx", help="context window in tokens")
-    p.add_argument("--threads", type=int, dest="n_threads", help="CPU threads (default: physical cores)")
     p.set_defaults(func=run)
 
 

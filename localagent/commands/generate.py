@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from localagent.commands.options import add_model_options
 from localagent.config import load_config
 from localagent.engine import load_engine
 
@@ -15,12 +16,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                        description="Stream a raw completion of PROMPT to stdout. No documents are "
                                    "involved; use `ask` for answers from your documents.")
     p.add_argument("prompt", help="the text to continue")
-    p.add_argument("--model", help="model name from `localagent models list`, or a path to a .gguf file")
+    add_model_options(p)
     p.add_argument("--max-tokens", type=int, dest="max_tokens", help="most tokens to generate (default 256)")
     p.add_argument("--temperature", type=float, help="0 is greedy and reproducible (default 0.7)")
     p.add_argument("--seed", type=int, help="sampling seed, for reproducible output")
-    p.add_argument("--n-ctx", type=int, dest="n_ctx", help="context window in tokens")
-    p.add_argument("--threads", type=int, dest="n_threads", help="CPU threads (default: physical cores)")
     p.add_argument("--stop", action="append", default=[], help="stop at this string (repeatable)")
     p.add_argument("--stats", action="store_true", help="print timings and model facts on stderr")
     p.add_argument("--json", action="store_true", help="print the text and stats as JSON at the end")
