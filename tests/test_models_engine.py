@@ -225,3 +225,25 @@ def test_fast_constrained_decoding_equals_llama_cpp_grammar_sampling(default_mod
     assert engine.stats.gen_tokens >= 5 and engine.stats.prompt_tokens + engine.stats.reused_tokens >= 10
     slow = "".join(engine.complete(prompt, max_tokens=24, temperature=0, grammar=gbnf))
     assert fast == slow and fast.startswith('{"city": "')
+
+
+def test_engine_chat_uses_the_gguf_chat_template(tmp_path: Path) -> None:
+    """A GGUF with a chat template (from tokenizer_config.json, via quantize convert) chats through it;
+    one without refuses with a one-line reason."""
+    from checkpoints import make_llama, train_sentencepiece
+
+    from quantize.convert import convert
+
+    ckpt = make_llama(tmp_path / "ckpt", train_sentencepiece())
+    out = tmp_path / "tiny.gguf"
+    convert(ckpt, out, weight_type="tq2_0")
+    engine = Engine(out, n_ctx=128, n_threads=1)
+    assert engine.has_chat_template
+    reply = list(engine.chat([{"role": "user", "content": "hello there"}], max_tokens=6, temperature=0))
+    assert engine.stats.gen_tokens >= 1 and engine.stats.prompt_tokens >= 2
+    assert isinstance("".join(reply), str)
+    plain = tmp_path / "plain.gguf"
+    (ckpt / "tokenizer_config.json").unlink()
+    convert(ckpt, plain, weight_type="tq2_0")
+    with pytest.raises(LocalAgentError, match="has no chat template"):
+        Engine(plain, n_ctx=128, n_threads=1).chat([{"role": "user", "content": "hi"}])
