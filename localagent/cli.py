@@ -12,6 +12,7 @@ import traceback
 from collections.abc import Sequence
 
 from localagent import __version__
+from localagent.engine.system import choose_openmp_wait_policy
 from localagent.errors import LocalAgentError
 
 # One module per command; each has register(subparsers, common) and sets `func` on its parser.
@@ -76,6 +77,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    choose_openmp_wait_policy()  # before anything imports llama_cpp
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = getattr(args, "debug", False)

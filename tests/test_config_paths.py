@@ -87,3 +87,18 @@ def test_network_guard_fails_internet_sockets() -> None:
     a, b = socket.socketpair()  # local pairs stay allowed (asyncio needs them)
     a.close()
     b.close()
+
+
+def test_openmp_waits_passive_only_on_a_busy_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from localagent.engine import system
+
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.delitem(__import__("sys").modules, "llama_cpp", raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.1, 0.1))
+    assert system.choose_openmp_wait_policy() is None and "OMP_WAIT_POLICY" not in os.environ
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.7, 1.0, 0.5))
+    assert system.choose_openmp_wait_policy() == "PASSIVE" and os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")  # the user's choice wins
+    assert system.choose_openmp_wait_policy() is None and os.environ["OMP_WAIT_POLICY"] == "ACTIVE"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -107,19 +106,7 @@ def _print_summary(summary: Any) -> None:
     print(f"batch: output {summary.out}", file=sys.stderr)
 
 
-def _passive_openmp_waits() -> None:
-    """Let idle llama.cpp (OpenMP) threads sleep instead of spinning, unless the user chose.
-
-    Measured here with 2 threads on 2 cores while other programs used the CPU (load 4.5): 34
-    documents/minute with spinning waits, 156 with passive ones. Must happen before llama_cpp is
-    imported (the OpenMP runtime reads it once); worker processes inherit it.
-    """
-    if "llama_cpp" not in sys.modules:
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-
 def run(args: argparse.Namespace) -> int:
-    _passive_openmp_waits()
     from localagent.batch.classify import parse_labels
     from localagent.batch.extract import load_schema
     from localagent.batch.output import format_for
