@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from localagent.commands.output import human_size, print_json
+from localagent.commands.output import human_size, print_json, print_record
 from localagent.errors import LocalAgentError
 from localagent.models import ModelEntry, Registry, read_gguf_info
 from localagent.models.checksum import cached_sha256
@@ -85,12 +85,7 @@ def run_info(args: argparse.Namespace) -> int:
                gguf_architecture=info.architecture, gguf_name=info.name, n_params=info.n_params,
                tensor_types=info.type_mix, context_length=info.context_length,
                chat_template=info.has_chat_template, sha256=cached_sha256(path))
-    if args.json:
-        print_json(row)
-    else:
-        width = max(map(len, row))
-        for key, value in row.items():
-            print(f"{key:<{width}}  {value}")
+    print_record(row, args.json)
     return 0
 
 

@@ -18,3 +18,13 @@ def human_size(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n:.1f} GB"
+
+
+def print_record(record: dict[str, Any], as_json: bool) -> None:
+    """One record: JSON, or aligned `key  value` lines."""
+    if as_json:
+        print_json(record)
+        return
+    width = max(map(len, record), default=0)
+    for key, value in record.items():
+        print(f"{key:<{width}}  {value}")

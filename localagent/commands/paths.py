@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from localagent.commands.output import print_json
+from localagent.commands.output import print_record
 from localagent.paths import get_paths
 
 
@@ -17,11 +17,5 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def run(args: argparse.Namespace) -> int:
-    paths = get_paths().as_dict()
-    if args.json:
-        print_json(paths)
-    else:
-        width = max(map(len, paths))
-        for key, value in paths.items():
-            print(f"{key:<{width}}  {value}")
+    print_record(get_paths().as_dict(), args.json)
     return 0
