@@ -15,9 +15,18 @@ TYPE_SIZE = 18
 GGML_TYPE = 41
 
 
+_CACHE_BLOCKS = 2048  # blocks summed per pass (1 MB of float32): the column adds stay in cache
+
+
 def mean_abs(blocks: np.ndarray) -> np.ndarray:
     """sum |x| accumulated left to right in float32 (the C loop order), / 128 -> (n, 1) float32."""
-    total = np.add.accumulate(np.abs(blocks), axis=1, dtype=np.float32)[:, -1:]
+    total = np.empty((blocks.shape[0], 1), dtype=np.float32)
+    for start in range(0, blocks.shape[0], _CACHE_BLOCKS):
+        a = np.abs(blocks[start : start + _CACHE_BLOCKS])
+        acc = total[start : start + _CACHE_BLOCKS, 0]
+        acc[:] = a[:, 0]
+        for j in range(1, BLOCK_SIZE):  # one float32 add per column, in order: no pairwise sums
+            acc += a[:, j]
     return total / np.float32(BLOCK_SIZE)
 
 

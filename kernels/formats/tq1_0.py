@@ -19,15 +19,19 @@ GGML_TYPE = 34
 _POW3 = np.array([1, 3, 9, 27, 81], dtype=np.uint8)
 
 
+# the C's `q = ((uint16_t)q * 256 + (243 - 1)) / 243` stored in a uint8_t, for every byte q
+_SCALE_BYTE = ((np.arange(256, dtype=np.uint32) * 256 + 242) // 243).astype(np.uint8)
+
+
 def _scale_byte(q: np.ndarray) -> np.ndarray:
-    """ceil(q * 256 / 243): q < 243 so the result fits a byte."""
-    return ((q.astype(np.uint32) * 256 + 242) // 243).astype(np.uint8)
+    """ceil(q * 256 / 243) of uint8 q (q < 243 for codes in {0, 1, 2}, so it fits a byte)."""
+    return _SCALE_BYTE[q]
 
 
 def quantize_row_tq1_0_ref(x: np.ndarray) -> np.ndarray:
     """float32 (..., n) -> bytes (n_blocks, 54), as ggml's quantize_row_tq1_0_ref."""
     d, codes = ternary_codes(as_blocks(x, BLOCK_SIZE))
-    c = codes.astype(np.uint16)
+    c = codes
     q32 = _base3(c[:, :160].reshape(-1, 5, 32))
     q16 = _base3(c[:, 160:240].reshape(-1, 5, 16))
     qh = _base3(c[:, 240:].reshape(-1, 4, 4)) * 3  # 4 trits, shifted to the most significant place
@@ -35,7 +39,7 @@ def quantize_row_tq1_0_ref(x: np.ndarray) -> np.ndarray:
 
 
 def _base3(trits: np.ndarray) -> np.ndarray:
-    """(n, k, m) trits -> (n, m) uint16, first trit most significant (the C's `q *= 3; q += xi`)."""
+    """(n, k, m) trits -> (n, m) uint8, first trit most significant (the C's uint8_t `q *= 3; q += xi`)."""
     q = trits[:, 0].copy()
     for t in range(1, trits.shape[1]):
         q *= 3

@@ -28,17 +28,25 @@ _SHIFTS = (2 * np.arange(4, dtype=np.uint8)).reshape(1, 1, 4, 1)
 def ternary_codes(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Block absmax scale d (n, 1) float32 and codes lroundf(x * (1/d)) + 1 (n, 256) uint8."""
     d = absmax(blocks)
-    v = blocks * inverse_or_zero(d)
-    if np.abs(v).max(initial=0.0) < 1.5:  # the normal case: lroundf is -1 / 0 / +1 by comparisons
-        return d, (v >= 0.5).view(np.uint8) + np.uint8(1) - (v <= -0.5).view(np.uint8)
-    return d, (round_half_away(v) + 1).astype(np.uint8)  # subnormal scales: 1/d overflows, as in C
+    inv = inverse_or_zero(d)
+    v = blocks * inv
+    if np.isfinite(d).all() and np.isfinite(inv).all():
+        # then every |v| = |x| * fl(1/d) <= 1 + 2^-23 < 1.5, so lroundf(v) is -1 / 0 / +1 by comparisons
+        codes = (v >= 0.5).view(np.uint8)
+        codes += 1
+        codes -= (v <= -0.5).view(np.uint8)
+        return d, codes
+    return d, (round_half_away(v) + 1).astype(np.uint8)  # inf/nan, or subnormal d: 1/d overflows, as in C
 
 
 def quantize_row_tq2_0_ref(x: np.ndarray) -> np.ndarray:
     """float32 (..., n) -> bytes (n_blocks, 66), as ggml's quantize_row_tq2_0_ref."""
     d, codes = ternary_codes(as_blocks(x, BLOCK_SIZE))
-    c = codes.reshape(-1, 2, 4, 32) & 3
-    qs = np.bitwise_or.reduce(c << _SHIFTS, axis=2).reshape(-1, 64)
+    c = codes.reshape(-1, 2, 4, 32)
+    qs = c[:, :, 0] & 3
+    for n in range(1, 4):
+        qs |= (c[:, :, n] & 3) << (2 * n)
+    qs = qs.reshape(-1, 64)
     return np.concatenate([qs, fp16_bytes(d)], axis=1)
 
 
