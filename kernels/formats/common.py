@@ -39,9 +39,14 @@ def fp16_value(b: np.ndarray) -> np.ndarray:
 
 
 def round_half_away(v: np.ndarray) -> np.ndarray:
-    """C lroundf/roundf of float32 values (ties away from zero), as int64. Exact: done in float64."""
-    v64 = np.asarray(v, dtype=np.float32).astype(np.float64)
-    return np.trunc(v64 + np.copysign(0.5, v64)).astype(np.int64)
+    """C lroundf/roundf of float32 values (ties away from zero), as int64.
+
+    Exact in float32: v - trunc(v) has no rounding error, and a fractional part of at least 0.5
+    moves the result one away from zero (no v + 0.5, which rounds for v just below a half)."""
+    v = np.asarray(v, dtype=np.float32)
+    r = np.trunc(v)
+    r += np.copysign(np.abs(v - r) >= 0.5, v, dtype=np.float32)
+    return r.astype(np.int64)
 
 
 def nearest_int(v: np.ndarray) -> np.ndarray:
