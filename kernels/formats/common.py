@@ -38,15 +38,20 @@ def fp16_value(b: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(b).view("<f2").astype(np.float32).reshape(-1, 1)
 
 
-def round_half_away(v: np.ndarray) -> np.ndarray:
-    """C lroundf/roundf of float32 values (ties away from zero), as int64.
+def roundf(v: np.ndarray) -> np.ndarray:
+    """C roundf of float32 values (ties away from zero), as float32.
 
     Exact in float32: v - trunc(v) has no rounding error, and a fractional part of at least 0.5
     moves the result one away from zero (no v + 0.5, which rounds for v just below a half)."""
     v = np.asarray(v, dtype=np.float32)
     r = np.trunc(v)
     r += np.copysign(np.abs(v - r) >= 0.5, v, dtype=np.float32)
-    return r.astype(np.int64)
+    return r
+
+
+def round_half_away(v: np.ndarray) -> np.ndarray:
+    """C lroundf of float32 values (ties away from zero), as int64."""
+    return roundf(v).astype(np.int64)
 
 
 def nearest_int(v: np.ndarray) -> np.ndarray:

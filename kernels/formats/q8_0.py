@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import absmax, as_blocks, byte_blocks, fp16_bytes, fp16_value, inverse_or_zero, round_half_away
+from .common import absmax, as_blocks, byte_blocks, fp16_bytes, fp16_value, inverse_or_zero, roundf
 
 BLOCK_SIZE = 32
 TYPE_SIZE = 34
@@ -14,7 +14,7 @@ GGML_TYPE = 8
 def quantize_blocks(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(n, 32) float32 -> (qs int8 (n, 32), d float32 (n, 1) before fp16 storage)."""
     d = absmax(blocks) / np.float32(127)
-    qs = round_half_away(blocks * inverse_or_zero(d)).astype(np.int8)
+    qs = roundf(blocks * inverse_or_zero(d)).astype(np.int8)  # the C's int8_t = roundf(x * id)
     return qs, d
 
 
