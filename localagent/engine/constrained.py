@@ -157,14 +157,9 @@ def generate_constrained(engine: Engine, prompt: str, gbnf: str, max_tokens: int
 def _record(engine: Engine, started: float, prompt_done: float, first: float | None, n_prompt: int,
             reused: int, n_gen: int) -> None:
     end = time.perf_counter()
-    s = engine.stats
-    s.prompt_tokens, s.reused_tokens = n_prompt - reused, reused
-    s.prompt_s = prompt_done - started
-    s.prompt_tok_s = round(s.prompt_tokens / s.prompt_s, 1) if s.prompt_s > 0 else 0.0
-    s.ttft_s = round((first or end) - started, 4)
-    s.gen_tokens, s.gen_s = n_gen, end - prompt_done
-    s.gen_tok_s = round(n_gen / s.gen_s, 1) if s.gen_s > 0 else 0.0
-    s.context_used = int(engine.llama.n_tokens)
+    engine.stats.record_call(ttft_s=(first or end) - started, prompt_tokens=n_prompt - reused,
+                             prompt_s=prompt_done - started, reused_tokens=reused, gen_tokens=n_gen,
+                             gen_s=end - prompt_done, context_used=int(engine.llama.n_tokens))
 
 
 def _logprob(logits: np.ndarray, token: int) -> float:

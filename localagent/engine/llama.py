@@ -50,6 +50,17 @@ class EngineStats:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def record_call(self, *, ttft_s: float, prompt_tokens: int, prompt_s: float, reused_tokens: int,
+                    gen_tokens: int, gen_s: float, context_used: int) -> None:
+        """The figures of the last generation call, with the rates derived from them."""
+        self.ttft_s = round(ttft_s, 4)
+        self.prompt_tokens, self.prompt_s, self.reused_tokens = prompt_tokens, prompt_s, reused_tokens
+        self.prompt_tok_s = round(prompt_tokens / prompt_s, 1) if prompt_s > 0 else 0.0
+        self.gen_tokens, self.gen_s = gen_tokens, gen_s
+        self.gen_tok_s = round(gen_tokens / gen_s, 1) if gen_s > 0 else 0.0
+        self.context_used = context_used
+        self.rss_bytes = rss_bytes()
+
 
 class Engine:
     """A loaded GGUF model. Not re-entrant: one generation at a time (guarded by a lock)."""
@@ -174,17 +185,13 @@ class Engine:
         now = time.perf_counter()
         first = first or now
         perf = self._perf()
-        s = self.stats
-        s.ttft_s = round(first - started, 4)
-        s.prompt_tokens = perf.get("n_p_eval", n_prompt)
-        s.prompt_s = perf.get("t_p_eval_s", first - started)
-        s.prompt_tok_s = round(s.prompt_tokens / s.prompt_s, 1) if s.prompt_s > 0 else 0.0
-        s.reused_tokens = max(0, n_prompt - s.prompt_tokens) if before else 0
-        s.gen_tokens = perf.get("n_eval", n_gen)
-        s.gen_s = perf.get("t_eval_s", now - first)
-        s.gen_tok_s = round(s.gen_tokens / s.gen_s, 1) if s.gen_s > 0 else 0.0
-        s.context_used = self._n_past()
-        s.rss_bytes = rss_bytes()
+        prompt_tokens = perf.get("n_p_eval", n_prompt)
+        self.stats.record_call(
+            ttft_s=first - started, prompt_tokens=prompt_tokens,
+            prompt_s=perf.get("t_p_eval_s", first - started),
+            reused_tokens=max(0, n_prompt - prompt_tokens) if before else 0,
+            gen_tokens=perf.get("n_eval", n_gen), gen_s=perf.get("t_eval_s", now - first),
+            context_used=self._n_past())
 
     def _perf_reset(self) -> None:
         try:

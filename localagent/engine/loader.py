@@ -9,10 +9,8 @@ plain AVX-512 kernels compute the same thing. LOCALAGENT_EXTRA_BUFFERS=on|off ov
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
-from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -43,49 +41,32 @@ def use_extra_buffers() -> bool:
     return not cpu_has_amx()
 
 
-@contextlib.contextmanager
-def _model_params(extra_buffers: bool) -> Iterator[None]:
-    """llama-cpp-python builds llama_model_params itself and exposes no `use_extra_bufts` argument,
-    so wrap its default-params factory for the duration of one load."""
-    from llama_cpp import llama_cpp as capi
-
-    with _patch_lock:
-        original = capi.llama_model_default_params
-
-        def params() -> Any:
-            p = original()
-            p.use_extra_bufts = extra_buffers
-            return p
-
-        capi.llama_model_default_params = params
-        try:
-            yield
-        finally:
-            capi.llama_model_default_params = original
-
-
 def open_llama(model_path: Path | str, verbose: bool = False, **kwargs: Any) -> Any:
     """`llama_cpp.Llama(model_path, **kwargs)`, silenced unless verbose, safe on AMX CPUs."""
     import llama_cpp
 
-    with quiet_stderr(not verbose), _model_params(use_extra_buffers()):
+    install_safe_defaults()
+    with quiet_stderr(not verbose):
         return llama_cpp.Llama(model_path=str(model_path), verbose=verbose, **kwargs)
 
 
 def install_safe_defaults() -> None:
-    """Apply the AMX workaround to every `llama_cpp.Llama` made in this process from now on
-    (for code that builds Llama objects directly, e.g. tests)."""
+    """Apply the AMX workaround to every `llama_cpp.Llama` made in this process from now on.
+
+    llama-cpp-python builds llama_model_params itself and exposes no `use_extra_bufts` argument,
+    so its default-params factory is wrapped (once; LOCALAGENT_EXTRA_BUFFERS is read then)."""
     from llama_cpp import llama_cpp as capi
 
-    if getattr(capi.llama_model_default_params, "_localagent_safe", False):
-        return
-    original = capi.llama_model_default_params
-    extra = use_extra_buffers()
+    with _patch_lock:
+        if getattr(capi.llama_model_default_params, "_localagent_safe", False):
+            return
+        original = capi.llama_model_default_params
+        extra = use_extra_buffers()
 
-    def params() -> Any:
-        p = original()
-        p.use_extra_bufts = extra
-        return p
+        def params() -> Any:
+            p = original()
+            p.use_extra_bufts = extra
+            return p
 
-    params._localagent_safe = True  # type: ignore[attr-defined]
-    capi.llama_model_default_params = params
+        params._localagent_safe = True  # type: ignore[attr-defined]
+        capi.llama_model_default_params = params
