@@ -2,8 +2,9 @@
 
 Documents are split into train and held-out sets by a hash of their key, so the result is
 deterministic. Besides train.txt and heldout.txt it writes the running-prose paragraphs of the
-held-out documents, as evaluation text: heldout_prose.txt (all sources) and heldout_general.txt
-(everyday English sources only, when there are any). manifest.json records sources and licences.
+held-out documents, as evaluation text: heldout_prose.txt (the technical documentation) and
+heldout_general.txt (the everyday English sources, when there are any). manifest.json records
+sources and licences.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def build_corpus(out_dir: Path, sources: Sequence[Source] = (PythonDocs(),),
     if not sources:
         raise CorpusError("no corpus sources given")
     parts: dict[str, list[str]] = {"train": [], "heldout": []}
-    general_heldout: list[str] = []
+    heldout_by_kind: dict[bool, list[str]] = {False: [], True: []}  # general? -> held-out texts
     documents = []
     try:
         for source in sources:
@@ -65,8 +66,8 @@ def build_corpus(out_dir: Path, sources: Sequence[Source] = (PythonDocs(),),
                     continue
                 split = "heldout" if is_heldout(doc.key, heldout_every) else "train"
                 parts[split].append(doc.text)
-                if split == "heldout" and doc.general:
-                    general_heldout.append(doc.text)
+                if split == "heldout":
+                    heldout_by_kind[doc.general].append(doc.text)
                 documents.append({"key": doc.key, "split": split, "chars": len(doc.text)})
         described = [source.describe() for source in sources]
     except SourceError as exc:
@@ -77,13 +78,13 @@ def build_corpus(out_dir: Path, sources: Sequence[Source] = (PythonDocs(),),
     out_dir.mkdir(parents=True, exist_ok=True)
     result = CorpusFiles(out_dir / "train.txt", out_dir / "heldout.txt", out_dir / "heldout_prose.txt",
                          out_dir / "manifest.json",
-                         out_dir / "heldout_general.txt" if general_heldout else None)
+                         out_dir / "heldout_general.txt" if heldout_by_kind[True] else None)
     # Documents are separated by a blank line and a form feed line, used as a document boundary.
     for split, path in (("train", result.train), ("heldout", result.heldout)):
         _write_atomic(path, "\f\n".join(parts[split]))
-    _write_atomic(result.heldout_prose, _prose_file(parts["heldout"]))
+    _write_atomic(result.heldout_prose, _prose_file(heldout_by_kind[False] or heldout_by_kind[True]))
     if result.heldout_general:
-        _write_atomic(result.heldout_general, _prose_file(general_heldout))
+        _write_atomic(result.heldout_general, _prose_file(heldout_by_kind[True]))
     outputs = [p for p in (result.train, result.heldout, result.heldout_prose, result.heldout_general) if p]
     manifest = {
         "sources": described,
