@@ -1,4 +1,5 @@
-"""python -m kernels verify MODEL.gguf [--text FILE | --prompt TEXT] [--tokens N]"""
+"""python -m kernels verify MODEL.gguf [--text FILE | --prompt TEXT] [--tokens N]
+python -m kernels unpack MODEL.gguf -o OUT.gguf"""
 
 from __future__ import annotations
 
@@ -29,7 +30,26 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--min-top1", type=float, default=1.0, help="top-1 agreement needed, 0..1 (default 1.0)")
     v.add_argument("--threads", type=int, default=None, help="llama.cpp threads")
     v.add_argument("--json", action="store_true", help="print the report as JSON")
+    u = sub.add_parser(
+        "unpack", help="rewrite a GGUF with its TQ1_0/TQ2_0/Q1_0 tensors as F16 (the reference's dequantization)",
+        description="Dequantize every TQ1_0, TQ2_0 and Q1_0 tensor with the numpy reference and store it as "
+        "F16; copy all else. The values are exact, so llama.cpp on MODEL vs OUT isolates the low-bit kernels.",
+    )  # fmt: skip
+    u.add_argument("model", type=Path, help="GGUF file to unpack")
+    u.add_argument("-o", "--out", type=Path, required=True, help="F16 GGUF to write (atomically)")
     return parser
+
+
+def _unpack(args: argparse.Namespace) -> int:
+    from .unpack import UnpackError, unpack_gguf
+
+    try:
+        count = unpack_gguf(args.model, args.out)
+    except (UnpackError, FormatError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{args.out}: {count} tensors unpacked to F16")
+    return 0
 
 
 def _read_text(args: argparse.Namespace) -> str:
@@ -47,6 +67,8 @@ def _read_text(args: argparse.Namespace) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "unpack":
+        return _unpack(args)
     from .reference import UnsupportedModelError
     from .verify import VerifyError, format_report, report_dict, run_verify
 

@@ -181,3 +181,39 @@ def test_missing_graph_tensor_is_named(models: dict, tmp_path: Path) -> None:
     assert (
         proc.stderr.strip() == "error: GGUF has no tensor 'blk.1.ffn_up.weight' (needed by the bitnet graph)"
     )
+
+
+@pytest.mark.parametrize("weight_type", ["q1_0", "tq1_0"])
+def test_unpack_stores_the_same_values_as_f16(models: dict, weight_type: str, tmp_path: Path) -> None:
+    """`kernels unpack`: the low-bit tensors become F16 holding exactly the reference's values; the
+    unpacked file then verifies too, and llama.cpp's logits on both files agree."""
+    from kernels import dequantize
+
+    packed, out = models["bitnet", weight_type], tmp_path / "unpacked.gguf"
+    proc = subprocess.run([sys.executable, "-m", "kernels", "unpack", str(packed), "-o", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "14 tensors unpacked to F16" in proc.stdout, proc.stderr
+    before = {t.name: t for t in gguf.GGUFReader(str(packed)).tensors}
+    after = gguf.GGUFReader(str(out))
+    assert after.fields["general.architecture"].contents() == "bitnet"
+    for tensor in after.tensors:
+        src = before[tensor.name]
+        if src.tensor_type.name.lower() == weight_type:
+            assert tensor.tensor_type == gguf.GGMLQuantizationType.F16
+            want = dequantize(src.data, weight_type, tuple(reversed([int(n) for n in src.shape])))
+            assert np.array_equal(np.asarray(tensor.data, dtype=np.float32), want), tensor.name
+        else:
+            assert np.asarray(tensor.data).tobytes() == np.asarray(src.data).tobytes(), tensor.name
+    unpacked = run_verify(out, TEXT, n_tokens=32, n_threads=2)
+    assert unpacked.passed and unpacked.tensor_types["f16"] >= 14
+    ref = run_verify(packed, TEXT, n_tokens=32, reference_path=out, n_threads=2)
+    assert ref.passed and ref.top1 == 1.0
+
+
+def test_unpack_bad_input_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "notes.gguf"
+    bad.write_text("not a model")
+    proc = subprocess.run([sys.executable, "-m", "kernels", "unpack", str(bad), "-o", str(tmp_path / "o.gguf")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "cannot read" in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.gguf"]

@@ -217,6 +217,22 @@ def test_export_convert_llamacpp_generates(trained: Path, corpus: Path, tmp_path
         logits = _llama_logits(ggufs[qtype], tokens)
         assert (logits.argmax(-1) == ref.argmax(-1)).mean() >= 0.9
         assert np.abs(logits - ref).max() < 0.1 * ref.std() + 0.05
+    _assert_unpacks_to(ggufs["tq2_0"], ggufs["f16"], tmp_path / "unpacked2.gguf")
+    _assert_unpacks_to(ggufs["tq1_0"], ggufs["f16"], tmp_path / "unpacked1.gguf")
+
+
+def _assert_unpacks_to(packed: Path, f16: Path, out: Path) -> None:
+    """`kernels unpack` of a TQ file is byte for byte the F16 file's tensors: the packing loses nothing."""
+    from gguf import GGUFReader
+
+    assert subprocess.run([sys.executable, "-m", "kernels", "unpack", str(packed), "-o", str(out)],
+                          capture_output=True, text=True, cwd=REPO).returncode == 0
+    want = {t.name: t for t in GGUFReader(str(f16)).tensors}
+    got = GGUFReader(str(out)).tensors
+    assert [t.name for t in got] == list(want)
+    for tensor in got:
+        assert tensor.tensor_type == want[tensor.name].tensor_type, tensor.name
+        assert np.asarray(tensor.data).tobytes() == np.asarray(want[tensor.name].data).tobytes(), tensor.name
 
 
 def test_torch_forward_equals_llamacpp(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,7 +29,7 @@ def ternary_export_weight(weight: torch.Tensor) -> torch.Tensor:
     scale = absmean_scale(weight)
     codes = ternary_codes(weight, scale)
     scale16 = scale.to(torch.float16)
-    return codes.to(torch.float16) * scale16
+    return codes.to(torch.float16) * scale16 + 0.0  # + 0.0 turns -0.0 into 0.0, as a packed block stores it
 
 
 def export_state_dict(model: LlamaLM, dtype: torch.dtype = torch.float16) -> dict[str, torch.Tensor]:
