@@ -41,6 +41,8 @@ def unpack_gguf(src: Path, dst: Path) -> int:
             value = field.contents()
             if field.name == Keys.General.FILE_TYPE:
                 value = int(LlamaFileType.MOSTLY_F16)
+            if field.name == Keys.General.ALIGNMENT:
+                writer.data_alignment = int(value)  # pad tensor data as the copied key says
             sub_type = field.types[-1] if field.types[0] == GGUFValueType.ARRAY else None
             writer.add_key_value(field.name, value, field.types[0], sub_type=sub_type)
         unpacked = 0
