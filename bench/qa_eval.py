@@ -1,7 +1,11 @@
 """Grounded-answer quality on a question set: answer contains gold, citation page accuracy,
 refusal accuracy.
 
-    python bench/qa_eval.py bench/data/qa/mixed.jsonl [--model M] [--agent] [--show]
+    python bench/qa_eval.py SET.jsonl [SET.jsonl ...] [--model M] [--model READER,M ...] [--agent] [--show]
+
+Every --model (a model, or a cascade "a,b") is measured on every set in the same run, one table
+row each: answer contains gold with the right file and page, gold anywhere, refusals, seconds per
+question, median time to first token, and how many answers each model of a cascade gave.
 
 DATASET.jsonl lines are either documents or questions:
   {"document": "lease.pdf", "pages": ["page 1 text", ...]}   generated here (.pdf, .txt, .md)
@@ -64,75 +68,114 @@ def contains_gold(answer: str, golds: list[str]) -> bool:
     return any(_norm(g).replace(",", "") in plain for g in golds)
 
 
+def evaluate(asker, questions: list[dict], show: bool) -> dict:
+    """Ask every question; counts of gold answers, right pages, refusals, and who answered."""
+    counts = {"answerable": 0, "gold": 0, "cited_page": 0, "gold_and_page": 0, "answered": 0, "unanswerable": 0,
+              "refused": 0, "seconds": 0.0, "by_model": {}}
+    ttfts: list[float] = []
+    for q in questions:
+        started = time.perf_counter()
+        answer = asker.ask(q["question"])
+        counts["seconds"] += time.perf_counter() - started
+        if answer.timings.ttft_ms:
+            ttfts.append(answer.timings.ttft_ms)
+        golds = q.get("answers") or []
+        pages = [(Path(c.file).name, c.page) for c in answer.citations]
+        if answer.found:
+            model = getattr(answer, "model", "") or "?"
+            counts["by_model"][model] = counts["by_model"].get(model, 0) + 1
+        if golds:
+            counts["answerable"] += 1
+            ok = answer.found and contains_gold(answer.text, golds)
+            page_ok = answer.found and (q.get("file"), q.get("page")) in pages
+            counts["gold"] += ok
+            counts["cited_page"] += page_ok
+            counts["gold_and_page"] += ok and page_ok
+            counts["answered"] += answer.found
+            verdict = "OK " if ok and page_ok else ("ok?" if ok else "MISS")
+        else:
+            counts["unanswerable"] += 1
+            counts["refused"] += not answer.found
+            verdict = "OK " if not answer.found else "BAD"
+        if show:
+            print(f"{verdict} {q['question']!r} -> {answer.text!r} {pages} by {getattr(answer, 'model', '')} "
+                  f"| draft {answer.draft.strip()!r} | {answer.reason}", flush=True)
+    ttfts.sort()
+    counts["ttft_median_ms"] = ttfts[len(ttfts) // 2] if ttfts else 0.0
+    return counts
+
+
+def report_line(name: str, c: dict) -> str:
+    n, u, q = max(1, c["answerable"]), max(1, c["unanswerable"]), max(1, c["answerable"] + c["unanswerable"])
+    shares = ", ".join(f"{m} {k}" for m, k in sorted(c["by_model"].items()))
+    return (f"| {name} | {c['gold_and_page']}/{c['answerable']} = {c['gold_and_page'] / n:.0%} "
+            f"| {c['gold']}/{c['answerable']} | {c['refused']}/{c['unanswerable']} = {c['refused'] / u:.0%} "
+            f"| {c['seconds'] / q:.2f} | {c['ttft_median_ms']:.0f} | {shares or '-'} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("dataset", type=Path)
-    parser.add_argument("--model", help="model name or .gguf path (default: the registry default)")
+    parser.add_argument("datasets", type=Path, nargs="+", metavar="DATASET")
+    parser.add_argument("--model", action="append", default=[], metavar="MODELS",
+                        help="a model name or .gguf path, or a cascade 'a,b' (tried in turn); repeat to compare "
+                             "several side by side in one run (default: the registry default)")
     parser.add_argument("--agent", action="store_true", help="use the agent loop instead of the pipeline")
     parser.add_argument("--show", action="store_true", help="print every question with its answer")
     parser.add_argument("--limit", type=int, default=0, help="ask only the first N questions")
+    parser.add_argument("--threads", type=int, default=0, help="llama.cpp threads (0: the physical cores)")
     args = parser.parse_args(argv)
-    documents, questions = load_dataset(args.dataset)
-    if args.limit:
-        questions = questions[: args.limit]
     tmp = Path(tempfile.mkdtemp(prefix="qa_eval-"))
     os.environ["LOCALAGENT_HOME"] = str(tmp / "home")
-    folder = tmp / "docs"
-    folder.mkdir()
-    write_documents(documents, args.dataset.parent, folder)
 
-    from localagent.agent import Answerer
+    from localagent.agent.cascade import Cascade
     from localagent.config import load_config
     from localagent.engine import load_engine
     from localagent.index import Index, index_paths
+    from localagent.models.registry import Registry
 
-    config = load_config({"model": args.model})
-    engine = load_engine(config)
-    counts = {"answerable": 0, "gold": 0, "cited_page": 0, "answered": 0, "unanswerable": 0, "refused": 0}
-    ttfts: list[float] = []
-    started = time.perf_counter()
-    with Index.open() as index:
-        index_paths([folder], index=index, collection=config.collection)
-        if args.agent:
-            from localagent.agent.loop import AgentLoop
+    configs = args.model or [Registry.load().default_name]
+    config = load_config({"n_threads": args.threads or None})
+    engines: dict = {}
 
-            asker = AgentLoop(engine, index, config)
-        else:
-            asker = Answerer(engine, index, config)
-        for q in questions:
-            answer = asker.ask(q["question"])
-            if answer.timings.ttft_ms:
-                ttfts.append(answer.timings.ttft_ms)
-            golds = q.get("answers") or []
-            pages = [(Path(c.file).name, c.page) for c in answer.citations]
-            if golds:
-                counts["answerable"] += 1
-                ok = answer.found and contains_gold(answer.text, golds)
-                page_ok = answer.found and (q.get("file"), q.get("page")) in pages
-                counts["gold"] += ok
-                counts["cited_page"] += page_ok
-                counts["answered"] += answer.found
-                verdict = "OK " if ok and page_ok else ("ok?" if ok else "MISS")
-            else:
-                counts["unanswerable"] += 1
-                counts["refused"] += not answer.found
-                verdict = "OK " if not answer.found else "BAD"
-            if args.show:
-                print(f"{verdict} {q['question']!r} -> {answer.text!r} {pages} | draft {answer.draft.strip()!r}"
-                      f" | {answer.reason}", flush=True)
-    elapsed = time.perf_counter() - started
+    def load(cfg, name):  # one engine per model for the whole run, shared by every cascade
+        if name not in engines:
+            engines[name] = load_engine(cfg, model=name)
+        return engines[name]
+
+    print("| set | models | gold + right page | gold | unanswerable refused | s/question | ttft ms | answered by |")
+    print("|---|---|---|---|---|---|---|---|")
+    for number, dataset in enumerate(args.datasets):
+        documents, questions = load_dataset(dataset)
+        if args.limit:
+            questions = questions[: args.limit]
+        folder = tmp / f"docs{number}"
+        folder.mkdir()
+        write_documents(documents, dataset.parent, folder)
+        collection = f"set{number}"
+        with Index.open() as index:
+            index_paths([folder], index=index, collection=collection)
+            for models in configs:
+                names = [m.strip() for m in models.split(",") if m.strip()]
+                if args.agent:
+                    from localagent.agent.loop import AgentLoop
+
+                    asker = AgentLoop(load(config, names[0]), index, config)
+                else:
+                    asker = Cascade(index, config, names, load=load)
+                counts = evaluate(_Scoped(asker, collection), questions, args.show)
+                print(report_line(f"{dataset.stem} | {models}", counts), flush=True)
     shutil.rmtree(tmp, ignore_errors=True)
-    n, u = max(1, counts["answerable"]), max(1, counts["unanswerable"])
-    ttfts.sort()
-    print(f"dataset {args.dataset.name}: {counts['answerable']} answerable, {counts['unanswerable']} unanswerable"
-          f" | mode {'agent' if args.agent else 'pipeline'} | model {engine.stats.model_name}")
-    print(f"answer contains gold   {counts['gold']}/{counts['answerable']} = {counts['gold'] / n:.0%}")
-    print(f"citation page accuracy {counts['cited_page']}/{counts['answerable']} = {counts['cited_page'] / n:.0%}")
-    print(f"refusal accuracy       {counts['refused']}/{counts['unanswerable']} = {counts['refused'] / u:.0%}")
-    print(f"answered (any)         {counts['answered']}/{counts['answerable']}")
-    if ttfts:
-        print(f"ttft median {ttfts[len(ttfts) // 2]:.0f} ms | total {elapsed:.1f} s")
     return 0
+
+
+class _Scoped:
+    """Ask within one collection."""
+
+    def __init__(self, asker, collection: str):
+        self.asker, self.collection = asker, collection
+
+    def ask(self, question: str):
+        return self.asker.ask(question, collection=self.collection)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,8 @@ def convert(ckpt_dir: Path, out: Path, weight_type: str = "tq2_0", embed_type: s
     wtype, etype = TYPE_BY_NAME[weight_type], TYPE_BY_NAME[embed_type]
     ckpt = load_checkpoint(ckpt_dir)
     plan = build_plan(ckpt, low_bit=is_low_bit_type(wtype), allow_ptq=allow_ptq)
+    if ckpt.config.get("localagent_role"):  # a reader model (see localagent.agent.reader)
+        plan.hparams["localagent.role"] = str(ckpt.config["localagent_role"])
     vocab = load_vocab(ckpt.directory, int(plan.hparams[f"{plan.arch}.vocab_size"]), bpe_pre)
     choices = {t.name: choose_type(t, wtype, etype) for t in plan.tensors}
     messages = list(plan.notes) + check_fallbacks(choices, strict)

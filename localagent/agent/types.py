@@ -79,7 +79,22 @@ class Answer:
     draft: str = ""
     sources: list[Source] = field(default_factory=list)
     trace: list[dict[str, Any]] = field(default_factory=list)
+    model: str = ""  # the model that answered (set by agent.cascade)
+
+    def closest(self, limit: int = 3) -> list[Source]:
+        """The passages closest to the question, for a reply that found no answer."""
+        return self.sources[:limit]
 
     def as_json(self) -> dict[str, Any]:
-        return {"answer": self.text, "found": self.found,
-                "citations": [c.as_json() for c in self.citations], "timings": self.timings.as_json()}
+        out = {"answer": self.text, "found": self.found, "model": self.model,
+               "citations": [c.as_json() for c in self.citations], "timings": self.timings.as_json()}
+        if not self.found:
+            out["closest"] = [{"file": s.file, "page": s.page, "chunk_id": s.chunk_id, "snippet": snippet(s.text)}
+                              for s in self.closest()]
+        return out
+
+
+def snippet(text: str, limit: int = 160) -> str:
+    """The start of a passage, on one line, cut at a word."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit].rsplit(" ", 1)[0] + " …"

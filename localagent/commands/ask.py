@@ -49,12 +49,23 @@ def _timings_line(answer) -> str:
     return " | ".join(parts)
 
 
+def _closest_lines(answer) -> list[str]:
+    from localagent.agent.types import snippet
+
+    lines = ["Closest passages (no answer was found in them; you may want to read them):"]
+    for source in answer.closest():
+        lines.append(f"  {source.file}, page {source.page}: {snippet(source.text)}")
+    return lines if len(lines) > 1 else []
+
+
 def _print_trace(answer) -> None:
     for source in answer.sources:
         print(f"trace: source [{source.n}] {Path(source.file).name} page {source.page} chunk "
               f"{source.chunk_id} score {source.score:.2f}: {source.text[:160]}", file=sys.stderr)
     for step in answer.trace:
         print(f"trace: {step}", file=sys.stderr)
+    if answer.model:
+        print(f"trace: answered by {answer.model}", file=sys.stderr)
     if answer.draft:
         print(f"trace: model draft: {answer.draft.strip()!r}", file=sys.stderr)
     print(f"trace: verdict: {'found' if answer.found else 'not found'} ({answer.reason})", file=sys.stderr)
@@ -77,15 +88,14 @@ def run(args: argparse.Namespace) -> int:
         if not any(d.status == "ok" for d in index.list_documents(config.collection)):
             raise LocalAgentError(f"collection {config.collection!r} has no documents yet; "
                                   "run `localagent index PATH` first")
-        engine = load_engine(config)
         if args.agent:
             from localagent.agent.loop import AgentLoop
 
-            asker = AgentLoop(engine, index, config)
+            asker = AgentLoop(load_engine(config), index, config)
         else:
-            from localagent.agent import Answerer
+            from localagent.agent.cascade import Cascade, answer_models
 
-            asker = Answerer(engine, index, config)
+            asker = Cascade(index, config, answer_models(config))
         live = not args.json and sys.stdout.isatty()
 
         def show(piece: str) -> None:
@@ -102,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\r\033[K")
     marks = "".join(f" [{c.n}]" for c in answer.citations)
     print(f"{answer.text}{marks}")
-    for line in _citation_lines(answer):
+    for line in _citation_lines(answer) if answer.found else _closest_lines(answer):
         print(line)
     print(_timings_line(answer), file=sys.stderr)
     return 0

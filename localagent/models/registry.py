@@ -21,7 +21,8 @@ from localagent.paths import ensure_dir, get_paths
 REGISTRY_FILE = Path(__file__).resolve().parents[2] / "models" / "registry.toml"
 SOURCES = {"pypi", "file", "converted", "user"}
 FIELDS = ("name", "source", "file", "sha256", "licence", "architecture", "quant", "params", "status",
-          "notes", "package", "path")
+          "notes", "package", "path", "role")
+ROLES = ("generator", "reader")  # reader: copies a span of its sources (agent.reader), never writes
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class ModelEntry:
     notes: str = ""
     package: str = ""
     path: str = ""  # absolute path, for source = "user"
+    role: str = "generator"
 
     @property
     def local_path(self) -> Path | None:

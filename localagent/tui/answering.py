@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from localagent.errors import LocalAgentError
@@ -48,18 +49,25 @@ class Reply:
     citations: list[CitedSource] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     cancelled: bool = False
+    closest: list[CitedSource] = field(default_factory=list)  # when not found: passages to read instead
+    model: str = ""
 
 
 AnswererFactory = Callable[[Any, Any, Any], Any]
 
 
 def agent_answerer(engine: Any, index: Any, config: Any) -> Any:
-    """The real answerer of issue #7: `Answerer(engine, index, config)`."""
+    """The real answerer: the cascade of `answer_models` (one model unless configured), whose
+    first model uses the engine the app loaded when it is that model."""
     try:
-        from localagent.agent import Answerer
+        from localagent.agent.cascade import Cascade, answer_models
     except ImportError as exc:
         raise LocalAgentError(f"answering is not available in this install ({exc})") from exc
-    return Answerer(engine, index, config)
+    from localagent.models import resolve_model
+
+    models = answer_models(config)
+    same = Path(resolve_model(models[0])).resolve() == Path(getattr(engine, "path", "")).resolve()
+    return Cascade(index, config, models, engines={models[0]: engine} if same else {})
 
 
 def reply_from(answer: Any, cancelled: bool = False) -> Reply:
@@ -72,8 +80,10 @@ def reply_from(answer: Any, cancelled: bool = False) -> Reply:
     text = str(get("text", None) or get("answer", None) or "")
     if cancelled:  # what was written before esc, not the agent's refusal
         text = str(get("draft", None) or "")
-    return Reply(text=text, found=bool(get("found", False)) and not cancelled,
-                 citations=citations,
+    found = bool(get("found", False)) and not cancelled
+    closest = [] if found or cancelled else [CitedSource.from_any(s, i)
+                                             for i, s in enumerate((get("sources", None) or [])[:3], start=1)]
+    return Reply(text=text, found=found, citations=citations, closest=closest, model=str(get("model", "") or ""),
                  timings={k: float(v) for k, v in timings.items() if isinstance(v, int | float)},
                  cancelled=cancelled)
 

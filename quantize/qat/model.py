@@ -162,6 +162,13 @@ class LlamaLM(nn.Module):
         logits = self(tokens[:, :-1])
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1))
 
+    def masked_loss(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy over the tokens whose ``mask`` is set (a reader's answer tokens) only."""
+        logits = self(tokens[:, :-1])
+        losses = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1), reduction="none")
+        weights = mask[:, 1:].reshape(-1).to(losses.dtype)
+        return (losses * weights).sum() / weights.sum().clamp(min=1.0)
+
     def count_parameters(self) -> dict[str, int]:
         linear = sum(p.numel() for n, p in self.named_parameters() if n.startswith("model.layers") and p.dim() == 2)
         total = sum(p.numel() for p in self.parameters())

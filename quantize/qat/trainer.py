@@ -67,6 +67,26 @@ def sample_batch(tokens: np.ndarray, step: int, cfg: TrainConfig, salt: int = 0)
     return torch.from_numpy(np.stack(rows).astype(np.int64))
 
 
+class Examples:
+    """Fixed-length examples with a loss mask (``quantize qat reading`` output, an .npz)."""
+
+    def __init__(self, path: Path):
+        data = np.load(path)
+        self.tokens, self.mask = data["tokens"], data["mask"]
+        if not self.mask.any():
+            raise ValueError(f"{path}: no answer tokens to learn")
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def batch(self, step: int, cfg: TrainConfig, salt: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """Seeded rows (as sample_batch), whole (one shape for every batch: compiled once)."""
+        rng = np.random.default_rng([cfg.seed, salt, step])
+        rows = rng.integers(0, len(self.tokens), size=cfg.batch_size)
+        return (torch.from_numpy(self.tokens[rows].astype(np.int64)),
+                torch.from_numpy(self.mask[rows].astype(np.float32)))
+
+
 def _optimizer(model: LlamaLM, cfg: TrainConfig) -> torch.optim.AdamW:
     decay = [p for n, p in model.named_parameters() if p.dim() == 2 and "embed_tokens" not in n]
     no_decay = [p for n, p in model.named_parameters() if not (p.dim() == 2 and "embed_tokens" not in n)]
@@ -78,14 +98,27 @@ def _autocast(cfg: TrainConfig):
     return torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16)
 
 
+def _loss(model: LlamaLM, data: np.ndarray | Examples, step: int, cfg: TrainConfig, salt: int = 0,
+          loss_fn=None) -> torch.Tensor:
+    if isinstance(data, Examples):
+        tokens, mask = data.batch(step, cfg, salt)
+        return (loss_fn or model.masked_loss)(tokens, mask)
+    return (loss_fn or model.loss)(sample_batch(data, step, cfg, salt))
+
+
+def load_data(path: Path) -> np.ndarray | Examples:
+    """A token stream (.npy, language modelling) or masked examples (.npz, reading)."""
+    return Examples(path) if path.suffix == ".npz" else load_tokens(path)
+
+
 @torch.no_grad()
-def evaluate(model: LlamaLM, tokens: np.ndarray, cfg: TrainConfig) -> float:
+def evaluate(model: LlamaLM, data: np.ndarray | Examples, cfg: TrainConfig) -> float:
     """Mean loss over eval_batches fixed held-out batches."""
     model.eval()
     losses = []
     for i in range(cfg.eval_batches):
         with _autocast(cfg):
-            losses.append(model.loss(sample_batch(tokens, i, cfg, salt=1)).item())
+            losses.append(_loss(model, data, i, cfg, salt=1).item())
     model.train()
     return float(np.mean(losses))
 
@@ -117,16 +150,24 @@ def _progress(state: TrainState, cfg: TrainConfig, loss: float, tok_s: float, lr
 
 
 def train(run_dir: Path, train_tokens: Path, heldout_tokens: Path, model_cfg: ModelConfig,
-          train_cfg: TrainConfig, resume: bool = False, log=sys.stderr, stop_after: int | None = None) -> TrainState:
+          train_cfg: TrainConfig, resume: bool = False, log=sys.stderr, stop_after: int | None = None,
+          init: dict[str, np.ndarray] | None = None) -> TrainState:
     """Train (or resume) a model in run_dir; returns the final state. Metrics go to metrics.jsonl.
 
+    Data is a token stream (.npy: next-token loss everywhere) or reading examples (.npz: loss on
+    the answer tokens). ``init`` gives starting weights (a fresh run only; see qat.warmstart).
     stop_after ends this invocation early at that step (with a checkpoint), as if interrupted.
     """
     torch.set_num_threads(train_cfg.threads)
     run_dir.mkdir(parents=True, exist_ok=True)
-    tokens, heldout = load_tokens(train_tokens), load_tokens(heldout_tokens)
+    tokens, heldout = load_data(train_tokens), load_data(heldout_tokens)
     torch.manual_seed(train_cfg.seed)
     model = LlamaLM(model_cfg)
+    if init is not None:
+        missing = set(model.state_dict()) - set(init)
+        if missing:
+            raise ValueError(f"starting weights lack {sorted(missing)[:3]}")
+        model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in init.items()})
     opt = _optimizer(model, train_cfg)
     state = TrainState()
     if resume and (run_dir / CHECKPOINT).exists():
@@ -143,25 +184,27 @@ def train(run_dir: Path, train_tokens: Path, heldout_tokens: Path, model_cfg: Mo
         metrics.write(json.dumps(record) + "\n")
     window_loss, window_tokens, window_start = [], 0, time.perf_counter()
     model.train()
-    train_loss = torch.compile(model.loss) if train_cfg.compile else model.loss
+    reading = isinstance(tokens, Examples)
+    base_loss = model.masked_loss if reading else model.loss
+    train_loss = torch.compile(base_loss) if train_cfg.compile else base_loss
     last_step = min(train_cfg.steps, stop_after or train_cfg.steps)
     while state.step < last_step:
         t0 = time.perf_counter()
         lr = learning_rate(state.step, train_cfg)
         for group in opt.param_groups:
             group["lr"] = lr
-        batch = sample_batch(tokens, state.step, train_cfg)
         with _autocast(train_cfg):
-            loss = train_loss(batch)
+            loss = _loss(model, tokens, state.step, train_cfg, loss_fn=train_loss)
+        n_tokens = train_cfg.batch_size * train_cfg.seq_len
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), train_cfg.grad_clip)
         opt.step()
         state.step += 1
-        state.tokens_seen += batch.shape[0] * (batch.shape[1] - 1)
+        state.tokens_seen += n_tokens
         state.elapsed_s += time.perf_counter() - t0
         window_loss.append(loss.item())
-        window_tokens += batch.shape[0] * (batch.shape[1] - 1)
+        window_tokens += n_tokens
         record: dict = {}
         if state.step % train_cfg.log_every == 0 or state.step == train_cfg.steps:
             tok_s = window_tokens / (time.perf_counter() - window_start)

@@ -62,11 +62,12 @@ class AnswerView(Vertical):
         if reply.cancelled:
             self.set_note("stopped (esc)")
         elif not reply.found:
-            self.set_note("The documents do not contain the answer.")
+            self.set_note("The documents do not contain the answer." +
+                          (" Closest passages, to read instead:" if reply.closest else ""))
             self.add_class("not-found")
         else:
             self.set_note("")
-        await self.show_citations(reply.citations)
+        await self.show_citations(reply.citations if reply.found else reply.closest)
 
     async def show_citations(self, citations: list[CitedSource]) -> None:
         if citations:

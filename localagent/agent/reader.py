@@ -1,0 +1,119 @@
+"""Answering with a reader model: the answer is a span copied from one source, never written.
+
+    reader = ReaderAnswerer(engine, index, config)
+    answer = reader.ask("When does the lease end?")
+    answer.text        # a verbatim substring of the cited source's text
+    answer.citations   # the one source the span was copied from
+
+The reader (tern-reader) was trained on the prompt of ``reader_prompt`` and decodes under
+``engine.spans.copy_span``: it cannot invent, paraphrase or copy across sources. What verification
+is left is what a verbatim span does not settle:
+
+- relevance: the cited source must share enough of the question's words (the reader may copy a
+  plausible span from a passage about something else);
+- kind: the span must be the kind of thing asked for (a number for "how many", a date for "when").
+
+The word-support, salvage and "another passage matches better" checks of the generator pipeline
+are moot for a verbatim span, and are not run. When the reader declines, the answer lists the
+closest passages instead (``Answer.sources``), so the user can read them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from localagent.agent.answer_types import expected_kind, kind_matches
+from localagent.agent.context import build_sources
+from localagent.agent.reader_prompt import SourceText, build_prompt, citation_tokens
+from localagent.agent.retrieval import BM25Retriever, Retriever
+from localagent.agent.types import NOT_FOUND, Answer, Citation, Source, Timings
+from localagent.agent.verify import MIN_RELEVANCE, relevance_of
+from localagent.engine.spans import copy_span
+from localagent.errors import LocalAgentError
+
+READER_SOURCES = 8  # chosen with bench/qa_eval.py (see docs: more sources, same speed)
+READER_SOURCE_TOKENS = 1400  # reader tokens of sources: the length it was trained on
+READER_EXCERPT_TOKENS = 260  # per source: a whole 200-token chunk fits
+DECLINE_BIAS = 0.0
+
+
+class ReaderAnswerer:
+    """Answers from one index with a reader engine (see the module docstring)."""
+
+    def __init__(self, engine, index, config=None, retriever: Retriever | None = None,
+                 k: int = READER_SOURCES, decline_bias: float = DECLINE_BIAS):
+        self.engine = engine
+        self.index = index
+        self.retriever = retriever or BM25Retriever(index)
+        self.k = k
+        self.collection = getattr(config, "collection", None)
+        self.decline_bias = decline_bias
+        self.source_budget = min(READER_SOURCE_TOKENS, engine.n_ctx - 160)
+        self._newline = engine.tokenize("\n")
+        self._end = citation_tokens(1, engine.tokenize)[0]
+        self._numbers = {n: citation_tokens(n, engine.tokenize)[1] for n in range(1, 20)}
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.engine.tokenize(text))
+
+    def retrieve(self, question: str, collection: str | None = None) -> list[Source]:
+        hits = self.retriever.retrieve(question, collection, self.k * 2)
+        return build_sources(hits, question, self.count_tokens, max_sources=self.k,
+                             budget_tokens=self.source_budget, source_tokens=READER_EXCERPT_TOKENS)
+
+    def ask(self, question: str, collection: str | None = None,
+            on_token: Callable[[str], None] | None = None,
+            cancel: threading.Event | None = None) -> Answer:
+        question = " ".join(question.split())
+        if not question:
+            raise LocalAgentError("the question is empty")
+        started = time.perf_counter()
+        timings = Timings()
+        sources = self.retrieve(question, collection or self.collection)
+        timings.retrieval_ms = (time.perf_counter() - started) * 1000
+
+        def refuse(reason: str, draft: str = "") -> Answer:
+            timings.total_ms = (time.perf_counter() - started) * 1000
+            return Answer(question, NOT_FOUND, False, [], timings, reason, draft, sources)
+
+        if not sources:
+            return refuse("no indexed passage matches the question's words")
+        shown = [SourceText(s.n, s.file, s.page, s.text) for s in sources]
+        prompt = build_prompt(shown, question, self.engine.tokenize, self.engine.llama.token_bos(), self._newline)
+        reply = copy_span(self.engine, prompt.tokens, [prompt.source_tokens(i) for i in range(len(sources))],
+                          self._end, [self._numbers.get(s.n, self._end) for s in sources],
+                          self.engine.llama.token_eos(), self.decline_bias, cancel, on_token)
+        stats = self.engine.stats
+        timings.ttft_ms = stats.ttft_s * 1000
+        timings.prompt_tokens, timings.reused_tokens = stats.prompt_tokens, stats.reused_tokens
+        timings.prompt_ms, timings.generated_tokens = stats.prompt_s * 1000, stats.gen_tokens
+        timings.tokens_per_s = stats.gen_tok_s
+        if reply.declined:
+            return refuse(f"the reader found no answer in the sources (P(no answer) "
+                          f"{2.718281828 ** reply.decline_logprob:.2f})")
+        source = sources[reply.source]
+        text = span_text(self.engine, prompt.source_tokens(reply.source), reply.start, len(reply.tokens or []))
+        draft = f"{text} [{source.n}]"
+        if text is None or text not in source.text:
+            return refuse("the copied span does not map back to its source's text", draft)
+        if not text.strip(" .,;:"):
+            return refuse("the copied span has no words", draft)
+        if relevance_of(question, source) < MIN_RELEVANCE:
+            return refuse(f"the passage holding the answer is not about the question "
+                          f"(relevance {relevance_of(question, source):.2f})", draft)
+        if not kind_matches(question, text):
+            return refuse(f"the answer is not the kind the question asks for ({expected_kind(question)})", draft)
+        timings.total_ms = (time.perf_counter() - started) * 1000
+        return Answer(question, text, True, [Citation.of(source)], timings,
+                      f"copied from source [{source.n}] (log-prob {reply.logprob:.2f})", draft, sources)
+
+
+def span_text(engine, source_tokens: list[int], start: int, length: int) -> str | None:
+    """The characters of a source that tokens [start, start+length) spell (no leading space)."""
+    pieces = b"".join(engine.llama.detokenize([t]) for t in source_tokens[start:start + length])
+    try:
+        return pieces.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return None

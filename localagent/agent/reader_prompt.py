@@ -1,0 +1,69 @@
+"""The prompt a reader model sees, built as token ids, shared by `ask` and the training data.
+
+A reader (tern-reader) is trained on exactly this layout, so the code that builds it lives in one
+place: ``quantize qat reading`` writes its examples with ``build_prompt``, and ``ask`` reads with it.
+
+    <s> Sources:\\n
+     [1] lease.pdf, page 2: <the source's text, one line>\\n
+     [2] ...\\n
+     Question: <question>\\n
+     Answer:
+
+Each piece is tokenized on its own (so a source's tokens are the same wherever it appears), which
+is why the model's answer, copied token for token from a source, maps back to a character range of
+that source's text. The reply is the copied span, then " [n]" and end-of-sequence; a reply that
+starts with end-of-sequence means "the sources do not answer this".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from localagent.agent.terms import one_line
+
+Tokenize = Callable[[str], list[int]]  # text -> ids, no BOS
+
+
+@dataclass(frozen=True)
+class SourceText:
+    n: int
+    file: str
+    page: int | str
+    text: str  # one line (see terms.one_line)
+
+
+@dataclass
+class ReaderPrompt:
+    tokens: list[int]  # BOS first
+    spans: list[tuple[int, int]]  # per source: [start, end) of its text tokens within ``tokens``
+    numbers: list[int]  # per source: its number n
+
+    def source_tokens(self, i: int) -> list[int]:
+        start, end = self.spans[i]
+        return self.tokens[start:end]
+
+
+def label(n: int, file: str, page: int | str) -> str:
+    return f"[{n}] {Path(file).name}, page {page}:"
+
+
+def build_prompt(sources: Sequence[SourceText], question: str, tokenize: Tokenize, bos: int,
+                 newline: list[int]) -> ReaderPrompt:
+    """Token ids of the reader prompt (see the module docstring)."""
+    tokens = [bos, *tokenize("Sources:"), *newline]
+    spans = []
+    for source in sources:
+        tokens += tokenize(label(source.n, source.file, source.page))
+        start = len(tokens)
+        tokens += tokenize(source.text)
+        spans.append((start, len(tokens)))
+        tokens += newline
+    tokens += [*tokenize("Question: " + one_line(question)), *newline, *tokenize("Answer:")]
+    return ReaderPrompt(tokens, spans, [s.n for s in sources])
+
+
+def citation_tokens(n: int, tokenize: Tokenize) -> list[int]:
+    """The tokens that follow a copied span: " [n]"."""
+    return tokenize(f"[{n}]")

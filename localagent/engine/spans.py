@@ -1,0 +1,134 @@
+"""Copy-constrained decoding: the model may only write a verbatim span of one of its sources.
+
+A reader model answers with tokens copied from a source, then " [n]" and end-of-sequence, or
+with end-of-sequence straight away when the sources do not answer the question. Decoding keeps
+the set of source positions that the tokens written so far match; the next token must continue
+one of them, or end the span. So every answer is, token for token, a run of one source's tokens,
+and its citation is a source the run occurs in (the model picks among those).
+
+    reply = copy_span(engine, prompt.tokens, [prompt.source_tokens(i) for i in ...], ...)
+    reply.declined, reply.source, reply.tokens, reply.logprob
+
+Greedy, like every answer path: the same question over the same sources gives the same answer.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from localagent.engine.constrained import _eval_prompt, _last_logits, _record
+from localagent.engine.llama import Engine
+
+MAX_SPAN_TOKENS = 48
+
+
+@dataclass
+class SpanReply:
+    declined: bool
+    source: int = -1  # index into the sources given
+    tokens: list[int] | None = None
+    start: int = -1  # token position of the span within that source
+    logprob: float = 0.0  # of the span's tokens and its end, under the constraint's choices
+    decline_logprob: float = 0.0  # log P(end-of-sequence first), the model's "no answer"
+
+
+def _log_softmax_at(logits: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    values = logits.astype(np.float64)
+    top = values.max()
+    return values[ids] - top - np.log(np.exp(values - top).sum())
+
+
+class SourceRuns:
+    """Every source's tokens in one array (sources separated by -1), for finding continuations."""
+
+    def __init__(self, sources: Sequence[Sequence[int]]):
+        parts, owner = [], []
+        for i, tokens in enumerate(sources):
+            parts += [*tokens, -1]
+            owner += [i] * (len(tokens) + 1)
+        self.seq = np.array(parts, dtype=np.int64)
+        self.owner = np.array(owner, dtype=np.int64)
+        self.starts = np.nonzero(self.seq >= 0)[0]
+
+    def first_tokens(self) -> np.ndarray:
+        return np.unique(self.seq[self.starts])
+
+    def matching(self, positions: np.ndarray, token: int) -> np.ndarray:
+        """Of spans ending just before ``positions``, those that continue with ``token``; the
+        positions after it."""
+        return positions[self.seq[positions] == token] + 1
+
+    def next_tokens(self, positions: np.ndarray) -> np.ndarray:
+        values = self.seq[positions]
+        return np.unique(values[values >= 0])
+
+
+def copy_span(engine: Engine, prompt: list[int], sources: Sequence[Sequence[int]], end_token: int,
+              number_tokens: Sequence[int], eos: int, decline_bias: float = 0.0,
+              cancel: threading.Event | None = None,
+              on_piece: Callable[[str], None] | None = None) -> SpanReply:
+    """Greedy copy-constrained reply to a reader prompt (see the module docstring).
+
+    ``end_token`` ends a span (the first token of " [n]"); ``number_tokens[i]`` is the token that
+    follows it for source i. ``decline_bias`` is added to end-of-sequence's logit at the first
+    step: above 0 the reader declines more readily.
+    """
+    runs = SourceRuns(sources)
+    llama = engine.llama
+    with engine._lock:
+        started = time.perf_counter()
+        reused = _eval_prompt(engine, prompt)
+        prompt_done = time.perf_counter()
+        logits = _last_logits(engine)
+        first_ids = runs.first_tokens()
+        candidates = np.append(first_ids, eos)
+        scores = _log_softmax_at(logits, candidates)
+        decline = float(scores[-1])
+        scores[-1] += decline_bias
+        best = int(np.argmax(scores))
+        first_time = time.perf_counter()
+        if best == len(candidates) - 1 or (cancel is not None and cancel.is_set()):
+            _record(engine, started, prompt_done, first_time, len(prompt), reused, 1)
+            return SpanReply(True, decline_logprob=decline)
+        token = int(candidates[best])
+        total = float(scores[best])
+        written = [token]
+        positions = runs.matching(runs.starts, token)
+        text = ""
+        while len(written) < MAX_SPAN_TOKENS and not (cancel is not None and cancel.is_set()):
+            if on_piece is not None:
+                now = engine.detokenize(written)
+                if len(now) > len(text):
+                    on_piece(now[len(text):])
+                text = now
+            nexts = runs.next_tokens(positions)
+            if not len(nexts):
+                break
+            llama.eval([token])
+            logits = _last_logits(engine)
+            options = np.append(nexts, end_token)
+            scores = _log_softmax_at(logits, options)
+            best = int(np.argmax(scores))
+            total += float(scores[best])
+            if best == len(options) - 1:
+                break
+            token = int(options[best])
+            written.append(token)
+            positions = runs.matching(positions, token)
+        owners = np.unique(runs.owner[positions - 1])
+        source = int(owners[0])
+        if len(owners) > 1:  # the span occurs in several sources: the model names one of them
+            llama.eval([token])
+            llama.eval([end_token])
+            logits = _last_logits(engine)
+            choice = _log_softmax_at(logits, np.array([number_tokens[i] for i in owners]))
+            source = int(owners[int(np.argmax(choice))])
+        where = int(positions[runs.owner[positions - 1] == source][0]) - len(written)
+        start = where - int(np.nonzero(runs.owner == source)[0][0])
+        _record(engine, started, prompt_done, first_time, len(prompt), reused, len(written))
+        return SpanReply(False, source, written, start, total, decline)

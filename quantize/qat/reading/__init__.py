@@ -1,0 +1,1 @@
+"""Reading-comprehension training data for reader models (`quantize qat reading`)."""

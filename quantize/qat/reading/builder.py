@@ -1,0 +1,219 @@
+"""Reading-comprehension examples for a reader model: numbered sources and questions in, a span
+copied from one source plus its number (or "no answer") out, as token ids.
+
+Each example is one context of sources (``contexts.pick_sources``, at least ``min_tokens`` of
+text) followed by several questions, each answered in turn:
+
+    <s> Sources: [1] ... [2] ... Question: q1 Answer: <span of [3]> [3]</s> Question: q2 Answer: </s> ...
+
+The first question is laid out exactly as ``ask`` lays out its single question (see
+``localagent.agent.reader_prompt``); the later ones reuse the same sources, which multiplies the
+supervised tokens per forward pass. About a quarter of the questions cannot be answered: they were
+written about a chunk that is not among the sources, or the sentence holding their answer was cut
+out of its source. The loss mask marks the answer tokens (span, citation, end-of-sequence).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from localagent.agent.reader_prompt import SourceText, build_prompt, citation_tokens
+from localagent.agent.terms import sentences
+from quantize.qat.reading.contexts import Library, pick_sources
+from quantize.qat.reading.questions import KIND_WEIGHT, Span, ask_about, find_spans
+from quantize.qat.reading.vocab import Vocab
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    examples: int = 16000
+    heldout_examples: int = 400
+    heldout_percent: int = 5
+    min_tokens: int = 1024
+    max_tokens: int = 1400
+    seq_len: int = 1600
+    questions: int = 6
+    unanswerable_share: float = 0.25
+    seed: int = 1234
+
+
+@dataclass
+class QA:
+    question: str
+    answer: str  # "" when unanswerable
+    source: int = 0  # the source number n, 0 when unanswerable
+    kind: str = ""
+    how: str = ""  # rule form or "other-document" / "sentence-removed"
+
+
+@dataclass
+class Example:
+    chunk_ids: list[int]
+    qas: list[QA] = field(default_factory=list)
+    tokens: list[int] = field(default_factory=list)
+    mask: list[int] = field(default_factory=list)
+
+
+def _candidates(text: str, rng: random.Random) -> list[tuple[str, Span, str]]:
+    """(sentence, span, question) triples of one chunk's text."""
+    out = []
+    for sentence in sentences(text):
+        if len(sentence) > 400:
+            continue
+        for span in find_spans(sentence):
+            question = ask_about(sentence, span, rng)
+            if question:
+                out.append((sentence, span, question))
+    return out
+
+
+def _span_tokens(vocab: Vocab, text: str, tokens: list[int], answer: str, sentence: str) -> list[int] | None:
+    """The tokens of ``text`` that spell exactly ``answer`` at its place in ``sentence``."""
+    offsets = vocab.offsets(text, tokens)
+    at = text.find(sentence)
+    if offsets is None or at < 0 or text.count(answer) != 1:
+        return None
+    start = len(text[:at + sentence.find(answer)].encode("utf-8"))
+    end = start + len(answer.encode("utf-8"))
+    byte_text = text.encode("utf-8")
+    starts = {o: i for i, o in enumerate(offsets)}
+    if start in starts:
+        first = starts[start]
+    elif start - 1 in starts and byte_text[start - 1:start] == b" ":
+        first = starts[start - 1]  # the token carries the space before the word
+    else:
+        return None
+    if end not in starts:
+        return None
+    return tokens[first:starts[end]]
+
+
+class ExampleWriter:
+    """Builds examples from a Library; one per call of ``build`` (deterministic per index)."""
+
+    def __init__(self, library: Library, vocab: Vocab, cfg: BuildConfig):
+        self.library, self.vocab, self.cfg = library, vocab, cfg
+        self.count = lambda text: len(vocab.tokenize(text))
+
+    def build(self, index: int, docs: list[int]) -> Example | None:
+        cfg, library = self.cfg, self.library
+        rng = random.Random(f"{cfg.seed}/{index}/{len(docs)}")
+        gold_doc = docs[rng.randrange(len(docs))]
+        if not library.by_doc[gold_doc]:
+            return None
+        gold = rng.choice(library.by_doc[gold_doc])
+        chunk_ids = pick_sources(library, gold, rng, set(docs), self.count, cfg.min_tokens, cfg.max_tokens)
+        texts = [library.chunks[c].text for c in chunk_ids]
+        example = Example(chunk_ids)
+        qas: list[QA] = []
+        removed: int | None = None
+        if rng.random() < 0.5:  # cut one answer sentence out of its source: a question about it has no answer
+            i = rng.randrange(len(texts))
+            found = _candidates(texts[i], rng)
+            if found:
+                sentence, span, question = rng.choice(found)
+                answer = span.text(sentence)
+                texts[i] = texts[i].replace(sentence, "").replace("  ", " ").strip()
+                if not any(answer in t for t in texts):
+                    qas.append(QA(question, "", 0, span.kind, "sentence-removed"))
+                    removed = i
+        sources = [SourceText(n + 1, library.keys[library.chunks[c].doc].rsplit("/", 1)[-1], 1, texts[n])
+                   for n, c in enumerate(chunk_ids)]
+        prompt = build_prompt(sources, "", self.vocab.tokenize, self.vocab.bos, self.vocab.newline)
+        answerable = []
+        for i, text in enumerate(texts):
+            for sentence, span, question in _candidates(text, rng):
+                answer = span.text(sentence)
+                if sum(t.count(answer) for t in texts) != 1:
+                    continue  # the reader could not tell which source to cite
+                tokens = _span_tokens(self.vocab, text, prompt.source_tokens(i), answer, sentence)
+                if tokens:
+                    weight = (3 if chunk_ids[i] == gold and i != removed else 1) * KIND_WEIGHT[span.kind]
+                    answerable.append((weight, QA(question, answer, i + 1, span.kind, "rule"), tokens))
+        if not answerable:
+            return None
+        wanted = cfg.questions - len(qas)
+        n_unanswerable = sum(rng.random() < cfg.unanswerable_share for _ in range(wanted))
+        picks = rng.choices(answerable, weights=[w for w, _, _ in answerable], k=wanted - n_unanswerable)
+        span_tokens = {}
+        for _, qa, tokens in picks:
+            if qa.question not in {q.question for q in qas}:
+                qas.append(qa)
+                span_tokens[qa.question] = tokens
+        for _ in range(n_unanswerable):  # questions about a chunk of another document
+            other = library.chunks[rng.randrange(len(library.chunks))]
+            if other.doc not in docs or any(library.chunks[c].doc == other.doc for c in chunk_ids):
+                continue
+            found = _candidates(other.text, rng)
+            if found:
+                sentence, span, question = rng.choice(found)
+                if not any(span.text(sentence) in t for t in texts):
+                    qas.append(QA(question, "", 0, span.kind, "other-document"))
+        rng.shuffle(qas)
+        example.qas = qas
+        self._tokenize(example, sources, span_tokens)
+        return example
+
+    def _tokenize(self, example: Example, sources: list[SourceText], span_tokens: dict[str, list[int]]) -> None:
+        vocab = self.vocab
+        tokens: list[int] = []
+        mask: list[int] = []
+        for number, qa in enumerate(example.qas):
+            if number == 0:
+                prompt = build_prompt(sources, qa.question, vocab.tokenize, vocab.bos, vocab.newline).tokens
+            else:
+                prompt = [*vocab.newline, *vocab.tokenize("Question: " + qa.question), *vocab.newline,
+                          *vocab.tokenize("Answer:")]
+            reply = [vocab.eos]
+            if qa.answer:
+                reply = [*span_tokens[qa.question], *citation_tokens(qa.source, vocab.tokenize), vocab.eos]
+            if len(tokens) + len(prompt) + len(reply) > self.cfg.seq_len + 1:
+                example.qas = example.qas[:number]
+                break
+            tokens += prompt + reply
+            mask += [0] * len(prompt) + [1] * len(reply)
+        example.tokens, example.mask = tokens, mask
+
+
+def iter_examples(writer: ExampleWriter, docs: list[int], count: int, offset: int) -> Iterator[Example]:
+    index = offset
+    made = 0
+    while made < count:
+        example = writer.build(index, docs)
+        index += 1
+        if example is not None and example.qas:
+            made += 1
+            yield example
+
+
+def write_split(path: Path, examples: list[Example], seq_len: int, pad: int, library: Library) -> None:
+    """tokens (N, seq_len+1) int16 and mask (N, seq_len+1) uint8 as one .npz; text as .jsonl."""
+    tokens = np.full((len(examples), seq_len + 1), pad, dtype=np.int16)
+    mask = np.zeros((len(examples), seq_len + 1), dtype=np.uint8)
+    for i, example in enumerate(examples):
+        tokens[i, :len(example.tokens)] = example.tokens
+        mask[i, :len(example.mask)] = example.mask
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, tokens=tokens, mask=mask)
+    os.replace(tmp, path.with_suffix(".npz"))
+    with open(path.with_suffix(".jsonl.tmp"), "w", encoding="utf-8") as out:
+        for example in examples:
+            documents = [library.keys[library.chunks[c].doc] for c in example.chunk_ids]
+            out.write(json.dumps({"documents": documents, "qas": [qa.__dict__ for qa in example.qas]}) + "\n")
+    os.replace(path.with_suffix(".jsonl.tmp"), path.with_suffix(".jsonl"))
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,109 @@
+"""Start a QAT run from a GGUF file the project made (tern-18m): its weights as a torch state dict.
+
+The shipped GGUF is the only copy of tern-18m's weights in the repository, and it is exact: the
+ternary tensors dequantize (with the reference kernels) to codes x scale, which is what BitLinear
+computes in its forward pass, so a model loaded from them gives the same logits as the GGUF.
+Loading codes x s as the latent weights keeps that forward pass: mean|W| becomes s times the share
+of non-zero codes, and W / mean|W| still rounds to the same codes.
+
+Q and K rows are stored in ggml's interleaved RoPE order; they are permuted back to Hugging
+Face's half-split order (the inverse of ``quantize.archs.common.rope_permuted``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from quantize.errors import QuantizeError
+
+_LAYER_NAMES = {
+    "attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj",
+    "attn_output": "self_attn.o_proj", "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj",
+    "ffn_down": "mlp.down_proj", "attn_norm": "input_layernorm", "ffn_norm": "post_attention_layernorm",
+}
+
+
+def hf_name(gguf_name: str) -> str:
+    """GGUF tensor name -> Hugging Face LlamaForCausalLM parameter name."""
+    if gguf_name == "token_embd.weight":
+        return "model.embed_tokens.weight"
+    if gguf_name == "output_norm.weight":
+        return "model.norm.weight"
+    if gguf_name == "output.weight":
+        return "lm_head.weight"
+    parts = gguf_name.split(".")
+    if len(parts) == 4 and parts[0] == "blk" and parts[2] in _LAYER_NAMES:
+        return f"model.layers.{parts[1]}.{_LAYER_NAMES[parts[2]]}.{parts[3]}"
+    raise QuantizeError(f"unexpected tensor {gguf_name!r} in a llama GGUF")
+
+
+def unpermute_rope(rows: np.ndarray, head_dim: int) -> np.ndarray:
+    """ggml's interleaved Q/K row order back to Hugging Face's half-split order."""
+    return rows.reshape(-1, head_dim // 2, 2, rows.shape[-1]).swapaxes(1, 2).reshape(rows.shape)
+
+
+def read_gguf_weights(path: Path) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """float32 arrays keyed by Hugging Face name, plus the model's shape (hidden, layers, heads, ...)."""
+    from gguf import GGUFReader
+
+    import kernels
+
+    reader = GGUFReader(str(path))
+    arch = str(bytes(reader.fields["general.architecture"].parts[-1]), "utf-8")
+    if arch != "llama":
+        raise QuantizeError(f"{path}: architecture {arch!r}; only llama GGUFs can start a QAT run")
+
+    def scalar(key: str) -> int:
+        return int(reader.fields[f"llama.{key}"].parts[-1][0])
+
+    shape = {"hidden_size": scalar("embedding_length"), "intermediate_size": scalar("feed_forward_length"),
+             "num_hidden_layers": scalar("block_count"), "num_attention_heads": scalar("attention.head_count"),
+             "vocab_size": int(reader.tensors[0].shape[-1]) if reader.tensors[0].name == "token_embd.weight"
+             else 0}
+    head_dim = shape["hidden_size"] // shape["num_attention_heads"]
+    weights = {}
+    for tensor in reader.tensors:
+        rows_cols = tuple(int(d) for d in reversed(tensor.shape))
+        qtype = tensor.tensor_type.name.lower()
+        if qtype in ("f32", "f16"):
+            array = np.asarray(tensor.data, dtype=np.float32).reshape(rows_cols)
+        else:
+            array = kernels.dequantize(np.asarray(tensor.data), qtype, rows_cols)
+        if tensor.name.endswith(("attn_q.weight", "attn_k.weight")):
+            array = unpermute_rope(array, head_dim)
+        weights[hf_name(tensor.name)] = array
+    shape["vocab_size"] = weights["model.embed_tokens.weight"].shape[0]
+    if "lm_head.weight" not in weights:
+        weights["lm_head.weight"] = weights["model.embed_tokens.weight"]
+    return weights, shape
+
+
+def write_sentencepiece_model(gguf_path: Path, out: Path) -> Path:
+    """Rebuild a SentencePiece ``tokenizer.model`` from a llama GGUF's vocabulary (pieces, scores,
+    types), so a model trained from that GGUF exports with the very same tokenizer."""
+    from gguf import GGUFReader
+    from sentencepiece import sentencepiece_model_pb2 as sp_pb2
+
+    reader = GGUFReader(str(gguf_path))
+
+    def array(key: str) -> list:
+        field = reader.fields[key]
+        return [field.parts[i] for i in field.data]
+
+    tokens = [bytes(p).decode("utf-8") for p in array("tokenizer.ggml.tokens")]
+    scores = [float(p[0]) for p in array("tokenizer.ggml.scores")]
+    types = [int(p[0]) for p in array("tokenizer.ggml.token_type")]
+    proto = sp_pb2.ModelProto()
+    proto.trainer_spec.model_type = sp_pb2.TrainerSpec.BPE  # as quantize.qat.tokenizer trains it
+    proto.trainer_spec.byte_fallback = 6 in types
+    proto.normalizer_spec.name = "identity"
+    proto.normalizer_spec.add_dummy_prefix = True
+    proto.normalizer_spec.remove_extra_whitespaces = False
+    proto.trainer_spec.split_digits = True
+    for piece, score, kind in zip(tokens, scores, types, strict=True):
+        entry = proto.pieces.add()
+        entry.piece, entry.score, entry.type = piece, score, kind
+    out.write_bytes(proto.SerializeToString())
+    return out
