@@ -42,6 +42,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("answer_models", str, "", "models `ask` and `chat` try in turn, comma-separated (a cascade: "
                 "the next is asked only when one declines); empty means just `model`"),
         Setting("retrieval_k", int, 4, "sources put in front of the model by `ask`"),
+        Setting("reader_sources", int, 8, "sources a reader model (tern-reader) reads per question, at most 9"),
         Setting("ask_source_tokens", int, 360, "prompt tokens `ask` gives to sources (fewer is faster)"),
         Setting("agent_max_steps", int, 4, "most tool calls `ask --agent` makes before answering"),
     ]

@@ -75,12 +75,16 @@ class Cascade:
         self.engines: dict[str, Any] = dict(engines or {})
         self._answerers: dict[str, Any] = {}
 
-    def answerer(self, name: str) -> Any:
-        if name not in self._answerers:
+    def answerer(self, spec: str) -> Any:
+        """The answerer of a model; "name@reader" (or "@generator") forces how it answers, e.g. to
+        measure the copy constraint with a model that was not trained for it."""
+        if spec not in self._answerers:
+            name, _, role = spec.partition("@")
             if name not in self.engines:
                 self.engines[name] = self._load(self.config, name)
-            self._answerers[name] = make_answerer(self.engines[name], self.index, self.config, model_role(name))
-        return self._answerers[name]
+            self._answerers[spec] = make_answerer(self.engines[name], self.index, self.config,
+                                                  role or model_role(name))
+        return self._answerers[spec]
 
     def ask(self, question: str, collection: str | None = None,
             on_token: Callable[[str], None] | None = None,

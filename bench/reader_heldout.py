@@ -1,0 +1,81 @@
+"""A reader model on held-out reading examples (documents never trained on), in ask's format.
+
+    python bench/reader_heldout.py READER.gguf DATA_DIR [--limit N]
+
+DATA_DIR is a `quantize qat reading` build; its heldout.npz/.jsonl hold examples of the held-out
+documents. The first question of each example is laid out exactly as `ask` lays out a question
+(its sources are the example's), decoded under the copy constraint. Prints, for a range of
+decline biases: exact answers, answers containing the gold span, wrong answers and declines on
+answerable questions, and declines on unanswerable ones. The bias is what `ask` adds to the
+"no answer" logit; 0 is the model as trained.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+BIASES = (-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("model", type=Path)
+    parser.add_argument("data", type=Path)
+    parser.add_argument("--limit", type=int, default=300)
+    parser.add_argument("--threads", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    from localagent.agent.reader import span_text
+    from localagent.agent.reader_prompt import citation_tokens
+    from localagent.engine import Engine
+    from localagent.engine.spans import copy_span
+
+    engine = Engine(args.model, n_ctx=2048, n_threads=args.threads)
+    data = np.load(args.data / "heldout.npz")
+    rows = [json.loads(line) for line in (args.data / "heldout.jsonl").read_text().splitlines()]
+    end = citation_tokens(1, engine.tokenize)[0]
+    numbers = [citation_tokens(n, engine.tokenize)[1] for n in range(1, 10)]
+    results = []
+    for tokens, mask, row in list(zip(data["tokens"], data["mask"], rows, strict=True))[: args.limit]:
+        if not row.get("spans") or len(row["spans"]) > 9:
+            continue
+        first = int(np.nonzero(mask)[0][0])
+        prompt = [int(t) for t in tokens[:first]]
+        sources = [prompt[a:b] for a, b in row["spans"]]
+        qa = row["qas"][0]
+        reply = copy_span(engine, prompt, sources, end, numbers[: len(sources)], engine.llama.token_eos(),
+                          decline_bias=-1e9)
+        text = span_text(engine, sources[reply.source], reply.start, len(reply.tokens or [])) or ""
+        results.append((qa["answer"], qa["source"], text, reply.source + 1, reply.decline_logprob,
+                        reply.first_logprob))
+    answerable = [r for r in results if r[0]]
+    unanswerable = [r for r in results if not r[0]]
+    print(f"{args.model.name} on {len(results)} held-out questions ({len(answerable)} answerable, "
+          f"{len(unanswerable)} not) of {args.data}")
+    print("| decline bias | exact + right source | contains gold | wrong | declined (answerable) "
+          "| declined (unanswerable) |")
+    print("|---|---|---|---|---|---|")
+    for bias in BIASES:
+        def declined(r, bias=bias):
+            return r[4] + bias > r[5]
+        exact = sum(not declined(r) and r[2] == r[0] and r[3] == r[1] for r in answerable)
+        contains = sum(not declined(r) and r[0] in r[2] for r in answerable)
+        wrong = sum(not declined(r) and r[0] not in r[2] for r in answerable)
+        d_ans = sum(declined(r) for r in answerable)
+        d_un = sum(declined(r) for r in unanswerable)
+        n, u = max(1, len(answerable)), max(1, len(unanswerable))
+        print(f"| {bias:+.0f} | {exact / n:.0%} | {contains / n:.0%} | {wrong / n:.0%} | {d_ans / n:.0%} "
+              f"| {d_un}/{len(unanswerable)} = {d_un / u:.0%} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

