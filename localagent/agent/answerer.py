@@ -83,12 +83,7 @@ class Answerer:
             pieces.append(piece)
             if on_token is not None:
                 on_token(piece)
-        stats = self.engine.stats
-        timings.prompt_tokens += stats.prompt_tokens
-        timings.reused_tokens += stats.reused_tokens
-        timings.prompt_ms += stats.prompt_s * 1000
-        timings.generated_tokens += stats.gen_tokens
-        timings.tokens_per_s = stats.gen_tok_s
+        timings.add_call(self.engine.stats)
         return "".join(pieces)
 
     def ask(self, question: str, collection: str | None = None,

@@ -73,11 +73,7 @@ class AgentLoop:
         stats = self.engine.stats
         if not timings.ttft_ms:
             timings.ttft_ms = (step_started - started + stats.ttft_s) * 1000
-        timings.prompt_tokens += stats.prompt_tokens
-        timings.reused_tokens += stats.reused_tokens
-        timings.prompt_ms += stats.prompt_s * 1000
-        timings.generated_tokens += stats.gen_tokens
-        timings.tokens_per_s = stats.gen_tok_s
+        timings.add_call(stats)
         return text.split("\n", 1)[0].strip()
 
     def ask(self, question: str, collection: str | None = None,

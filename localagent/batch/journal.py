@@ -68,9 +68,6 @@ class Journal:
         row = self.db.execute("SELECT MAX(end_offset) FROM written").fetchone()
         return int(row[0] or 0)
 
-    def written_keys(self) -> set[tuple[str, str]]:
-        return {(f, s) for f, s in self.db.execute("SELECT file, sha256 FROM written")}
-
     def replace_written(self, entries: list[tuple[str, str, int]]) -> None:
         """Make ``written`` say exactly ``entries`` (file, sha256, end_offset): after a full rescan."""
         with self._transaction():

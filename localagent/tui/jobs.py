@@ -13,8 +13,7 @@ from typing import Any
 
 from textual import work
 
-from localagent.errors import LocalAgentError
-from localagent.tui.guard import shown_as_notification
+from localagent.tui.guard import describe, shown_as_notification
 from localagent.tui.screens import FolderScreen
 from localagent.tui.widgets import DocumentPanel
 
@@ -140,8 +139,7 @@ class IndexingMixin:
                                       chunk_tokens=self.config.chunk_tokens,
                                       chunk_overlap=self.config.chunk_overlap)
         except Exception as exc:
-            reason = str(exc) if isinstance(exc, LocalAgentError) else f"{type(exc).__name__}: {exc}"
-            self.post(self._index_finished, None, reason)
+            self.post(self._index_finished, None, describe(exc))
             return
         self.post(self._index_finished, summary, "")
 
