@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from localagent.batch.extract import ExtractTask
 from localagent.batch.journal import Journal, journal_path
 from localagent.batch.memory import check_workers_fit
 from localagent.batch.output import OutputFile, Scan
@@ -123,7 +124,7 @@ def run_batch(job: BatchJob, reporter: Reporter | None = None) -> Summary:
     started = time.perf_counter()
     out = check_output_path(job.out)
     files = find_inputs(job.inputs)
-    schema = json.loads(job.task.schema_json) if job.task.name == "extract" else None
+    schema = job.task.schema if isinstance(job.task, ExtractTask) else None
     output = OutputFile(out, job.format, csv_columns(schema))
     journal = Journal(journal_path(out))
     summary = Summary(inputs=len(files), out=str(out))

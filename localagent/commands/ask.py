@@ -10,6 +10,7 @@ from pathlib import Path
 from localagent.commands.options import add_model_options, config_from_args
 from localagent.commands.output import print_json
 from localagent.errors import LocalAgentError
+from localagent.protocols import QuestionAnswerer
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -74,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
             raise LocalAgentError(f"collection {config.collection!r} has no documents yet; "
                                   "run `localagent index PATH` first")
         engine = load_engine(config)
+        asker: QuestionAnswerer
         if args.agent:
             from localagent.agent.loop import AgentLoop
 

@@ -191,12 +191,12 @@ class Engine:
         now = time.perf_counter()
         first = first or now
         perf = self._perf()
-        prompt_tokens = perf.get("n_p_eval", n_prompt)
+        prompt_tokens = int(perf.get("n_p_eval", n_prompt))
         self.stats.record_call(
             ttft_s=first - started, prompt_tokens=prompt_tokens,
             prompt_s=perf.get("t_p_eval_s", first - started),
             reused_tokens=max(0, n_prompt - prompt_tokens) if before else 0,
-            gen_tokens=perf.get("n_eval", n_gen), gen_s=perf.get("t_eval_s", now - first),
+            gen_tokens=int(perf.get("n_eval", n_gen)), gen_s=perf.get("t_eval_s", now - first),
             context_used=self._n_past())
 
     def _perf_reset(self) -> None:

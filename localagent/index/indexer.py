@@ -229,7 +229,8 @@ def index_paths(paths: list[Path], collection: str = "default", rebuild: bool = 
     if not collection or not collection.strip():
         raise LocalAgentError("the collection name must not be empty")
     own = index is None
-    index = Index.open() if own else index
+    if index is None:
+        index = Index.open()
     try:
         run = _Run(index, collection, rebuild, chunk_tokens, max(0, chunk_overlap), progress)
         found = find_files(paths)

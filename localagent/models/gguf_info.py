@@ -32,7 +32,7 @@ def _summary_reader_class() -> type:
         """GGUFReader that records metadata arrays by their extent only (type and length, no
         elements). Scalars, strings and tensor infos are read by gguf-py as usual."""
 
-        def _get_field_parts(self, orig_offs: int, raw_type: int):  # type: ignore[override]
+        def _get_field_parts(self, orig_offs: int, raw_type: int):
             if raw_type != GGUFValueType.ARRAY or self.byte_order != "I":
                 return super()._get_field_parts(orig_offs, raw_type)
             raw_itype = self._get(orig_offs, np.uint32)
@@ -43,7 +43,7 @@ def _summary_reader_class() -> type:
             if scalar is not None:
                 offs += count * np.dtype(scalar).itemsize
             elif item_type == GGUFValueType.STRING:
-                view = memoryview(self.data)
+                view = self.data.data  # the memory-mapped file as a memoryview
                 for _ in range(count):
                     offs += 8 + struct.unpack_from("<Q", view, offs)[0]
             else:  # arrays of arrays: rare, let gguf-py walk them

@@ -141,9 +141,9 @@ class Registry:
         """The verified GGUF of an entry; assembles pypi models on first use."""
         if entry.status == "unsupported":
             raise LocalAgentError(f"model {entry.name!r} is marked unsupported: {entry.notes}")
-        if entry.source == "pypi":
-            return assemble_from_package(entry.package, entry.local_path, entry.sha256)
         path = entry.local_path
+        if entry.source == "pypi" and path is not None:
+            return assemble_from_package(entry.package, path, entry.sha256)
         if path is None:
             raise LocalAgentError(f"model {entry.name!r} is a {entry.source} model with no file; "
                                   f"convert it with `quantize convert` and add it with `localagent models add`")

@@ -32,12 +32,12 @@ def private_terminal(log_path: Path) -> Iterator[None]:
     os.dup2(log_fd, 2)
     os.close(log_fd)
     previous_stderr = sys.stderr
-    sys.__stderr__ = sys.stderr = ui
+    sys.__stderr__ = sys.stderr = ui  # type: ignore[misc]  # Textual writes to sys.__stderr__
     try:
         yield
     finally:
         ui.flush()
-        sys.__stderr__, sys.stderr = original, previous_stderr
+        sys.__stderr__, sys.stderr = original, previous_stderr  # type: ignore[misc]
         os.dup2(saved_fd, 2)
         os.close(saved_fd)
         ui.close()
