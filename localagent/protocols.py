@@ -42,6 +42,8 @@ class TextEngine(Protocol):
              stop: list[str] | None = None, seed: int | None = None, grammar: Any = None,
              cancel: threading.Event | None = None) -> Iterator[str]: ...
 
+    def close(self) -> None: ...
+
 
 class DocumentIndex(Protocol):
     """The read side of the document index (localagent.index.Index)."""

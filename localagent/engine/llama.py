@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from localagent.config import Settings
 from localagent.engine.loader import open_llama
 from localagent.engine.quiet import quiet_stderr
 from localagent.engine.system import physical_cores, rss_bytes
@@ -224,7 +225,7 @@ class Engine:
             close()
 
 
-def load_engine(config: Any, model: str | None = None, logits_all: bool = False) -> Engine:
+def load_engine(config: Settings, model: str | None = None, logits_all: bool = False) -> Engine:
     """An Engine for the model named by `model` (or the config's / registry's default)."""
     from localagent.models import resolve_model
 

@@ -24,8 +24,10 @@ from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.widgets import Input, Tree
 
+from localagent.config import Config
 from localagent.errors import LocalAgentError
-from localagent.index import DocumentRecord
+from localagent.index import DocumentRecord, Index
+from localagent.protocols import TextEngine
 from localagent.tui.answering import AnswererFactory, AnswerService, CitedSource, Reply
 from localagent.tui.commands import ChatCommands, Palette
 from localagent.tui.guard import describe, shown_as_notification
@@ -47,11 +49,11 @@ from localagent.tui.widgets import (
     StatusLine,
 )
 
-EngineFactory = Callable[[Any, "str | None"], Any]
+EngineFactory = Callable[[Config, "str | None"], TextEngine]
 STATUS_REFRESH_S = 3.0
 
 
-def load_real_engine(config: Any, model: str | None) -> Any:
+def load_real_engine(config: Config, model: str | None) -> TextEngine:
     from localagent.engine import load_engine
 
     return load_engine(config, model=model)
@@ -83,7 +85,7 @@ class ChatApp(App):
     model_name: reactive[str | None] = reactive(None, repaint=False)
     activity: reactive[str] = reactive("", repaint=False)  # "loading model…", "indexing 3/10", …
 
-    def __init__(self, config: Any, *, model: str | None = None, engine_factory: EngineFactory | None = None,
+    def __init__(self, config: Config, *, model: str | None = None, engine_factory: EngineFactory | None = None,
                  answerer_factory: AnswererFactory | None = None, index_path: Path | None = None,
                  history_path: Path | None = None,
                  status_view: Callable[[StatusInfo], StatusInfo] | None = None,
@@ -99,8 +101,8 @@ class ChatApp(App):
         self.status_view = status_view or (lambda info: info)
         self.show_path = show_path
         self.main_screen: MainScreen | None = None
-        self.engine: Any = None
-        self.index: Any = None
+        self.engine: TextEngine | None = None
+        self.index: Index | None = None
         self.store: ChatStore | None = None
         self.service: AnswerService | None = None
         self.chat_id: int | None = None
@@ -243,7 +245,7 @@ class ChatApp(App):
         self.post(self._model_ready, engine, model)
 
     @shown_as_notification
-    def _model_ready(self, engine: Any, model: str | None) -> None:
+    def _model_ready(self, engine: TextEngine, model: str | None) -> None:
         old, self.engine, self.service = self.engine, engine, None
         self.model_name = model
         self.model_error = ""
@@ -292,6 +294,8 @@ class ChatApp(App):
         with self.threads.running():
             try:
                 if self.service is None:
+                    if self.engine is None or self.index is None:
+                        raise LocalAgentError("no model loaded" if self.engine is None else "the index is not open")
                     self.service = AnswerService(self.engine, self.index, self.config, self.answerer_factory)
                 reply = self.service.ask(question, self.collection,
                                          lambda piece: self.post(self._piece, view, piece), cancel)
