@@ -99,7 +99,10 @@ def c_dequantize(data: np.ndarray, qtype: str, n_values: int) -> np.ndarray:
     out = np.empty(n_values, dtype=np.float32)
     lib = _base()
     if fmt.name == "q8_k":  # no to_float in the type traits
-        to_float = ctypes.cast(lib.dequantize_row_q8_K, ctypes.c_void_p).value
+        address = ctypes.cast(lib.dequantize_row_q8_K, ctypes.c_void_p).value
+        if address is None:
+            raise RuntimeError("ggml has no dequantize_row_q8_K")
+        to_float = address
     else:
         to_float = lib.ggml_get_type_traits(fmt.ggml_type).contents.to_float
     _TO_FLOAT(to_float)(data.ctypes.data, out.ctypes.data, n_values)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from gguf import GGUFReader
@@ -47,7 +48,7 @@ class Hparams:
         return self.arch == "bitnet"  # llama.cpp: LLAMA_ROPE_TYPE_NEOX for bitnet, NORM for llama
 
 
-def _field(reader: GGUFReader, key: str, default: object = None) -> object:
+def _field(reader: GGUFReader, key: str, default: Any = None) -> Any:
     field = reader.fields.get(key)
     if field is None:
         if default is None:

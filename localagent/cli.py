@@ -1,6 +1,7 @@
 """`localagent` command line: a thin dispatcher over one module per command in `commands/`.
 
-Exit codes: 0 ok, 1 user error (one line on stderr, no traceback unless --debug), 2 usage error.
+Exit codes: 0 ok, 1 user error (one line on stderr, no traceback unless --debug), 2 usage error,
+130 interrupted (Ctrl-C; 128 + SIGINT, as shells report it).
 """
 
 from __future__ import annotations

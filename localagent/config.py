@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 from localagent.errors import LocalAgentError
 from localagent.paths import get_paths
@@ -25,27 +25,37 @@ class Setting:
     help: str
 
 
+def _setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting with its type and default (the one place defaults are written)."""
+
+    model: str = _setting("", "model name or .gguf path; empty means the registry default")
+    n_ctx: int = _setting(4096, "context window in tokens")
+    n_threads: int = _setting(0, "CPU threads for llama.cpp; 0 means the physical cores")
+    n_batch: int = _setting(512, "prompt tokens evaluated per batch")
+    temperature: float = _setting(0.7, "sampling temperature for `generate`")
+    max_tokens: int = _setting(256, "most tokens to generate")
+    seed: int = _setting(-1, "sampling seed; -1 picks one at random")
+    verbose: bool = _setting(False, "show llama.cpp's own log lines")
+    collection: str = _setting("default", "document collection used by index/search/ask")
+    chunk_tokens: int = _setting(200, "target chunk size in tokens when indexing")
+    chunk_overlap: int = _setting(30, "tokens shared by neighbouring chunks")
+    answer_models: str = _setting("", "models `ask` and `chat` try in turn, comma-separated (a cascade: the "
+                                      "next is asked only when one declines); empty means just `model`")
+    retrieval_k: int = _setting(4, "sources put in front of the model by `ask`")
+    reader_sources: int = _setting(8, "sources a reader model (tern-reader) reads per question, at most 9")
+    ask_source_tokens: int = _setting(360, "prompt tokens `ask` gives to sources (fewer is faster)")
+    agent_max_steps: int = _setting(4, "most tool calls `ask --agent` makes before answering")
+
+
+DEFAULTS = Settings()
+_TYPES = get_type_hints(Settings)
 SETTINGS: dict[str, Setting] = {
-    s.name: s
-    for s in [
-        Setting("model", str, "", "model name or .gguf path; empty means the registry default"),
-        Setting("n_ctx", int, 4096, "context window in tokens"),
-        Setting("n_threads", int, 0, "CPU threads for llama.cpp; 0 means the physical cores"),
-        Setting("n_batch", int, 512, "prompt tokens evaluated per batch"),
-        Setting("temperature", float, 0.7, "sampling temperature for `generate`"),
-        Setting("max_tokens", int, 256, "most tokens to generate"),
-        Setting("seed", int, -1, "sampling seed; -1 picks one at random"),
-        Setting("verbose", bool, False, "show llama.cpp's own log lines"),
-        Setting("collection", str, "default", "document collection used by index/search/ask"),
-        Setting("chunk_tokens", int, 200, "target chunk size in tokens when indexing"),
-        Setting("chunk_overlap", int, 30, "tokens shared by neighbouring chunks"),
-        Setting("answer_models", str, "", "models `ask` and `chat` try in turn, comma-separated (a cascade: "
-                "the next is asked only when one declines); empty means just `model`"),
-        Setting("retrieval_k", int, 4, "sources put in front of the model by `ask`"),
-        Setting("reader_sources", int, 8, "sources a reader model (tern-reader) reads per question, at most 9"),
-        Setting("ask_source_tokens", int, 360, "prompt tokens `ask` gives to sources (fewer is faster)"),
-        Setting("agent_max_steps", int, 4, "most tool calls `ask --agent` makes before answering"),
-    ]
+    f.name: Setting(f.name, _TYPES[f.name], f.default, f.metadata["help"]) for f in fields(Settings)
 }
 
 ENV_PREFIX = "LOCALAGENT_"
@@ -60,33 +70,32 @@ class Value:
     source: str  # "default", "config file <path>", "env LOCALAGENT_X", "flag --x"
 
 
-class Config:
-    """Merged settings; attribute access returns the value (``config.n_ctx``)."""
+@dataclass(frozen=True)
+class Config(Settings):
+    """Merged settings (typed attributes: ``config.n_ctx``) and where each value came from."""
 
-    def __init__(self, values: dict[str, Value]):
-        self._values = values
+    sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self._values[name].value
-        except KeyError:
-            raise AttributeError(name) from None
+    @classmethod
+    def of(cls, values: dict[str, Value]) -> Config:
+        return cls(**{name: v.value for name, v in values.items()},
+                   sources={name: v.source for name, v in values.items()})
 
     def source(self, name: str) -> str:
-        return self._values[name].source
+        return self.sources.get(name, "default")
 
     def items(self) -> list[tuple[str, Value]]:
-        return list(self._values.items())
+        return [(name, Value(getattr(self, name), self.source(name))) for name in SETTINGS]
 
     def with_overrides(self, flags: dict[str, Any]) -> Config:
         """A copy with command-line flags applied (None means the flag was not given)."""
-        values = dict(self._values)
+        values = dict(self.items())
         for name, raw in flags.items():
             if raw is None or name not in SETTINGS:
                 continue
             values[name] = Value(_coerce(SETTINGS[name], raw, f"flag --{name.replace('_', '-')}"),
                                  f"flag --{name.replace('_', '-')}")
-        return Config(values)
+        return Config.of(values)
 
 
 def _coerce(setting: Setting, raw: Any, where: str) -> Any:
@@ -144,7 +153,7 @@ def read_config_file(path: Path) -> dict[str, tuple[Any, int]]:
 
 def load_config(flags: dict[str, Any] | None = None) -> Config:
     """Merge defaults, config.toml, LOCALAGENT_* env and flags (highest wins)."""
-    values = {name: Value(s.default, "default") for name, s in SETTINGS.items()}
+    values = {name: Value(setting.default, "default") for name, setting in SETTINGS.items()}
     path = get_paths().config_file
     for key, (raw, line) in read_config_file(path).items():
         where = f"{path}:{line}"
@@ -155,4 +164,4 @@ def load_config(flags: dict[str, Any] | None = None) -> Config:
         key = env_name[len(ENV_PREFIX):].lower()
         if key in SETTINGS:
             values[key] = Value(_coerce(SETTINGS[key], raw, f"env {env_name}"), f"env {env_name}")
-    return Config(values).with_overrides(flags or {})
+    return Config.of(values).with_overrides(flags or {})

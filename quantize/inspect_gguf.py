@@ -1,12 +1,18 @@
-"""`quantize inspect FILE.gguf`: architecture, metadata, per-tensor table, bits/weight."""
+"""`quantize inspect FILE.gguf`: architecture, metadata, per-tensor table, bits/weight.
+
+The file is read with localagent's GGUF summary reader (`localagent.models.gguf_info`), the one
+reader of GGUF summaries in the project; metadata arrays are shown by length.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-from gguf import GGUFReader, GGUFValueType
+from gguf import GGUFValueType
 
+from localagent.errors import LocalAgentError
+from localagent.models.gguf_info import TensorTotals, open_gguf, tensor_totals
 from quantize.errors import QuantizeError
 
 
@@ -15,7 +21,7 @@ def _value(field) -> object:
         return None
     kind = field.types[0]
     if kind == GGUFValueType.ARRAY:
-        return f"[{len(field.data)} items]"
+        return f"[{int(field.parts[-1][0])} items]"  # the summary reader keeps an array's length only
     if kind == GGUFValueType.STRING:
         text = bytes(field.parts[field.data[0]]).decode("utf-8", errors="replace")
         return text if len(text) <= 80 else text[:77] + "..."
@@ -29,23 +35,18 @@ def inspect_gguf(path: Path) -> dict[str, object]:
     if not path.is_file():
         raise QuantizeError(f"{path}: no such file")
     try:
-        reader = GGUFReader(path)
-    except Exception as e:  # gguf-py raises ValueError / struct errors on bad files
-        raise QuantizeError(f"{path}: not a readable GGUF file ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+        reader = open_gguf(path)
+        totals = tensor_totals(path, reader)
+    except LocalAgentError as e:
+        raise QuantizeError(f"{path}: not a readable GGUF file ({str(e).removeprefix(f'{path}: ')})") from None
     metadata = {name: _value(f) for name, f in reader.fields.items() if not name.startswith("GGUF.")}
-    tensors, n_params, n_bytes, body_params, body_bytes = [], 0, 0, 0, 0
-    for t in reader.tensors:
-        shape = [int(d) for d in reversed(t.shape.tolist())]  # numpy order (rows, cols)
-        n, b = int(t.n_elements), int(t.n_bytes)
-        tensors.append({"name": t.name, "type": t.tensor_type.name, "shape": shape, "bytes": b})
-        n_params, n_bytes = n_params + n, n_bytes + b
-        if not t.name.startswith(("token_embd.", "output.")):
-            body_params, body_bytes = body_params + n, body_bytes + b
+    tensors = [{"name": t.name, "type": t.tensor_type.name, "shape": [int(d) for d in reversed(t.shape.tolist())],
+                "bytes": int(t.n_bytes)} for t in reader.tensors]  # shape in numpy order (rows, cols)
     return {"file": str(path), "architecture": metadata.get("general.architecture"),
             "file_size": path.stat().st_size, "metadata": metadata, "tensors": tensors,
-            "n_parameters": n_params,
-            "bits_per_weight": round(8 * n_bytes / n_params, 4) if n_params else 0.0,
-            "bits_per_weight_without_embeddings": round(8 * body_bytes / body_params, 4) if body_params else 0.0}
+            "n_parameters": totals.n_params,
+            "bits_per_weight": TensorTotals.bits(totals.n_bytes, totals.n_params),
+            "bits_per_weight_without_embeddings": TensorTotals.bits(totals.body_bytes, totals.body_params)}
 
 
 def format_inspect(info: dict) -> str:

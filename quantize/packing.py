@@ -22,7 +22,7 @@ LOW_BIT = {GGMLQuantizationType.TQ1_0, GGMLQuantizationType.TQ2_0, GGMLQuantizat
 
 def _kernels_quantize():
     try:
-        from kernels import quantize as kq  # type: ignore[attr-defined]
+        from kernels import quantize as kq
     except ImportError:
         return None
     return kq if callable(kq) else None

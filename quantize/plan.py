@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -44,6 +45,6 @@ class ModelPlan:
 
     arch: str  # GGUF general.architecture: llama / bitnet
     source_arch: str  # Hugging Face architectures[0] (+ variant)
-    hparams: dict[str, object]  # gguf key suffix -> value, see writer.add_hparams
+    hparams: dict[str, Any]  # gguf key suffix -> value, see writer.add_hparams
     tensors: list[TensorPlan] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # printed to the user (e.g. PTQ warning)

@@ -30,7 +30,7 @@ class Vocab:
     pre: str
     tokens: list[str]
     scores: list[float] | None
-    types: list[int]
+    types: list[TokenType]
 
 
 def _added_tokens(directory: Path) -> dict[int, tuple[str, bool]]:
@@ -47,7 +47,7 @@ def _added_tokens(directory: Path) -> dict[int, tuple[str, bool]]:
     return added
 
 
-def _pad(n_vocab: int, tokens: list[str], what: str) -> tuple[list[str], list[int]]:
+def _pad(n_vocab: int, tokens: list[str], what: str) -> tuple[list[str], list[TokenType]]:
     if len(tokens) > n_vocab:
         raise QuantizeError(f"{what} has {len(tokens)} tokens, more than config.json vocab_size {n_vocab}")
     missing = n_vocab - len(tokens)

@@ -3,7 +3,8 @@
 All tensor infos are declared first (their byte sizes follow from shape and type), the header,
 metadata and tensor table are written, then each tensor is streamed chunk by chunk into the
 writer's open file (GGUFWriter.write_tensor_data wants whole tensors, which would hold a full
-tensor in memory). The file is written under a temporary name and renamed on success; on any
+tensor in memory; `tensor_data_file` is the one place that reaches into the writer for that).
+The file is written under a temporary name and renamed on success; on any
 failure it is removed.
 """
 
@@ -13,6 +14,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from gguf import GGML_QUANT_VERSION, GGMLQuantizationType, GGUFWriter
@@ -56,7 +58,7 @@ def _add_kv(writer: GGUFWriter, key: str, value: object) -> None:
         raise TypeError(f"unsupported metadata value for {key}: {value!r}")
 
 
-def _stream_tensor(fout, t: TensorPlan, qtype: GGMLQuantizationType, strict: bool) -> tuple[int, float | None]:
+def _stream_tensor(fout: BinaryIO, t: TensorPlan, qtype: GGMLQuantizationType, strict: bool) -> tuple[int, float | None]:
     """Write one tensor's bytes; returns (bytes written, off-grid fraction or None).
 
     With strict, a low-bit linear weight that is not ternary x scale is refused (no silent loss)."""
@@ -78,6 +80,31 @@ def _stream_tensor(fout, t: TensorPlan, qtype: GGMLQuantizationType, strict: boo
         raise QuantizeError(f"--strict: tensor {t.source} is not ternary x scale ({off / t.n_elements:.1%} of values "
                             f"off the grid): {qtype.name} would lose information")
     return written, (off / t.n_elements if track else None)
+
+
+def tensor_data_file(writer: GGUFWriter) -> BinaryIO:
+    """The open file a GGUFWriter writes tensor data to, after its tensor table is written.
+
+    gguf-py has no public way to stream one tensor in parts (``write_tensor_data`` takes whole
+    arrays), so this is the one place that reaches into the writer (``writer.fout``, gguf 0.19).
+    It checks what it relies on and fails loudly if gguf-py changes it; tests/test_quantize_writer.py
+    runs it against the installed gguf-py."""
+    files = getattr(writer, "fout", None)
+    state = getattr(writer, "state", None)
+    if not (isinstance(files, list) and len(files) == 1 and hasattr(files[0], "write")
+            and getattr(state, "name", "") == "TI_DATA"):
+        raise QuantizeError(f"gguf-py {_gguf_version()} changed GGUFWriter's internals (fout={files!r}, "
+                            f"state={state!r}); quantize/writer.py:tensor_data_file needs updating")
+    return files[0]
+
+
+def _gguf_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("gguf")
+    except PackageNotFoundError:
+        return "?"
 
 
 def write_gguf(path: Path, plan: ModelPlan, vocab: Vocab, tokenizer_dir: Path,
@@ -105,7 +132,7 @@ def write_gguf(path: Path, plan: ModelPlan, vocab: Vocab, tokenizer_dir: Path,
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
         writer.write_ti_data_to_file()
-        fout = writer.fout[0]
+        fout = tensor_data_file(writer)
         for t in plan.tensors:
             qtype, reason = types[t.name]
             writer.write_padding(fout, fout.tell())

@@ -42,6 +42,12 @@ def test_bad_user_registry_entry_is_reported() -> None:
         Registry.load()
 
 
+def test_missing_shipped_registry_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(LocalAgentError, match="model registry not found"):
+        Registry.load(tmp_path / "registry.toml")
+
+
+@pytest.mark.model  # assembles the default model's package (to the wrong checksum)
 def test_assembly_rejects_wrong_checksum_and_leaves_nothing(tmp_path: Path) -> None:
     target = tmp_path / "m.gguf"
     with pytest.raises(LocalAgentError, match="assembles to sha256"):
@@ -238,9 +244,12 @@ def test_engine_chat_uses_the_gguf_chat_template(tmp_path: Path) -> None:
     convert(ckpt, out, weight_type="tq2_0")
     engine = Engine(out, n_ctx=128, n_threads=1)
     assert engine.has_chat_template
-    reply = list(engine.chat([{"role": "user", "content": "hello there"}], max_tokens=6, temperature=0))
-    assert engine.stats.gen_tokens >= 1 and engine.stats.prompt_tokens >= 2
-    assert isinstance("".join(reply), str)
+    reply = "".join(engine.chat([{"role": "user", "content": "hello there"}], max_tokens=6, temperature=0))
+    # the template renders the message as its bare content: the context holds it (with BOS) and the reply
+    assert reply and engine.stats.gen_tokens >= 1
+    assert engine.stats.context_used >= len(engine.tokenize("hello there", add_bos=True)) + 1
+    with pytest.raises(LocalAgentError, match=r"prompt is \d+ tokens, the context window is \d+"):
+        engine.chat([{"role": "user", "content": "hello there " * 100}], max_tokens=6)
     plain = tmp_path / "plain.gguf"
     (ckpt / "tokenizer_config.json").unlink()
     convert(ckpt, plain, weight_type="tq2_0")

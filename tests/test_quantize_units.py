@@ -144,3 +144,29 @@ def test_strict_refuses_non_ternary_weights(tmp_path: Path, capsys: pytest.Captu
     assert main(["convert", str(ckpt), "-o", str(tmp_path / "b.gguf"), "--strict"]) == 1
     assert "--strict: tensor model.layers.1.mlp.up_proj.weight is not ternary" in capsys.readouterr().err
     assert not (tmp_path / "b.gguf").exists()
+
+
+def test_tensor_data_file_is_where_gguf_py_writes_tensor_data(tmp_path: Path) -> None:
+    """quantize.writer streams tensors into GGUFWriter's open file (gguf-py has no public way to
+    write one tensor in parts). This fails loudly if the installed gguf-py changes what that uses."""
+    from gguf import GGUFReader, GGUFWriter
+
+    from quantize.errors import QuantizeError
+    from quantize.writer import tensor_data_file
+
+    data = np.arange(64, dtype=np.float32)
+    writer = GGUFWriter(tmp_path / "t.gguf", "llama")
+    writer.add_tensor_info("x", (64,), np.dtype(np.float32), data.nbytes)
+    with pytest.raises(QuantizeError, match="changed GGUFWriter's internals"):
+        tensor_data_file(writer)  # before the tensor table is written: refused, not misused
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_ti_data_to_file()
+    fout = tensor_data_file(writer)
+    writer.write_padding(fout, fout.tell())
+    fout.write(data[:32].tobytes())  # in two parts, as write_gguf streams rows
+    fout.write(data[32:].tobytes())
+    writer.write_padding(fout, data.nbytes)
+    writer.close()
+    (tensor,) = GGUFReader(tmp_path / "t.gguf").tensors
+    np.testing.assert_array_equal(np.asarray(tensor.data), data)

@@ -176,7 +176,7 @@ async def test_index_a_folder_from_the_palette(tmp_path: Path, default_model: Pa
         labels = " ".join(tree_labels(app))
         assert "lease.pdf  3 p" in labels and "notes.md  1 p" in labels and "report-3.pdf  2 p" in labels
         assert "6 docs" in labels
-        assert not app.document_panel.query_one("#index-progress").display
+        assert not app.documents.document_panel.query_one("#index-progress").display
     with Index.open() as index:
         names = sorted(Path(d.path).name for d in index.list_documents("default"))
         assert names == ["lease.pdf", "notes.md"] + [f"report-{n}.pdf" for n in range(4)]

@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
 from localagent.agent.answer_types import complete_date
 from localagent.agent.context import build_sources
@@ -25,25 +24,27 @@ from localagent.agent.prompts import FEW_SHOT, STOP, chat_messages, completion_p
 from localagent.agent.retrieval import BM25Retriever, Retriever
 from localagent.agent.types import NOT_FOUND, Answer, Citation, Source, Timings
 from localagent.agent.verify import MIN_RELEVANCE, Verdict, focus_of, relevance_of, salvage, verify
+from localagent.config import DEFAULTS, Settings
 from localagent.errors import LocalAgentError
+from localagent.protocols import DocumentIndex, TextEngine
 
 DEFAULT_MAX_TOKENS = 48  # answers are short spans copied from a source
-DEFAULT_SOURCE_BUDGET = 360  # prompt tokens given to sources
 CANDIDATES_PER_SOURCE = 3  # retrieve this many chunks per source slot, then re-rank
 
 
 class Answerer:
     """Answers questions from one index with one engine (see the module docstring)."""
 
-    def __init__(self, engine: Any, index: Any, config: Any = None, retriever: Retriever | None = None,
-                 prompt_style: str = "auto", max_tokens: int = DEFAULT_MAX_TOKENS):
+    def __init__(self, engine: TextEngine, index: DocumentIndex, config: Settings | None = None,
+                 retriever: Retriever | None = None, prompt_style: str = "auto",
+                 max_tokens: int = DEFAULT_MAX_TOKENS):
         self.engine = engine
         self.index = index
         self.retriever = retriever or BM25Retriever(index)
-        self.k = int(getattr(config, "retrieval_k", 4) or 4)
-        self.source_budget = int(getattr(config, "ask_source_tokens", DEFAULT_SOURCE_BUDGET)
-                                 or DEFAULT_SOURCE_BUDGET)
-        self.collection = getattr(config, "collection", None)
+        settings = config or DEFAULTS
+        self.k = settings.retrieval_k
+        self.source_budget = settings.ask_source_tokens
+        self.collection = config.collection if config is not None else None  # None: every collection
         self.max_tokens = max_tokens
         if prompt_style == "auto":
             prompt_style = "chat" if getattr(engine, "has_chat_template", False) else "completion"
@@ -83,12 +84,7 @@ class Answerer:
             pieces.append(piece)
             if on_token is not None:
                 on_token(piece)
-        stats = self.engine.stats
-        timings.prompt_tokens += stats.prompt_tokens
-        timings.reused_tokens += stats.reused_tokens
-        timings.prompt_ms += stats.prompt_s * 1000
-        timings.generated_tokens += stats.gen_tokens
-        timings.tokens_per_s = stats.gen_tok_s
+        timings.add_call(self.engine.stats)
         return "".join(pieces)
 
     def ask(self, question: str, collection: str | None = None,

@@ -16,6 +16,8 @@ import struct
 from pathlib import Path
 from typing import Any
 
+from localagent.privacy import open_private
+
 MAGIC = b"LAKV1\n"
 
 
@@ -54,8 +56,9 @@ def _save(llama: Any, tokens: list[int], path: Path) -> None:
     written = llama_cpp.llama_state_get_data(llama._ctx.ctx, buffer, size)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_bytes(MAGIC + struct.pack("<I", len(tokens)) + struct.pack(f"<{len(tokens)}i", *tokens)
-                    + bytes(buffer)[:written])
+    with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_TRUNC), "wb") as out:  # an encoded prompt: owner-only
+        out.write(MAGIC + struct.pack("<I", len(tokens)) + struct.pack(f"<{len(tokens)}i", *tokens)
+                  + bytes(buffer)[:written])
     os.replace(tmp, path)
 
 

@@ -26,9 +26,11 @@ from localagent.agent.terms import one_line
 from localagent.agent.tools import MAX_QUERY_CHARS, DocumentTools, Evidence
 from localagent.agent.types import NOT_FOUND, Answer, Citation, Timings
 from localagent.agent.verify import Verdict, salvage, verify
+from localagent.config import DEFAULTS, Settings
 from localagent.engine.constrained import generate_constrained
+from localagent.engine.llama import Engine
+from localagent.protocols import DocumentIndex
 
-DEFAULT_MAX_STEPS = 4
 STEP_TOKENS = 96
 
 HEADER = """Answer the question from the user's documents. Each step calls one tool as JSON:
@@ -53,13 +55,14 @@ def _grammar(schema: dict[str, Any]) -> str:
 class AgentLoop:
     """Tool-using answerer with the same `ask` signature and result as `Answerer`."""
 
-    def __init__(self, engine: Any, index: Any, config: Any = None, retriever: Retriever | None = None,
-                 max_steps: int | None = None):
+    def __init__(self, engine: Engine, index: DocumentIndex, config: Settings | None = None,
+                 retriever: Retriever | None = None, max_steps: int | None = None):
+        # a concrete Engine: the loop decodes under grammars through llama.cpp (engine.constrained)
         self.engine, self.index, self.config = engine, index, config
         self.fallback = True  # answer through the pipeline when the loop's answer fails verification
         self.retriever = retriever or BM25Retriever(index)
-        self.collection = getattr(config, "collection", None)
-        self.max_steps = max(1, int(max_steps or getattr(config, "agent_max_steps", 0) or DEFAULT_MAX_STEPS))
+        self.collection = config.collection if config is not None else None  # None: every collection
+        self.max_steps = max(1, max_steps or (config or DEFAULTS).agent_max_steps)
 
     def count_tokens(self, text: str) -> int:
         return len(self.engine.tokenize(text))
@@ -73,11 +76,7 @@ class AgentLoop:
         stats = self.engine.stats
         if not timings.ttft_ms:
             timings.ttft_ms = (step_started - started + stats.ttft_s) * 1000
-        timings.prompt_tokens += stats.prompt_tokens
-        timings.reused_tokens += stats.reused_tokens
-        timings.prompt_ms += stats.prompt_s * 1000
-        timings.generated_tokens += stats.gen_tokens
-        timings.tokens_per_s = stats.gen_tok_s
+        timings.add_call(stats)
         return text.split("\n", 1)[0].strip()
 
     def ask(self, question: str, collection: str | None = None,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from localagent.index import EmptyQueryError, Index, SearchHit
+from localagent.index import EmptyQueryError, SearchHit
+from localagent.protocols import DocumentIndex
 
 
 class Retriever(Protocol):
@@ -17,7 +18,7 @@ class Retriever(Protocol):
 class BM25Retriever:
     """SQLite FTS5 bm25 over the index (see localagent.index.query for query escaping)."""
 
-    def __init__(self, index: Index):
+    def __init__(self, index: DocumentIndex):
         self.index = index
 
     def retrieve(self, query: str, collection: str | None, limit: int) -> list[SearchHit]:

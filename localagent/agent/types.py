@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from localagent.engine.llama import EngineStats
 
 NOT_FOUND = "Not found in your documents."
 
@@ -59,6 +62,14 @@ class Timings:
     prompt_ms: float = 0.0
     generated_tokens: int = 0
     total_ms: float = 0.0
+
+    def add_call(self, stats: EngineStats) -> None:
+        """Add the figures of the engine's last generation call (an answer may take several)."""
+        self.prompt_tokens += stats.prompt_tokens
+        self.reused_tokens += stats.reused_tokens
+        self.prompt_ms += stats.prompt_s * 1000
+        self.generated_tokens += stats.gen_tokens
+        self.tokens_per_s = stats.gen_tok_s
 
     def as_json(self) -> dict[str, Any]:
         return {k: round(v, 1) if isinstance(v, float) else v for k, v in asdict(self).items()}

@@ -1,12 +1,13 @@
 """Checking a drafted answer against the sources before anyone sees it.
 
 A small base model copies well but also invents ("1000 degrees Fahrenheit"). An answer is shown
-only when (1) its content words and all of its numbers appear in one source, (2) that source
-shares enough words with the question (the passage is about what was asked), (3) the sentence
-holding the answer mentions something asked about, (4) no other passage matches the question
-better than the one around the answer (the model copied from the wrong place), (5) it adds
-something the question did not already say, and (6) it is the kind of thing asked for (a number
-for "how many", a date for "when", a name for "who"; see answer_types). Otherwise the reply is "not found".
+only when (1) at least MIN_SUPPORT (75%) of its content words and all of its numbers appear in one
+sentence of a source, (2) that source shares enough words with the question (the passage is about
+what was asked), (3) the sentence holding the answer mentions something asked about, (4) no other
+passage matches the question better than the one around the answer (the model copied from the
+wrong place), (5) it adds something the question did not already say, and (6) it is the kind of
+thing asked for (a number for "how many", a date for "when", a name for "who"; see answer_types).
+Otherwise the reply is "not found".
 """
 
 from __future__ import annotations

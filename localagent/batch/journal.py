@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from localagent.errors import LocalAgentError
+from localagent.privacy import create_private, open_private
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -45,6 +46,7 @@ class Journal:
         self.path = path
         self._lock = _exclusive_lock(path.with_name(path.name + ".lock"))
         try:
+            create_private(path)  # results of private documents: owner-only (WAL too)
             self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
@@ -65,9 +67,6 @@ class Journal:
     def committed_end(self) -> int:
         row = self.db.execute("SELECT MAX(end_offset) FROM written").fetchone()
         return int(row[0] or 0)
-
-    def written_keys(self) -> set[tuple[str, str]]:
-        return {(f, s) for f, s in self.db.execute("SELECT file, sha256 FROM written")}
 
     def replace_written(self, entries: list[tuple[str, str, int]]) -> None:
         """Make ``written`` say exactly ``entries`` (file, sha256, end_offset): after a full rescan."""
@@ -101,7 +100,7 @@ class Journal:
 
 def _exclusive_lock(path: Path) -> int:
     """One batch at a time per output: a second one would interleave records."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = open_private(path, os.O_RDWR)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:

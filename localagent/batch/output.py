@@ -20,6 +20,7 @@ from typing import Any
 
 from localagent.batch.records import flatten
 from localagent.errors import LocalAgentError
+from localagent.privacy import open_private
 
 FORMATS = ("jsonl", "csv")
 
@@ -142,7 +143,7 @@ class OutputFile:
         """Open for appending (creating the file, and the CSV header, when missing or empty)."""
         created = not self.path.exists()
         try:
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._fd = open_private(self.path, os.O_WRONLY | os.O_APPEND)
         except OSError as exc:
             raise LocalAgentError(f"{self.path}: cannot write the output file: {exc.strerror or exc}") from None
         if created:

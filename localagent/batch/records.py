@@ -13,8 +13,6 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-BASE_FIELDS = ("file", "sha256", "task", "status", "error", "model", "elapsed_s")
-
 
 def make_record(file: str, sha256: str | None, task: str, model: str, elapsed_s: float,
                 result: Any = None, error: str | None = None) -> dict[str, Any]:

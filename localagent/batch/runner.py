@@ -8,13 +8,13 @@ off (killed mid-write). Nothing before the journal's last known record is ever t
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from localagent.batch.extract import ExtractTask
 from localagent.batch.journal import Journal, journal_path
 from localagent.batch.memory import check_workers_fit
 from localagent.batch.output import OutputFile, Scan
@@ -22,6 +22,7 @@ from localagent.batch.records import csv_columns, make_record
 from localagent.batch.tasks import PROMPT_VERSION, Task
 from localagent.batch.workers import TRANSIENT, EngineSpec, WorkItem, run_in_process, run_in_workers
 from localagent.errors import LocalAgentError
+from localagent.hashing import sha256_file
 from localagent.index.walk import find_files
 
 
@@ -88,11 +89,6 @@ def find_inputs(paths: list[Path]) -> list[Path]:
     return found.files
 
 
-def sha256_of(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
 def _same_job(scan: Scan, job: BatchJob) -> bool:
     """For an output whose journal is gone: do its records come from this task and model?"""
     return all(r.get("task") == job.task.name and r.get("model") == job.engine.model_name
@@ -128,7 +124,7 @@ def run_batch(job: BatchJob, reporter: Reporter | None = None) -> Summary:
     started = time.perf_counter()
     out = check_output_path(job.out)
     files = find_inputs(job.inputs)
-    schema = json.loads(job.task.schema_json) if job.task.name == "extract" else None
+    schema = job.task.schema if isinstance(job.task, ExtractTask) else None
     output = OutputFile(out, job.format, csv_columns(schema))
     journal = Journal(journal_path(out))
     summary = Summary(inputs=len(files), out=str(out))
@@ -141,7 +137,7 @@ def run_batch(job: BatchJob, reporter: Reporter | None = None) -> Summary:
         copies: dict[str, list[str]] = {}  # sha256 -> more files with that content
         for path in files:
             try:
-                sha = sha256_of(path)
+                sha = sha256_file(path)
             except OSError as exc:
                 sha = ""
                 if (str(path), sha) not in done:

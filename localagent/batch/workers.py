@@ -155,7 +155,7 @@ def run_in_workers(spec: EngineSpec, task: Task, items: list[WorkItem], workers:
         results.close()
 
 
-def _crashed(by_pid: dict[int, Any], in_flight: dict[int, WorkItem], spec: EngineSpec,
+def _crashed(by_pid: dict[int | None, Any], in_flight: dict[int, WorkItem], spec: EngineSpec,
              task: Task) -> Iterator[dict[str, Any]]:
     """Error records for documents whose worker died while working on them (e.g. a llama.cpp crash)."""
     for pid, process in list(by_pid.items()):

@@ -7,10 +7,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from localagent.commands.options import add_model_options
+from localagent.commands.options import add_model_options, config_from_args
 from localagent.commands.output import print_json
-from localagent.config import load_config
 from localagent.errors import LocalAgentError
+from localagent.protocols import QuestionAnswerer
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     add_model_options(p)
     p.add_argument("--agent", action="store_true",
                    help="let the model search and read pages itself with tools (slower)")
-    p.add_argument("--max-steps", type=int, default=None, dest="max_steps",
+    p.add_argument("--max-steps", type=int, default=None, dest="agent_max_steps",
                    help="most tool calls in --agent mode (setting: agent_max_steps)")
     p.add_argument("--trace", action="store_true", help="show sources, tool calls and checks on stderr")
     p.add_argument("--json", action="store_true",
@@ -75,12 +75,9 @@ def run(args: argparse.Namespace) -> int:
     from localagent.engine import load_engine
     from localagent.index import Index
 
-    flags = {k: getattr(args, k, None) for k in ("model", "collection", "n_ctx", "n_threads")}
-    flags["agent_max_steps"] = args.max_steps
-    flags["verbose"] = getattr(args, "verbose", None) or None
-    config = load_config(flags)
-    if args.max_steps is not None and args.max_steps < 1:
-        raise LocalAgentError(f"--max-steps must be at least 1, got {args.max_steps}")
+    if args.agent_max_steps is not None and args.agent_max_steps < 1:
+        raise LocalAgentError(f"--max-steps must be at least 1, got {args.agent_max_steps}")
+    config = config_from_args(args)
     question = " ".join(args.question).strip()
     if not question:
         raise LocalAgentError("the question is empty")
@@ -88,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         if not any(d.status == "ok" for d in index.list_documents(config.collection)):
             raise LocalAgentError(f"collection {config.collection!r} has no documents yet; "
                                   "run `localagent index PATH` first")
+        asker: QuestionAnswerer
         if args.agent:
             from localagent.agent.loop import AgentLoop
 

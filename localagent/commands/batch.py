@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from localagent.batch.tasks import TASKS
-from localagent.commands.options import add_model_options
+from localagent.commands.options import add_model_options, config_from_args
 from localagent.commands.output import print_json
 from localagent.errors import LocalAgentError
 
@@ -113,14 +113,11 @@ def run(args: argparse.Namespace) -> int:
     from localagent.batch.runner import BatchJob, check_output_path, find_inputs, run_batch
     from localagent.batch.tasks import make_task
     from localagent.batch.workers import EngineSpec
-    from localagent.config import load_config
     from localagent.engine.system import physical_cores
     from localagent.models import resolve_model
     from localagent.models.checksum import cached_sha256
 
-    flags = {k: getattr(args, k, None) for k in ("model", "max_tokens", "n_ctx", "n_threads")}
-    flags["verbose"] = getattr(args, "verbose", None) or None
-    config = load_config(flags)
+    config = config_from_args(args)
     # cheap checks first: no model load for a typo
     out = check_output_path(args.out)
     labels = parse_labels(args.labels) if args.labels is not None else None

@@ -6,8 +6,7 @@ import argparse
 import os
 import sys
 
-from localagent.commands.options import add_model_options
-from localagent.config import load_config
+from localagent.commands.options import add_model_options, config_from_args
 from localagent.errors import LocalAgentError
 
 QUIT_GRACE_S = 3.0  # after ctrl+q, how long answering/indexing threads get to stop
@@ -26,8 +25,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def run(args: argparse.Namespace) -> int:
-    flags = {k: getattr(args, k, None) for k in ("model", "collection", "n_ctx", "n_threads")}
-    config = load_config(flags)
+    config = config_from_args(args)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise LocalAgentError("chat needs a terminal; for scripts use `localagent ask QUESTION --json`")
     from localagent.paths import get_paths

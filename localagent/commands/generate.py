@@ -6,8 +6,7 @@ import argparse
 import json
 import sys
 
-from localagent.commands.options import add_model_options
-from localagent.config import load_config
+from localagent.commands.options import add_model_options, config_from_args
 from localagent.engine import load_engine
 
 
@@ -27,10 +26,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def run(args: argparse.Namespace) -> int:
-    flags = {k: getattr(args, k, None) for k in ("model", "max_tokens", "temperature", "seed", "n_ctx",
-                                                 "n_threads")}
-    flags["verbose"] = getattr(args, "verbose", None) or None
-    config = load_config(flags)
+    config = config_from_args(args)
     engine = load_engine(config)
     pieces = []
     for piece in engine.complete(args.prompt, max_tokens=config.max_tokens, temperature=config.temperature,

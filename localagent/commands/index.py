@@ -7,10 +7,14 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from localagent.commands.output import human_size, print_json
 from localagent.config import load_config
 from localagent.errors import LocalAgentError
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -43,7 +47,7 @@ class _ProgressBar:
             TextColumn("[bold]indexing[/]"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.fields[rates]}"), TimeElapsedColumn(),
             TextColumn("[dim]{task.fields[current]}"), console=console, transient=True)
-        self.task = None
+        self.task: TaskID | None = None
 
     def __enter__(self) -> _ProgressBar:
         if self.enabled:

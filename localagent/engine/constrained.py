@@ -131,7 +131,7 @@ def generate_constrained(engine: Engine, prompt: str, gbnf: str, max_tokens: int
                 top = np.argpartition(-logits, TOP_K)[:TOP_K]
                 allowed = sampler.allowed(top, logits[top])
                 if not np.isfinite(allowed).any():  # none of the best fit: ask about every token
-                    every = np.arange(len(logits), dtype=np.int32)
+                    every = np.arange(len(logits), dtype=np.intp)
                     allowed, top = sampler.allowed(every, logits), every
                     if not np.isfinite(allowed).any():
                         break

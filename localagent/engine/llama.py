@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from localagent.config import Settings
 from localagent.engine.loader import open_llama
 from localagent.engine.quiet import quiet_stderr
 from localagent.engine.system import physical_cores, rss_bytes
@@ -118,10 +119,14 @@ class Engine:
         except ValueError as exc:
             raise LocalAgentError(f"invalid grammar: {exc}") from exc
 
-    def _check_fits(self, n_prompt: int, max_tokens: int) -> None:
-        if n_prompt >= self.n_ctx:
+    def _tokens_that_fit(self, n_prompt: int, max_tokens: int) -> int:
+        """The generation budget: ``max_tokens`` cut to the room the prompt leaves in the context
+        window (what llama.cpp would do silently), or a one-line error when no room is left."""
+        room = self.n_ctx - n_prompt
+        if room <= 0:
             raise LocalAgentError(f"prompt is {n_prompt} tokens, the context window is {self.n_ctx}; "
                                   f"shorten it or raise n_ctx")
+        return min(max_tokens, room) if max_tokens > 0 else room
 
     def complete(self, prompt: str, max_tokens: int = 256, temperature: float = 0.7,
                  stop: list[str] | None = None, seed: int | None = None, grammar: Any = None,
@@ -130,7 +135,7 @@ class Engine:
         """Stream a raw completion of `prompt`, piece by piece. Stops at a stop string, at
         max_tokens, at end of text, or as soon as `cancel` is set."""
         n_prompt = len(self.tokenize(prompt, add_bos=True))
-        self._check_fits(n_prompt, max_tokens)
+        max_tokens = self._tokens_that_fit(n_prompt, max_tokens)
         kwargs = dict(prompt=prompt, max_tokens=max_tokens, temperature=temperature, stop=stop or [],
                       top_k=top_k, top_p=top_p, repeat_penalty=repeat_penalty, stream=True,
                       grammar=self._grammar(grammar))
@@ -142,14 +147,16 @@ class Engine:
     def chat(self, messages: list[dict[str, str]], max_tokens: int = 256, temperature: float = 0.7,
              stop: list[str] | None = None, seed: int | None = None, grammar: Any = None,
              cancel: threading.Event | None = None) -> Iterator[str]:
-        """Stream a chat reply, formatted with the GGUF's own chat template."""
+        """Stream a chat reply, formatted with the GGUF's own chat template. The fit check counts the
+        messages' own tokens (a lower bound: the template adds its markers)."""
         if not self.has_chat_template:
             raise LocalAgentError(f"{self.path.name} has no chat template; use a completion prompt")
+        n_prompt = sum(len(self.tokenize(m.get("content", ""))) for m in messages)
+        max_tokens = self._tokens_that_fit(n_prompt, max_tokens)
         kwargs = dict(messages=messages, max_tokens=max_tokens, temperature=temperature, stop=stop or [],
                       stream=True, grammar=self._grammar(grammar))
         if seed is not None and seed >= 0:
             kwargs["seed"] = seed
-        n_prompt = sum(len(self.tokenize(m.get("content", ""))) for m in messages)
         return self._stream(lambda: self.llama.create_chat_completion(**kwargs),
                             lambda chunk: chunk["choices"][0].get("delta", {}).get("content") or "",
                             n_prompt, cancel)
@@ -185,12 +192,12 @@ class Engine:
         now = time.perf_counter()
         first = first or now
         perf = self._perf()
-        prompt_tokens = perf.get("n_p_eval", n_prompt)
+        prompt_tokens = int(perf.get("n_p_eval", n_prompt))
         self.stats.record_call(
             ttft_s=first - started, prompt_tokens=prompt_tokens,
             prompt_s=perf.get("t_p_eval_s", first - started),
             reused_tokens=max(0, n_prompt - prompt_tokens) if before else 0,
-            gen_tokens=perf.get("n_eval", n_gen), gen_s=perf.get("t_eval_s", now - first),
+            gen_tokens=int(perf.get("n_eval", n_gen)), gen_s=perf.get("t_eval_s", now - first),
             context_used=self._n_past())
 
     def _perf_reset(self) -> None:
@@ -202,7 +209,7 @@ class Engine:
             pass
 
     def _perf(self) -> dict[str, float]:
-        """llama.cpp's own timings for the last call (reset before each call by llama-cpp-python)."""
+        """llama.cpp's own timings since the last `_perf_reset` (the Engine resets them before each call)."""
         try:
             import llama_cpp
 
@@ -218,7 +225,7 @@ class Engine:
             close()
 
 
-def load_engine(config: Any, model: str | None = None, logits_all: bool = False) -> Engine:
+def load_engine(config: Settings, model: str | None = None, logits_all: bool = False) -> Engine:
     """An Engine for the model named by `model` (or the config's / registry's default)."""
     from localagent.models import resolve_model
 

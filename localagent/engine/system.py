@@ -43,10 +43,6 @@ def rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def peak_rss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
 BUSY_LOAD = 0.5  # 1-minute load average at which another program is taken to be using the CPU
 
 

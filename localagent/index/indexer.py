@@ -18,7 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from localagent.errors import LocalAgentError
-from localagent.index.reading import DocumentReader, ReadResult, auto_jobs, sha256_of, worth_workers
+from localagent.hashing import sha256_file
+from localagent.index.reading import DocumentReader, ReadResult, auto_jobs, worth_workers
 from localagent.index.store import Index
 from localagent.index.walk import find_files, is_under
 
@@ -139,7 +140,7 @@ class _Run:
             self._unchanged(known)
             return None
         try:
-            digest = sha256_of(path)
+            digest = sha256_file(path)
         except OSError as exc:
             self._fail(key, stat.st_size, stat.st_mtime_ns, None, f"cannot read file: {exc.strerror or exc}")
             return None
@@ -228,7 +229,8 @@ def index_paths(paths: list[Path], collection: str = "default", rebuild: bool = 
     if not collection or not collection.strip():
         raise LocalAgentError("the collection name must not be empty")
     own = index is None
-    index = Index.open() if own else index
+    if index is None:
+        index = Index.open()
     try:
         run = _Run(index, collection, rebuild, chunk_tokens, max(0, chunk_overlap), progress)
         found = find_files(paths)

@@ -9,7 +9,6 @@ indexing process goes away.
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import os
 import threading
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from localagent.docs import Chunk, DocumentError, Page, chunk_pages, read_document
+from localagent.hashing import sha256_file
 
 MAX_AUTO_JOBS = 4
 # Starting workers costs about half a second; worth it from this much work on.
@@ -37,19 +37,11 @@ class ReadResult:
     sha256: str | None = None
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def read_and_chunk(path: str, chunk_tokens: int, chunk_overlap: int, sha256: str | None = None) -> ReadResult:
     """Hash (unless ``sha256`` is known), read and chunk one file; a bad file is a result with
     ``error`` set, never an exception."""
     try:
-        digest = sha256 or sha256_of(Path(path))
+        digest = sha256 or sha256_file(Path(path))
     except OSError as exc:
         return ReadResult(error=f"cannot read file: {exc.strerror or exc}")
     try:

@@ -7,11 +7,11 @@ localagent (a higher version than we know) is refused rather than damaged.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from pathlib import Path
 
 from localagent.errors import LocalAgentError
+from localagent.privacy import create_private
 
 BUSY_TIMEOUT_MS = 15_000
 
@@ -99,9 +99,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating if needed) the index at ``path``, in WAL mode, migrated to SCHEMA_VERSION."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():  # the index holds the text of private documents: owner-only (WAL too)
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    create_private(path)  # the index holds the text of private documents: owner-only (WAL too)
     try:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                check_same_thread=False)

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from localagent.docs import Chunk, Page
@@ -86,8 +87,8 @@ class Index:
         row = conn.execute("SELECT id FROM collections WHERE name = ?", (name,)).fetchone()
         if row:
             return row[0]
-        return conn.execute("INSERT INTO collections(name, created_at) VALUES (?, ?)",
-                            (name, time.time())).lastrowid
+        return _new_row_id(conn.execute("INSERT INTO collections(name, created_at) VALUES (?, ?)",
+                                        (name, time.time())))
 
     def _drop_content(self, conn: sqlite3.Connection, document_id: int) -> None:
         conn.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
@@ -106,8 +107,8 @@ class Index:
             return row[0], collection_id
         keys = ", ".join(["collection_id", "path", *values])
         marks = ", ".join("?" * (len(values) + 2))
-        return conn.execute(f"INSERT INTO documents({keys}) VALUES ({marks})",
-                            (collection_id, path, *values.values())).lastrowid, collection_id
+        return _new_row_id(conn.execute(f"INSERT INTO documents({keys}) VALUES ({marks})",
+                                        (collection_id, path, *values.values()))), collection_id
 
     def write_document(self, collection: str, path: str, *, size: int, mtime_ns: int, sha256: str,
                        pages: Sequence[Page], chunks: Sequence[Chunk], chunker: str = "") -> int:
@@ -269,10 +270,17 @@ class Index:
             "JOIN chunks c ON c.id = chunks_fts.rowid JOIN documents d ON d.id = c.document_id "
             f"WHERE chunks_fts MATCH ? AND chunks_fts.rowid IN ({','.join('?' * len(chosen))})",
             (MARK_START, MARK_END, match, *(rowid for rowid, _ in chosen)))}
-        return [SearchHit(*details[rowid][:10], snippet=details[rowid][10], score=score)
+        return [replace(SearchHit(*details[rowid][:10]), snippet=details[rowid][10], score=score)
                 for rowid, score in chosen if rowid in details]
 
 
 def _tag(collection_id: int) -> str:
     """The FTS5 token that marks a chunk's collection."""
     return f"c{collection_id}"
+
+
+def _new_row_id(cursor: sqlite3.Cursor) -> int:
+    """The rowid an INSERT made (sqlite3 types it Optional; after an INSERT it is set)."""
+    if cursor.lastrowid is None:
+        raise LocalAgentError("the index did not store the row (no rowid)")
+    return cursor.lastrowid

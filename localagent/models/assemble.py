@@ -12,7 +12,8 @@ import os
 from pathlib import Path
 
 from localagent.errors import LocalAgentError
-from localagent.models.checksum import BLOCK, cached_sha256, write_stamp
+from localagent.hashing import BLOCK
+from localagent.models.checksum import cached_sha256, write_stamp
 from localagent.paths import ensure_dir
 
 

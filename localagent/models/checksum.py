@@ -11,18 +11,10 @@ import json
 import os
 from pathlib import Path
 
+from localagent.hashing import sha256_file
 from localagent.paths import ensure_dir, get_paths
 
-BLOCK = 1 << 20
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
-
+__all__ = ["cached_sha256", "sha256_file", "write_stamp"]
 
 def _stamp_path(path: Path) -> Path:
     key = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24]

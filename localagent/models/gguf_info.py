@@ -32,7 +32,7 @@ def _summary_reader_class() -> type:
         """GGUFReader that records metadata arrays by their extent only (type and length, no
         elements). Scalars, strings and tensor infos are read by gguf-py as usual."""
 
-        def _get_field_parts(self, orig_offs: int, raw_type: int):  # type: ignore[override]
+        def _get_field_parts(self, orig_offs: int, raw_type: int):
             if raw_type != GGUFValueType.ARRAY or self.byte_order != "I":
                 return super()._get_field_parts(orig_offs, raw_type)
             raw_itype = self._get(orig_offs, np.uint32)
@@ -43,7 +43,7 @@ def _summary_reader_class() -> type:
             if scalar is not None:
                 offs += count * np.dtype(scalar).itemsize
             elif item_type == GGUFValueType.STRING:
-                view = memoryview(self.data)
+                view = self.data.data  # the memory-mapped file as a memoryview
                 for _ in range(count):
                     offs += 8 + struct.unpack_from("<Q", view, offs)[0]
             else:  # arrays of arrays: rare, let gguf-py walk them
@@ -91,29 +91,59 @@ def _quick_header_check(path: Path) -> None:
         raise _fail(path, "truncated GGUF file (no version)")
 
 
-def _parse(path: Path) -> GGUFInfo:
+# Tensors outside the transformer body: their types say little about how a model was quantized.
+NOT_BODY = ("token_embd.", "output.", "output_norm.")
+
+
+@dataclass
+class TensorTotals:
+    """Parameter and byte counts of a GGUF's tensors, in all and in the body (not NOT_BODY)."""
+
+    n_params: int = 0
+    n_bytes: int = 0
+    body_params: int = 0
+    body_bytes: int = 0
+    type_mix: Counter[str] = field(default_factory=Counter)  # GGML type name -> number of tensors
+    body_weights_by_type: Counter[str] = field(default_factory=Counter)
+
+    @staticmethod
+    def bits(n_bytes: int, n_params: int) -> float:
+        return round(8 * n_bytes / n_params, 4) if n_params else 0.0
+
+
+def open_gguf(path: Path | str) -> Any:
+    """A gguf-py reader of ``path`` that records metadata arrays by extent only (fast on big
+    vocabularies); a missing, empty or damaged file is a LocalAgentError with a one-line reason."""
+    path = Path(path)
     _quick_header_check(path)
     try:
-        reader = _summary_reader_class()(str(path), "r")
+        return _summary_reader_class()(str(path), "r")
     except Exception as exc:  # gguf-py raises ValueError/IndexError/OSError on damaged files
         raise _fail(path, f"corrupt or truncated GGUF ({type(exc).__name__}: {exc})") from exc
+
+
+def tensor_totals(path: Path, reader: Any) -> TensorTotals:
+    """Count the tensors of an open reader; a tensor whose data runs past the file is an error."""
     size = path.stat().st_size
-    n_params = 0
-    n_bytes = 0
-    mix: Counter[str] = Counter()
-    weights_by_type: Counter[str] = Counter()
+    totals = TensorTotals()
     for tensor in reader.tensors:
         end = tensor.data_offset + int(tensor.n_bytes)
         if end > size:
             raise _fail(path, f"truncated GGUF: tensor {tensor.name} ends at byte {end}, file has {size}")
-        type_name = tensor.tensor_type.name
-        mix[type_name] += 1
-        if not tensor.name.startswith(("token_embd", "output.", "output_norm")):
-            weights_by_type[type_name] += int(tensor.n_elements)
-        n_params += int(tensor.n_elements)
-        n_bytes += int(tensor.n_bytes)
+        n, b = int(tensor.n_elements), int(tensor.n_bytes)
+        totals.type_mix[tensor.tensor_type.name] += 1
+        totals.n_params, totals.n_bytes = totals.n_params + n, totals.n_bytes + b
+        if not tensor.name.startswith(NOT_BODY):
+            totals.body_params, totals.body_bytes = totals.body_params + n, totals.body_bytes + b
+            totals.body_weights_by_type[tensor.tensor_type.name] += n
     if not reader.tensors:
         raise _fail(path, "GGUF file has no tensors")
+    return totals
+
+
+def _parse(path: Path) -> GGUFInfo:
+    reader = open_gguf(path)
+    totals = tensor_totals(path, reader)
 
     def field_str(key: str) -> str:
         f = reader.get_field(key)
@@ -123,14 +153,14 @@ def _parse(path: Path) -> GGUFInfo:
     ctx_field = reader.get_field(f"{arch}.context_length")
     return GGUFInfo(
         path=str(path),
-        file_size=size,
+        file_size=path.stat().st_size,
         architecture=arch,
         name=field_str("general.name"),
-        n_params=n_params,
-        tensor_bytes=n_bytes,
-        bits_per_weight=round(8 * n_bytes / max(n_params, 1), 4),
-        type_mix=dict(mix.most_common()),
-        main_type=(weights_by_type or mix).most_common(1)[0][0],
+        n_params=totals.n_params,
+        tensor_bytes=totals.n_bytes,
+        bits_per_weight=TensorTotals.bits(totals.n_bytes, max(totals.n_params, 1)),
+        type_mix=dict(totals.type_mix.most_common()),
+        main_type=(totals.body_weights_by_type or totals.type_mix).most_common(1)[0][0],
         context_length=int(ctx_field.contents()) if ctx_field is not None else 0,
         has_chat_template=reader.get_field("tokenizer.chat_template") is not None,
     )
@@ -140,12 +170,7 @@ def read_gguf_scalars(path: Path | str) -> dict[str, Any]:
     """Every metadata value of a GGUF that is not an array (numbers, strings, booleans)."""
     from gguf import GGUFValueType
 
-    path = Path(path)
-    _quick_header_check(path)
-    try:
-        reader = _summary_reader_class()(str(path), "r")
-    except Exception as exc:
-        raise _fail(path, f"corrupt or truncated GGUF ({type(exc).__name__}: {exc})") from exc
+    reader = open_gguf(path)
     return {key: f.contents() for key, f in reader.fields.items()
             if f.types and f.types[0] != GGUFValueType.ARRAY}
 

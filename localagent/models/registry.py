@@ -1,5 +1,9 @@
 """The model registry: models/registry.toml (shipped) + models.toml in the config dir (user's own).
 
+The shipped registry and model files live in the top-level ``models/`` folder; ``localagent/_models``
+is a symlink to it, so the package reads them through ``importlib.resources`` the same way from a
+checkout, an editable install and a wheel (the build copies the files into the wheel).
+
 Resolution of a model argument: an existing path to a .gguf file is used as is (validated);
 otherwise it is a registry name. No argument means the config's `model` setting, then the user's
 chosen default, then the shipped default. Every file is sha256-checked before it is handed out.
@@ -11,6 +15,7 @@ import json
 import os
 import tomllib
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from localagent.errors import LocalAgentError
@@ -18,7 +23,22 @@ from localagent.models.assemble import assemble_from_package
 from localagent.models.checksum import cached_sha256
 from localagent.paths import ensure_dir, get_paths
 
-REGISTRY_FILE = Path(__file__).resolve().parents[2] / "models" / "registry.toml"
+SHIPPED_DIR_NAME = "_models"  # localagent/_models: the shipped registry.toml and model files
+
+
+def shipped_models_dir() -> Path:
+    """The folder holding the shipped registry.toml and GGUFs, as installed with the package."""
+    folder = resources.files("localagent") / SHIPPED_DIR_NAME
+    if not isinstance(folder, Path) or not (folder / "registry.toml").is_file():
+        raise LocalAgentError(f"the shipped model registry is missing ({folder}/registry.toml); "
+                              f"reinstall localagent")
+    return folder
+
+
+def shipped_registry_file() -> Path:
+    return shipped_models_dir() / "registry.toml"
+
+
 SOURCES = {"pypi", "file", "converted", "user"}
 FIELDS = ("name", "source", "file", "sha256", "licence", "architecture", "quant", "params", "status",
           "notes", "package", "path", "role")
@@ -47,7 +67,7 @@ class ModelEntry:
         if self.source == "pypi":
             return get_paths().models_dir / self.file
         if self.source == "file":
-            return REGISTRY_FILE.parent / self.file
+            return shipped_models_dir() / self.file
         if self.source == "user":
             return Path(self.path)
         return None
@@ -65,11 +85,13 @@ class ModelEntry:
         return path is not None and path.is_file()
 
 
-def _read_toml(path: Path) -> dict:
+def _read_toml(path: Path, missing_ok: bool) -> dict:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return {}
+        if missing_ok:
+            return {}
+        raise LocalAgentError(f"{path}: model registry not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise LocalAgentError(f"{path}: invalid TOML: {exc}") from exc
 
@@ -93,10 +115,12 @@ class Registry:
         self.user_default = user_default
 
     @classmethod
-    def load(cls, shipped: Path = REGISTRY_FILE) -> Registry:
-        base = _read_toml(shipped)
+    def load(cls, shipped: Path | None = None) -> Registry:
+        """The shipped registry (an error if missing) plus the user's models.toml (optional)."""
+        shipped = shipped or shipped_registry_file()
+        base = _read_toml(shipped, missing_ok=False)
         user_file = get_paths().user_registry
-        user = _read_toml(user_file)
+        user = _read_toml(user_file, missing_ok=True)
         entries = _entries(base, shipped)
         names = {e.name for e in entries}
         for entry in _entries(user, user_file):
@@ -119,9 +143,9 @@ class Registry:
         """The verified GGUF of an entry; assembles pypi models on first use."""
         if entry.status == "unsupported":
             raise LocalAgentError(f"model {entry.name!r} is marked unsupported: {entry.notes}")
-        if entry.source == "pypi":
-            return assemble_from_package(entry.package, entry.local_path, entry.sha256)
         path = entry.local_path
+        if entry.source == "pypi" and path is not None:
+            return assemble_from_package(entry.package, path, entry.sha256)
         if path is None:
             raise LocalAgentError(f"model {entry.name!r} is a {entry.source} model with no file; "
                                   f"convert it with `quantize convert` and add it with `localagent models add`")

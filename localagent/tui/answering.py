@@ -13,7 +13,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from localagent.config import Settings
 from localagent.errors import LocalAgentError
+from localagent.protocols import DocumentIndex, QuestionAnswerer, TextEngine
 
 
 @dataclass(frozen=True)
@@ -53,10 +55,10 @@ class Reply:
     model: str = ""
 
 
-AnswererFactory = Callable[[Any, Any, Any], Any]
+AnswererFactory = Callable[[TextEngine, DocumentIndex, Settings], QuestionAnswerer]
 
 
-def agent_answerer(engine: Any, index: Any, config: Any) -> Any:
+def agent_answerer(engine: TextEngine, index: DocumentIndex, config: Settings) -> QuestionAnswerer:
     """The real answerer: the cascade of `answer_models` (one model unless configured), whose
     first model uses the engine the app loaded when it is that model."""
     try:
@@ -91,7 +93,8 @@ def reply_from(answer: Any, cancelled: bool = False) -> Reply:
 class AnswerService:
     """Answers questions over the index with a loaded engine (one question at a time)."""
 
-    def __init__(self, engine: Any, index: Any, config: Any, factory: AnswererFactory | None = None):
+    def __init__(self, engine: TextEngine, index: DocumentIndex, config: Settings,
+                 factory: AnswererFactory | None = None):
         self._answerer = (factory or agent_answerer)(engine, index, config)
 
     def ask(self, question: str, collection: str | None, on_token: Callable[[str], None],

@@ -1,6 +1,11 @@
 """`localagent chat`: the Textual app. It owns the state (model, index, collection, current chat)
 and starts the workers; screens and widgets only show things and post messages.
 
+The state that the screen shows is reactive: `answering` (the footer's stop key), `indexing`,
+`collection`, `model_name` and `activity`; their watchers redraw the status line and the side
+panel, so handlers only assign them. `documents` (tui/jobs.py: the side panel and indexing) and
+`palette` (tui/commands.py: the command palette's pickers) are objects the app owns.
+
 Everything slow runs in thread workers (model loading, answering, indexing), so the UI never
 freezes; tokens and progress come back through `call_from_thread`. Errors become notifications.
 """
@@ -15,15 +20,19 @@ from typing import Any
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.css.query import NoMatches
+from textual.reactive import reactive
 from textual.widgets import Input, Tree
 
+from localagent.config import Config
 from localagent.errors import LocalAgentError
-from localagent.index import DocumentRecord
+from localagent.index import DocumentRecord, Index
+from localagent.protocols import TextEngine
 from localagent.tui.answering import AnswererFactory, AnswerService, CitedSource, Reply
-from localagent.tui.commands import ChatCommands, PaletteActions
+from localagent.tui.commands import ChatCommands, Palette
 from localagent.tui.guard import describe, shown_as_notification
 from localagent.tui.history import ChatStore
-from localagent.tui.jobs import IndexingMixin, ThreadCount
+from localagent.tui.jobs import Indexing, ThreadCount
 from localagent.tui.screens import (
     EmptyCollectionScreen,
     HelpScreen,
@@ -40,11 +49,11 @@ from localagent.tui.widgets import (
     StatusLine,
 )
 
-EngineFactory = Callable[[Any, "str | None"], Any]
+EngineFactory = Callable[[Config, "str | None"], TextEngine]
 STATUS_REFRESH_S = 3.0
 
 
-def load_real_engine(config: Any, model: str | None) -> Any:
+def load_real_engine(config: Config, model: str | None) -> TextEngine:
     from localagent.engine import load_engine
 
     return load_engine(config, model=model)
@@ -55,7 +64,7 @@ def home_relative(path: str) -> str:
     return "~" + path[len(home):] if path.startswith(home + "/") else path
 
 
-class ChatApp(PaletteActions, IndexingMixin, App):
+class ChatApp(App):
     """The chat UI. Tests inject `engine_factory` / `answerer_factory`, fixed paths, and
     `status_view` (to pin RAM and speed numbers in snapshots)."""
 
@@ -70,15 +79,21 @@ class ChatApp(PaletteActions, IndexingMixin, App):
         Binding("f1", "help", "Help"),
     ]
 
-    def __init__(self, config: Any, *, model: str | None = None, engine_factory: EngineFactory | None = None,
+    answering: reactive[bool] = reactive(False, repaint=False, bindings=True)  # the footer's stop key
+    indexing: reactive[bool] = reactive(False, repaint=False)
+    collection: reactive[str] = reactive("default", repaint=False)
+    model_name: reactive[str | None] = reactive(None, repaint=False)
+    activity: reactive[str] = reactive("", repaint=False)  # "loading model…", "indexing 3/10", …
+
+    def __init__(self, config: Config, *, model: str | None = None, engine_factory: EngineFactory | None = None,
                  answerer_factory: AnswererFactory | None = None, index_path: Path | None = None,
                  history_path: Path | None = None,
                  status_view: Callable[[StatusInfo], StatusInfo] | None = None,
                  show_path: Callable[[str], str] = home_relative):
         super().__init__()
         self.config = config
-        self.model_name = model or config.model or None
-        self.collection: str = config.collection
+        self.set_reactive(ChatApp.model_name, model or config.model or None)
+        self.set_reactive(ChatApp.collection, config.collection)
         self.engine_factory = engine_factory or load_real_engine
         self.answerer_factory = answerer_factory
         self.index_path = index_path
@@ -86,17 +101,16 @@ class ChatApp(PaletteActions, IndexingMixin, App):
         self.status_view = status_view or (lambda info: info)
         self.show_path = show_path
         self.main_screen: MainScreen | None = None
-        self.engine: Any = None
-        self.index: Any = None
+        self.engine: TextEngine | None = None
+        self.index: Index | None = None
         self.store: ChatStore | None = None
         self.service: AnswerService | None = None
         self.chat_id: int | None = None
-        self.answering = False
-        self.activity = ""
         self.model_error = ""
         self._cancel_answer = threading.Event()
-        self._cancel_index = threading.Event()
         self.threads = ThreadCount()
+        self.documents = Indexing(self)
+        self.palette = Palette(self)
 
     def get_default_screen(self) -> MainScreen:
         self.main_screen = MainScreen(id="main")
@@ -116,21 +130,25 @@ class ChatApp(PaletteActions, IndexingMixin, App):
         except LocalAgentError as exc:
             self.notify(f"{exc} (chats will not be saved)", severity="error", timeout=10)
         self.sub_title = "new chat"
-        self.refresh_documents()
-        self.update_status()
+        self.show_state()
         self.set_interval(STATUS_REFRESH_S, self.update_status)
         self.load_model(self.model_name)
-        if self.index is not None and self.collection_is_empty():
+        if self.index is not None and self.documents.collection_is_empty():
             self.ask_for_folder(empty=True)
+
+    def show_state(self) -> None:
+        """Draw the documents and the status line (also when the main screen mounts)."""
+        self.documents.refresh_documents()
+        self.update_status()
 
     async def action_quit(self) -> None:
         self._cancel_answer.set()
-        self._cancel_index.set()
+        self.documents.cancel()
         self.exit()
 
     def on_unmount(self) -> None:
         self._cancel_answer.set()
-        self._cancel_index.set()
+        self.documents.cancel()
         if self.engine is not None and not self.answering:
             self.engine.close()
         for closable in (self.index, self.store):
@@ -151,17 +169,39 @@ class ChatApp(PaletteActions, IndexingMixin, App):
 
     # -- status ------------------------------------------------------------------------------
 
+    def _main(self) -> MainScreen:
+        if self.main_screen is None:
+            raise NoMatches("the main screen is not mounted")
+        return self.main_screen
+
     @property
     def status_line(self) -> StatusLine:
-        return self.main_screen.query_one(StatusLine)  # type: ignore[no-any-return]
+        return self._main().query_one(StatusLine)
 
     @property
     def conversation(self) -> Conversation:
-        return self.main_screen.query_one(Conversation)  # type: ignore[no-any-return]
+        return self._main().query_one(Conversation)
 
     def set_activity(self, activity: str) -> None:
+        """For workers, through `post`: the watcher redraws the status line."""
         self.activity = activity
+
+    # -- watchers: the reactive state redraws what shows it -----------------------------------
+
+    def watch_activity(self) -> None:
         self.update_status()
+
+    def watch_collection(self) -> None:
+        self.show_state()
+
+    def watch_indexing(self) -> None:
+        self.documents.refresh_documents()  # pending files show in the tree while indexing
+
+    def watch_model_name(self) -> None:
+        self.update_status()
+
+    def watch_answering(self, answering: bool) -> None:
+        self.activity = "answering…" if answering else ""
 
     def update_status(self) -> None:
         from localagent.engine.system import rss_bytes
@@ -173,7 +213,7 @@ class ChatApp(PaletteActions, IndexingMixin, App):
             info = StatusInfo(collection=self.collection, activity=self.activity)
         try:
             self.status_line.show(self.status_view(info))
-        except Exception:  # the main screen is not mounted (yet / any more)
+        except NoMatches:  # the main screen is not mounted (yet / any more)
             pass
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -205,11 +245,11 @@ class ChatApp(PaletteActions, IndexingMixin, App):
         self.post(self._model_ready, engine, model)
 
     @shown_as_notification
-    def _model_ready(self, engine: Any, model: str | None) -> None:
+    def _model_ready(self, engine: TextEngine, model: str | None) -> None:
         old, self.engine, self.service = self.engine, engine, None
         self.model_name = model
         self.model_error = ""
-        self.set_activity("")
+        self.activity = ""
         if old is not None:  # a switch (the first load shows in the status line only)
             old.close()
             self.notify(f"model {engine.stats.model_name} loaded", timeout=3)
@@ -217,7 +257,7 @@ class ChatApp(PaletteActions, IndexingMixin, App):
     @shown_as_notification
     def _model_failed(self, reason: str) -> None:
         self.model_error = reason
-        self.set_activity("")
+        self.activity = ""
         if self.engine is None:
             self.push_screen(MissingModelScreen(reason))
         else:
@@ -245,10 +285,8 @@ class ChatApp(PaletteActions, IndexingMixin, App):
         await conversation.add_question(question)
         view = await conversation.start_answer()
         self.save_message("user", question)
-        self.answering = True
         self._cancel_answer = threading.Event()
-        self.refresh_bindings()
-        self.set_activity("answering…")
+        self.answering = True  # the footer shows the stop key, the status line "answering…"
         self.answer(question, view, self._cancel_answer)
 
     @work(thread=True, exclusive=True, group="answer")
@@ -256,6 +294,8 @@ class ChatApp(PaletteActions, IndexingMixin, App):
         with self.threads.running():
             try:
                 if self.service is None:
+                    if self.engine is None or self.index is None:
+                        raise LocalAgentError("no model loaded" if self.engine is None else "the index is not open")
                     self.service = AnswerService(self.engine, self.index, self.config, self.answerer_factory)
                 reply = self.service.ask(question, self.collection,
                                          lambda piece: self.post(self._piece, view, piece), cancel)
@@ -288,14 +328,12 @@ class ChatApp(PaletteActions, IndexingMixin, App):
 
     def _answer_over(self) -> None:
         self.answering = False
-        self.refresh_bindings()
-        self.set_activity("")
 
     @shown_as_notification
     def action_stop(self) -> None:
         if self.answering:
             self._cancel_answer.set()
-            self.set_activity("stopping…")
+            self.activity = "stopping…"
 
     def save_message(self, role: str, text: str, reply: Reply | None = None) -> None:
         if self.store is None:
@@ -381,11 +419,9 @@ class ChatApp(PaletteActions, IndexingMixin, App):
 
     @shown_as_notification
     def use_collection(self, name: str) -> None:
-        self.collection = name
-        self.refresh_documents()
-        self.update_status()
+        self.collection = name  # the watcher redraws the documents and the status line
         self.notify(f"collection {name!r}", timeout=3)
 
     def ask_for_folder(self, empty: bool = False) -> None:
         screen = EmptyCollectionScreen(self.collection) if empty else None
-        self.action_index_folder(screen)
+        self.documents.choose_folder(screen)

@@ -1,5 +1,6 @@
 """The command palette (ctrl+p): switch model, switch collection, index a folder, new chat,
-open a past chat. Each command opens a small picker (PaletteActions, mixed into ChatApp)."""
+open a past chat. Each command opens a small picker (`Palette`, an object the app owns as
+`app.palette`)."""
 
 from __future__ import annotations
 
@@ -21,67 +22,85 @@ def palette_commands(app: ChatApp) -> list[tuple[str, str, Callable[[], Any]]]:
     """(name, help, callback) for every command the palette offers."""
     return [
         ("New chat", "start an empty conversation (ctrl+n)", app.action_new_chat),
-        ("Open a past chat", "reopen a saved conversation", app.action_open_chat),
-        ("Switch collection", "answer from another document collection", app.action_switch_collection),
+        ("Open a past chat", "reopen a saved conversation", app.palette.open_chat),
+        ("Switch collection", "answer from another document collection", app.palette.switch_collection),
         ("Index a folder", "read a folder into the current collection, in the background",
-         app.action_index_folder),
-        ("Switch model", "load another model (localagent models list)", app.action_switch_model),
+         app.documents.choose_folder),
+        ("Switch model", "load another model (localagent models list)", app.palette.switch_model),
     ]
 
 
 class ChatCommands(Provider):
+    @property
+    def chat_app(self) -> ChatApp:
+        from localagent.tui.app import ChatApp
+
+        app = self.app
+        if not isinstance(app, ChatApp):
+            raise TypeError(f"ChatCommands serves ChatApp, not {type(app).__name__}")
+        return app
+
     async def discover(self) -> Hits:
-        for name, help_text, callback in palette_commands(self.app):  # type: ignore[arg-type]
+        for name, help_text, callback in palette_commands(self.chat_app):
             yield DiscoveryHit(name, callback, help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for name, help_text, callback in palette_commands(self.app):  # type: ignore[arg-type]
+        for name, help_text, callback in palette_commands(self.chat_app):
             score = matcher.match(name)
             if score > 0:
                 yield Hit(score, matcher.highlight(name), callback, help=help_text)
 
 
-class PaletteActions:
-    """The pickers behind the palette commands; ChatApp provides store, index, collection,
-    answering, notify, push_screen, show_chat, use_collection, load_model, ask_for_folder."""
+class Palette:
+    """The pickers behind the palette commands.
+
+    Interface: ``open_chat()``, ``switch_collection()``, ``switch_model()``. It uses of the app:
+    ``store``, ``index``, ``collection``, ``answering``, ``notify``, ``push_screen``, ``show_chat``,
+    ``use_collection``, ``load_model`` and ``documents`` (collection_is_empty, choose_folder)."""
+
+    def __init__(self, app: ChatApp):
+        self.app = app
 
     @shown_as_notification
-    def action_open_chat(self) -> None:
-        chats = self.store.list_chats() if self.store is not None else []
+    def open_chat(self) -> None:
+        store = self.app.store
+        chats = store.list_chats() if store is not None else []
         items = [(str(c.id), Text.assemble(c.title, (f"  {c.collection} · {c.messages // 2} question(s)", "dim")))
                  for c in chats]
-        self.push_screen(PickerScreen("Open a past chat", items, empty="No saved chats yet."), self._open_chat)
+        self.app.push_screen(PickerScreen("Open a past chat", items, empty="No saved chats yet."), self._open_chat)
 
     @shown_as_notification
     async def _open_chat(self, chosen: str | None) -> None:
-        if chosen is None or self.store is None:
+        app = self.app
+        if chosen is None or app.store is None:
             return
-        if self.answering:
-            self.notify("wait for the answer to finish (or press esc) before opening a chat",
-                        severity="warning")
+        if app.answering:
+            app.notify("wait for the answer to finish (or press esc) before opening a chat", severity="warning")
             return
-        chat = self.store.get_chat(int(chosen))
+        chat = app.store.get_chat(int(chosen))
         if chat is None:
-            self.notify("that chat is gone", severity="error")
+            app.notify("that chat is gone", severity="error")
             return
-        await self.show_chat(chat.id)
+        await app.show_chat(chat.id)
 
     @shown_as_notification
-    def action_switch_collection(self) -> None:
-        names = sorted(set(self.index.list_collections() if self.index is not None else []) | {self.collection})
-        items = [(n, Text.assemble(n, ("  (current)" if n == self.collection else "", "dim"))) for n in names]
-        self.push_screen(PickerScreen("Switch collection", items), self._collection_chosen)
+    def switch_collection(self) -> None:
+        app = self.app
+        names = sorted(set(app.index.list_collections() if app.index is not None else []) | {app.collection})
+        items = [(n, Text.assemble(n, ("  (current)" if n == app.collection else "", "dim"))) for n in names]
+        app.push_screen(PickerScreen("Switch collection", items), self._collection_chosen)
 
     @shown_as_notification
     def _collection_chosen(self, name: str | None) -> None:
-        if name and name != self.collection:
-            self.use_collection(name)
-            if self.collection_is_empty():
-                self.ask_for_folder(empty=True)
+        app = self.app
+        if name and name != app.collection:
+            app.use_collection(name)
+            if app.documents.collection_is_empty():
+                app.ask_for_folder(empty=True)
 
     @shown_as_notification
-    def action_switch_model(self) -> None:
+    def switch_model(self) -> None:
         from localagent.models import Registry
 
         try:
@@ -91,16 +110,15 @@ class PaletteActions:
                                                      "dim")))
                      for e in registry.entries if e.installed and e.status != "unsupported"]
         except LocalAgentError as exc:
-            self.notify(str(exc), severity="error")
+            self.app.notify(str(exc), severity="error")
             return
-        self.push_screen(PickerScreen("Switch model", items, empty="No installed models."), self._model_chosen)
+        self.app.push_screen(PickerScreen("Switch model", items, empty="No installed models."), self._model_chosen)
 
     @shown_as_notification
     def _model_chosen(self, name: str | None) -> None:
         if not name:
             return
-        if self.answering:
-            self.notify("wait for the answer to finish (or press esc) before switching", severity="warning")
+        if self.app.answering:
+            self.app.notify("wait for the answer to finish (or press esc) before switching", severity="warning")
             return
-        self.load_model(name)
-
+        self.app.load_model(name)

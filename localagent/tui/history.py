@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from localagent.errors import LocalAgentError
-from localagent.paths import ensure_dir, get_paths
+from localagent.paths import get_paths
+from localagent.privacy import create_private
 from localagent.tui.answering import CitedSource
 
 SCHEMA = """
@@ -78,7 +79,7 @@ class ChatStore:
     def open(cls, path: Path | None = None) -> ChatStore:
         path = Path(path) if path is not None else get_paths().data_dir / "chats.sqlite3"
         try:
-            ensure_dir(path.parent)
+            create_private(path)  # questions and cited passages: owner-only (WAL too)
             conn = sqlite3.connect(path, timeout=5, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")

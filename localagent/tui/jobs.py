@@ -1,5 +1,6 @@
 """Indexing from the UI: a folder prompt, a thread worker running `index_paths`, progress in the
-side panel. Mixed into ChatApp (which provides notify, post, index, collection, config)."""
+side panel. `Indexing` is an object the app owns (`app.documents`); it reads and sets the app's
+reactive state (`indexing`, `activity`, `collection`) and shows documents in the side panel."""
 
 from __future__ import annotations
 
@@ -9,14 +10,18 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from textual import work
+from textual.css.query import NoMatches
 
 from localagent.errors import LocalAgentError
-from localagent.tui.guard import shown_as_notification
+from localagent.tui.guard import describe, shown_as_notification
 from localagent.tui.screens import FolderScreen
 from localagent.tui.widgets import DocumentPanel
+
+if TYPE_CHECKING:
+    from localagent.index import IndexEvent, IndexSummary
+    from localagent.tui.app import ChatApp
 
 TREE_REFRESH_S = 0.5
 
@@ -68,46 +73,61 @@ def start_process_helpers() -> None:
             sys.stderr = captured
 
 
-class IndexingMixin:
-    """Needs: self.index, self.index_path, self.collection, self.config, self.post, self.notify,
-    self.set_activity, self.get_screen, self.push_screen."""
+class Indexing:
+    """The documents side of the app.
 
-    indexing = False
-    _pending: list[str] = []
-    _last_tree_refresh = 0.0
+    Interface: ``refresh_documents()`` redraws the side panel, ``collection_is_empty()``,
+    ``choose_folder(screen)`` asks for a folder and indexes it into the current collection in a
+    thread worker. It uses of the app: ``index``, ``index_path``, ``config``, ``collection``,
+    ``indexing`` and ``activity`` (reactive), ``threads``, ``post``, ``notify``, ``push_screen``,
+    ``run_worker`` and the main screen's DocumentPanel.
+    """
+
+    def __init__(self, app: ChatApp):
+        self.app = app
+        self._pending: list[str] = []
+        self._last_tree_refresh = 0.0
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
 
     @property
     def document_panel(self) -> DocumentPanel:
-        return self.main_screen.query_one(DocumentPanel)  # type: ignore[attr-defined]
+        if self.app.main_screen is None:
+            raise NoMatches("the main screen is not mounted")
+        return self.app.main_screen.query_one(DocumentPanel)
 
     def collection_is_empty(self) -> bool:
+        if self.app.index is None:
+            return False
         try:
-            return not any(d.status == "ok" for d in self.index.list_documents(self.collection))
-        except Exception:
+            return not any(d.status == "ok" for d in self.app.index.list_documents(self.app.collection))
+        except LocalAgentError:
             return False
 
     def refresh_documents(self) -> None:
-        if self.index is None:
-            return
-        try:
-            documents = self.index.list_documents()
-            collections = self.index.list_collections()
-        except Exception as exc:
-            self.notify(f"cannot read the index: {exc}", severity="error")  # type: ignore[attr-defined]
+        app = self.app
+        if app.index is None:
             return
         try:
             panel = self.document_panel
-        except Exception:  # main screen not mounted
+        except NoMatches:  # the main screen is not mounted (yet / any more)
             return
-        panel.show_documents(collections, documents, self.collection,
-                             self._pending if self.indexing else ())
+        try:
+            documents = app.index.list_documents()
+            collections = app.index.list_collections()
+        except LocalAgentError as exc:
+            app.notify(f"cannot read the index: {exc}", severity="error")
+            return
+        panel.show_documents(collections, documents, app.collection, self._pending if app.indexing else ())
 
     @shown_as_notification
-    def action_index_folder(self, screen: FolderScreen | None = None) -> None:
-        if self.indexing:
-            self.notify("already indexing; wait for it to finish", severity="warning")  # type: ignore
+    def choose_folder(self, screen: FolderScreen | None = None) -> None:
+        if self.app.indexing:
+            self.app.notify("already indexing; wait for it to finish", severity="warning")
             return
-        self.push_screen(screen or FolderScreen(), self._folder_chosen)  # type: ignore[attr-defined]
+        self.app.push_screen(screen or FolderScreen(), self._folder_chosen)
 
     @shown_as_notification
     def _folder_chosen(self, folder: str | None) -> None:
@@ -115,67 +135,64 @@ class IndexingMixin:
             return
         path = Path(folder).expanduser()
         if not path.exists():
-            self.notify(f"no such file or folder: {path}", severity="error")  # type: ignore[attr-defined]
+            self.app.notify(f"no such file or folder: {path}", severity="error")
             return
-        self.indexing = True
-        self._cancel_index = threading.Event()
-        self.index_folder(path.resolve(), self.collection, self._cancel_index)
-
-    @work(thread=True, exclusive=True, group="index")
-    def index_folder(self, path: Path, collection: str, cancel: threading.Event) -> None:
-        with self.threads.running():  # type: ignore[attr-defined]
-            self._index_folder(path, collection, cancel)
+        self.app.indexing = True
+        self._cancel = threading.Event()
+        path, collection, cancel = path.resolve(), self.app.collection, self._cancel
+        self.app.run_worker(lambda: self._index_folder(path, collection, cancel), thread=True, exclusive=True,
+                            group="index")
 
     def _index_folder(self, path: Path, collection: str, cancel: threading.Event) -> None:
         from localagent.index import Index, index_paths
         from localagent.index.walk import find_files
 
-        try:
-            pending = [str(p) for p in find_files([path]).files]
-            start_process_helpers()
-            self.post(self._index_started, pending)
-            with Index.open(self.index_path) as index:
-                summary = index_paths([path], collection=collection, index=index, cancel=cancel,
-                                      progress=lambda event: self.post(self._index_progress, event),
-                                      chunk_tokens=self.config.chunk_tokens,
-                                      chunk_overlap=self.config.chunk_overlap)
-        except Exception as exc:
-            reason = str(exc) if isinstance(exc, LocalAgentError) else f"{type(exc).__name__}: {exc}"
-            self.post(self._index_finished, None, reason)
-            return
-        self.post(self._index_finished, summary, "")
+        app = self.app
+        with app.threads.running():
+            try:
+                pending = [str(p) for p in find_files([path]).files]
+                start_process_helpers()
+                app.post(self._started, pending)
+                with Index.open(app.index_path) as index:
+                    summary = index_paths([path], collection=collection, index=index, cancel=cancel,
+                                          progress=lambda event: app.post(self._progress, event),
+                                          chunk_tokens=app.config.chunk_tokens,
+                                          chunk_overlap=app.config.chunk_overlap)
+            except Exception as exc:  # a worker thread: whatever it was, the UI must hear of it
+                app.post(self._finished, None, describe(exc))
+                return
+        app.post(self._finished, summary, "")
 
     @shown_as_notification
-    def _index_started(self, pending: list[str]) -> None:
+    def _started(self, pending: list[str]) -> None:
         self._pending = pending
-        self.set_activity(f"indexing 0/{len(pending)}")  # type: ignore[attr-defined]
+        self.app.activity = f"indexing 0/{len(pending)}"
         self.refresh_documents()
 
     @shown_as_notification
-    def _index_progress(self, event: Any) -> None:
+    def _progress(self, event: IndexEvent) -> None:
         self.document_panel.show_progress(event)
         if event.kind == "file":
-            self.set_activity(f"indexing {event.files_done}/{event.files_total}")  # type: ignore
+            self.app.activity = f"indexing {event.files_done}/{event.files_total}"
             now = time.monotonic()
             if now - self._last_tree_refresh >= TREE_REFRESH_S:  # a big folder must not redraw per file
                 self._last_tree_refresh = now
                 self.refresh_documents()
 
     @shown_as_notification
-    def _index_finished(self, summary: Any, error: str) -> None:
-        self.indexing = False
+    def _finished(self, summary: IndexSummary | None, error: str) -> None:
+        app = self.app
         self._pending = []
+        app.indexing = False  # redraws the documents (ChatApp.watch_indexing)
         self.document_panel.show_progress(None)
-        self.set_activity("")  # type: ignore[attr-defined]
-        self.refresh_documents()
+        app.activity = ""
         if summary is None:
-            self.notify(f"indexing failed: {error}", severity="error", timeout=10)  # type: ignore
+            app.notify(f"indexing failed: {error}", severity="error", timeout=10)
             return
         failed = f", {len(summary.failed)} failed" if summary.failed else ""
         note = " (stopped)" if summary.cancelled else ""
-        self.notify(f"indexed {summary.indexed} file(s), {summary.pages} page(s) into {summary.collection!r}"
-                    f"{failed}{note}", severity="warning" if summary.failed else "information",
-                    timeout=6)
+        app.notify(f"indexed {summary.indexed} file(s), {summary.pages} page(s) into {summary.collection!r}"
+                   f"{failed}{note}", severity="warning" if summary.failed else "information", timeout=6)
         if summary.files_seen == 0 and not summary.removed:
-            self.notify("no documents found there (PDF, text and Markdown are read; hidden and binary "
-                        "files are skipped)", severity="warning", timeout=8)
+            app.notify("no documents found there (PDF, text and Markdown are read; hidden and binary "
+                       "files are skipped)", severity="warning", timeout=8)

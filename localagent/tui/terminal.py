@@ -14,6 +14,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from localagent.privacy import open_private
+
 
 @contextlib.contextmanager
 def private_terminal(log_path: Path) -> Iterator[None]:
@@ -26,16 +28,16 @@ def private_terminal(log_path: Path) -> Iterator[None]:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     saved_fd = os.dup(2)
     ui = os.fdopen(os.dup(2), "w", encoding=original.encoding or "utf-8", errors="replace")
-    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    log_fd = open_private(log_path, os.O_WRONLY | os.O_APPEND)
     os.dup2(log_fd, 2)
     os.close(log_fd)
     previous_stderr = sys.stderr
-    sys.__stderr__ = sys.stderr = ui
+    sys.__stderr__ = sys.stderr = ui  # type: ignore[misc]  # Textual writes to sys.__stderr__
     try:
         yield
     finally:
         ui.flush()
-        sys.__stderr__, sys.stderr = original, previous_stderr
+        sys.__stderr__, sys.stderr = original, previous_stderr  # type: ignore[misc]
         os.dup2(saved_fd, 2)
         os.close(saved_fd)
         ui.close()

@@ -53,11 +53,12 @@ def _cmd_corpus(args: argparse.Namespace) -> int:
 def _cmd_reading(args: argparse.Namespace) -> int:
     from quantize.qat.manpages import ManPages
     from quantize.qat.reading.builder import BuildConfig
-    from quantize.qat.reading.dataset import build_reading_data
+    from quantize.qat.reading.dataset import Source, build_reading_data
     from quantize.qat.sources import PythonDocs, SourceError, StdlibDataset
 
     exclude = frozenset(args.exclude_package)
-    sources = ([PythonDocs(Path(args.source))] if args.source else []) + [StdlibDataset(Path(d)) for d in args.npm_dataset]
+    sources: list[Source] = [PythonDocs(Path(args.source))] if args.source else []
+    sources += [StdlibDataset(Path(d)) for d in args.npm_dataset]
     if args.man_stride:
         sources.append(ManPages(stride=args.man_stride, exclude=exclude))
     cfg = BuildConfig(examples=args.examples, heldout_examples=args.heldout_examples, seq_len=args.seq_len,

@@ -129,6 +129,9 @@ class Backbone(nn.Module):
 class LlamaLM(nn.Module):
     """Decoder-only LM; ``state_dict()`` keys match Hugging Face LlamaForCausalLM."""
 
+    rope_cos: torch.Tensor  # buffers (register_buffer below)
+    rope_sin: torch.Tensor
+
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         cfg.validate()

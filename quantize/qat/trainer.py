@@ -205,7 +205,7 @@ def train(run_dir: Path, train_tokens: Path, heldout_tokens: Path, model_cfg: Mo
         state.elapsed_s += time.perf_counter() - t0
         window_loss.append(loss.item())
         window_tokens += n_tokens
-        record: dict = {}
+        record = {}
         if state.step % train_cfg.log_every == 0 or state.step == train_cfg.steps:
             tok_s = window_tokens / (time.perf_counter() - window_start)
             record = {"step": state.step, "tokens": state.tokens_seen, "elapsed_s": round(state.elapsed_s, 2),

@@ -13,6 +13,7 @@ Face's half-split order (the inverse of ``quantize.archs.common.rope_permuted``)
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -83,9 +84,11 @@ def read_gguf_weights(path: Path) -> tuple[dict[str, np.ndarray], dict[str, int]
 def write_sentencepiece_model(gguf_path: Path, out: Path) -> Path:
     """Rebuild a SentencePiece ``tokenizer.model`` from a llama GGUF's vocabulary (pieces, scores,
     types), so a model trained from that GGUF exports with the very same tokenizer."""
-    from gguf import GGUFReader
-    from sentencepiece import sentencepiece_model_pb2 as sp_pb2
+    import importlib
 
+    from gguf import GGUFReader
+
+    sp_pb2: Any = importlib.import_module("sentencepiece.sentencepiece_model_pb2")  # generated protobuf
     reader = GGUFReader(str(gguf_path))
 
     def array(key: str) -> list:

@@ -25,5 +25,4 @@ class MainScreen(Screen):
 
     def on_mount(self) -> None:
         """Draw the documents and the status as soon as the widgets exist."""
-        for refresh in ("refresh_documents", "update_status"):
-            getattr(self.app, refresh, lambda: None)()
+        getattr(self.app, "show_state", lambda: None)()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -15,7 +17,7 @@ class PickerScreen(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, title: str, items: list[tuple[str, str | Text]], empty: str = "nothing to choose from"):
+    def __init__(self, title: str, items: Sequence[tuple[str, str | Text]], empty: str = "nothing to choose from"):
         super().__init__()
         self.title_text = title
         self.items = items

@@ -63,8 +63,8 @@ class Library:
                     self.chunks.append(ChunkRef(doc, number, flat))
             self.by_doc.append(ids)
         postings: dict[str, list[int]] = defaultdict(list)
-        for i, chunk in enumerate(self.chunks):
-            for term in set(terms(chunk.text)):
+        for i, ref in enumerate(self.chunks):
+            for term in set(terms(ref.text)):
                 postings[term].append(i)
         self.postings = {t: ids for t, ids in postings.items() if 2 <= len(ids) <= MAX_DF}
 

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Protocol
@@ -29,9 +30,10 @@ RESERVED = ("debian-policy", "debian-handbook", "libtasn1-doc", "shared-mime-inf
 
 
 class Source(Protocol):
-    id: str
+    @property
+    def id(self) -> str: ...
 
-    def documents(self): ...
+    def documents(self) -> Iterator[Document]: ...
 
     def describe(self) -> dict: ...
 
