@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Rebuild tern-reader from tern-18m: reading-comprehension data -> QAT fine-tuning
-# QAT fine-tuning from tern-18m's shipped GGUF -> Hugging Face export -> GGUF (TQ2_0, TQ1_0, F16)
+# from tern-18m's shipped GGUF -> Hugging Face export -> GGUF (TQ2_0, TQ1_0, F16)
 # -> verify -> QA figures. Needs the [train] extra (torch), Debian's python3.11-doc and the
 # manual pages installed on the machine, and npm (two public-domain texts, pinned by hash).
 # Every stage can be re-run: training resumes from its last checkpoint.
