@@ -59,6 +59,7 @@ def test_classify_rerun_skips_done_and_copies_identical_documents(tmp_path: Path
     assert out.read_bytes().startswith(before) and len(_records(out)) == 6
 
 
+@pytest.mark.timeout(1200)  # 572 s on 2 cores at load average ~15 (pytest --durations); see pyproject
 def test_extract_invoices_gives_valid_json_and_mostly_right_fields(tmp_path: Path, default_model: Path,
                                                                   capsys: pytest.CaptureFixture) -> None:
     truth = make_invoices(tmp_path / "invoices", 10)

@@ -218,6 +218,7 @@ def test_summary_reader_matches_gguf_py(tmp_path: Path) -> None:
 
 
 @pytest.mark.model
+@pytest.mark.timeout(1200)  # 438 s on 2 cores at load average ~15 (pytest --durations); see pyproject
 def test_fast_constrained_decoding_equals_llama_cpp_grammar_sampling(default_model: Path) -> None:
     """Checking the grammar on the best 64 tokens first picks what full-vocabulary grammar sampling
     picks (greedy), and keeps the engine's stats."""

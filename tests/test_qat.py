@@ -307,6 +307,7 @@ def _shipped_paths() -> dict[str, Path]:
             for qtype, name in (("tq2_0", SHIPPED), ("tq1_0", f"{SHIPPED}-tq1"))}
 
 
+@pytest.mark.timeout(1200)  # 716 s on 2 cores at load average ~15 (pytest --durations); see pyproject
 def test_shipped_model_is_ternary_small_and_lossless(tmp_path: Path) -> None:
     """The committed GGUFs: TQ linear tensors, <= 40 MB; TQ2_0 and TQ1_0 perplexity equal the F16 of the same
     weights (made by `kernels unpack`) within 0.5 %; on English far better than uniform."""
