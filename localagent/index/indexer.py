@@ -22,7 +22,7 @@ from localagent.index.reading import DocumentReader, ReadResult, auto_jobs, sha2
 from localagent.index.store import Index
 from localagent.index.walk import find_files, is_under
 
-CHUNKER_VERSION = 1
+CHUNKER_VERSION = 2  # 2: PDFs through PDFium (spaces kept, labels), Word/HTML/OCR
 
 
 @dataclass(frozen=True)
