@@ -39,6 +39,8 @@ SETTINGS: dict[str, Setting] = {
         Setting("collection", str, "default", "document collection used by index/search/ask"),
         Setting("chunk_tokens", int, 200, "target chunk size in tokens when indexing"),
         Setting("chunk_overlap", int, 30, "tokens shared by neighbouring chunks"),
+        Setting("read_timeout_s", int, 300, "seconds one file may take to read when indexing; 0: no limit"),
+        Setting("read_memory_mb", int, 4096, "memory (MB) one file's reader process may use; 0: no limit"),
         Setting("retrieval_k", int, 4, "sources put in front of the model by `ask`"),
         Setting("ask_source_tokens", int, 360, "prompt tokens `ask` gives to sources (fewer is faster)"),
         Setting("agent_max_steps", int, 4, "most tool calls `ask --agent` makes before answering"),

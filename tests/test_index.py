@@ -12,7 +12,7 @@ from pdfs import known_pages, make_encrypted_pdf, make_pdf, make_truncated_pdf
 
 from localagent.docs.ocr import ocr_available
 from localagent.errors import LocalAgentError
-from localagent.index import Index, index_paths
+from localagent.index import Index, ReadLimits, index_paths
 from localagent.index.schema import SCHEMA_VERSION
 
 
@@ -61,10 +61,11 @@ def index(tmp_path: Path):
 
 
 def run(paths, index, **kwargs):
-    """index_paths in this process (jobs=1 unless given: worker start-up would dominate here)."""
+    """index_paths in this process (jobs=1 and no per-file limits unless given: worker start-up
+    would dominate here; tests/test_index_limits.py covers the limits)."""
     return index_paths(paths, index=index, chunk_tokens=kwargs.pop("chunk_tokens", 200),
                        chunk_overlap=kwargs.pop("chunk_overlap", 30), jobs=kwargs.pop("jobs", 1),
-                       **kwargs)
+                       limits=kwargs.pop("limits", ReadLimits()), **kwargs)
 
 
 def test_index_and_search_right_file_and_page(corpus: Path, index: Index):
