@@ -108,15 +108,24 @@ def known_pages(count: int, marker: str = "page") -> list[list[str]]:
             for n in range(1, count + 1)]
 
 
-def make_scanned_pdf(path: Path, lines: list[str], dpi: int = 150) -> Path:
-    """A scan: a text PDF page rendered to an image (PDFium) and wrapped, as the only content,
-    in a new PDF, so the page has no text layer, only pixels."""
+def scanned_image(lines: list[str], dpi: int = 150, height_pt: int = 792):
+    """A text PDF page rendered to a greyscale image by PDFium, as a scanner would see it; the
+    top ``height_pt`` points of the page (a strip keeps OCR in tests quick)."""
     import pypdfium2 as pdfium
 
     source = pdfium.PdfDocument(pdf_bytes([lines]))
     image = source[0].render(scale=dpi / 72).to_pil().convert("L")
+    return image.crop((0, 0, image.width, round(height_pt * dpi / 72)))
+
+
+def make_scanned_pdf(path: Path, lines: list[str], dpi: int = 150, height_pt: int = 792) -> Path:
+    """A scan: a text PDF page rendered to an image and wrapped, as the only content, in a new
+    PDF, so the page has no text layer, only pixels."""
+    import pypdfium2 as pdfium
+
+    image = scanned_image(lines, dpi, height_pt)
     out = pdfium.PdfDocument.new()
-    width, height = 612, 792
+    width, height = 612, height_pt
     page = out.new_page(width, height)
     picture = pdfium.PdfImage.new(out)
     picture.set_bitmap(pdfium.PdfBitmap.from_pil(image))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from localagent.docs import ocr
 from localagent.docs.detect import BINARY_SUFFIXES, SNIFF_BYTES, looks_binary
 from localagent.docs.docx import read_docx
 from localagent.docs.html import read_html
 from localagent.docs.markdown import read_markdown
-from localagent.docs.ocr import IMAGE_SUFFIXES, ocr_available, read_image
+from localagent.docs.ocr import IMAGE_SUFFIXES, read_image
 from localagent.docs.odt import read_odt
 from localagent.docs.pdf import read_pdf
 from localagent.docs.text import read_text
@@ -33,7 +34,7 @@ def skipped_in_walks(path: Path) -> bool:
     unless the [ocr] extra can read them."""
     suffix = path.suffix.lower()
     if suffix in IMAGE_SUFFIXES:
-        return not ocr_available()
+        return not ocr.ocr_available()
     return suffix in BINARY_SUFFIXES
 
 
