@@ -51,3 +51,4 @@ def test_limits_come_from_the_settings(monkeypatch):
     monkeypatch.setenv("LOCALAGENT_READ_MEMORY_MB", "0")
     assert ReadLimits.from_settings() == ReadLimits(7.0, 0)
     assert ReadLimits.from_settings().active and not ReadLimits().active
+
