@@ -20,8 +20,11 @@ _FOOTNOTES_RELTYPE = "http://schemas.openxmlformats.org/officeDocument/2006/rela
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
-def _heading_level(paragraph) -> int | None:
-    style = paragraph.style.name if paragraph.style is not None else ""
+def _heading_level(paragraph, style_names: dict[str, str]) -> int | None:
+    """Heading level from the paragraph's style (looked up by id in a dict made once: python-docx's
+    ``paragraph.style`` searches the styles part on every call) or its outline level."""
+    style_id = paragraph._p.style
+    style = style_names.get(style_id, "") if style_id else ""
     if style.lower() == "title":
         return 0
     match = _HEADING_STYLE.match(style or "")
@@ -33,9 +36,15 @@ def _heading_level(paragraph) -> int | None:
     return None
 
 
+def _cell_text(cell) -> str:
+    return " ".join("".join(t.text or "" for t in p.iter(f"{_W}t")) for p in cell.iter(f"{_W}p"))
+
+
 def _add_table(builder: FlowBuilder, table) -> None:
-    for row in table.rows:
-        builder.row([cell.text for cell in row.cells])
+    """One line per row, read from the XML (python-docx's row.cells lays out the whole grid for
+    every row); a merged cell is one cell, a vertically merged continuation is empty."""
+    for row in table._tbl.tr_lst:
+        builder.row([_cell_text(cell) for cell in row.tc_lst])
 
 
 def _add_footnotes(builder: FlowBuilder, document) -> None:
@@ -66,11 +75,12 @@ def read_docx(path: Path) -> list[Page]:
     try:
         document = docx.Document(str(path))
         builder = FlowBuilder()
+        style_names = {style.style_id: style.name or "" for style in document.styles}
         for block in document.iter_inner_content():
             if hasattr(block, "rows"):
                 _add_table(builder, block)
                 continue
-            level = _heading_level(block)
+            level = _heading_level(block, style_names)
             if level is None:
                 builder.paragraph(block.text)
             else:

@@ -34,10 +34,25 @@ def ocr_available() -> bool:
     return importlib.util.find_spec("rapidocr_onnxruntime") is not None
 
 
+def _no_telemetry() -> None:
+    """ONNX Runtime (1.2x+ on Linux too) sends usage telemetry to Microsoft from a background
+    thread (strace showed its DNS lookups); this is an offline assistant, so it is switched off,
+    by environment before the first session and by the API."""
+    import os
+
+    os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+    import onnxruntime
+
+    disable = getattr(onnxruntime, "disable_telemetry_events", None)
+    if disable is not None:
+        disable()
+
+
 @functools.cache
 def _engine() -> Any:
     import logging
 
+    _no_telemetry()
     from rapidocr_onnxruntime import RapidOCR
 
     engine = RapidOCR(max_side_len=MAX_SIDE, det_limit_type="max", det_limit_side_len=DETECT_SIDE)
