@@ -143,7 +143,7 @@ def measure_ocr(root: Path, pages: int) -> dict[str, float] | None:
     lines = ["Invoice number 4711 from Holmgren Shipping, Bergen.",
              "The total amount of 980 euros is payable by the end of March.",
              "Goods were delivered in good order; claims within 14 days."] * 4
-    scans = [make_scanned_pdf(root / f"scan{n}.pdf", lines) for n in range(pages)]
+    scans = [make_scanned_pdf(root / f"scan{n}.pdf", lines, dpi=300) for n in range(pages)]
     started = time.perf_counter()
     _engine()
     load = time.perf_counter() - started

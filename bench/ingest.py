@@ -243,7 +243,7 @@ def real_documents(args: argparse.Namespace) -> int:
             if ocr is None:
                 print("\nOCR: the [ocr] extra is not installed (pip install -e '.[ocr]')")
             else:
-                print(f"\nOCR (RapidOCR, ONNX Runtime) on {ocr['pages']} scanned pages (150 dpi, 12 lines):")
+                print(f"\nOCR (RapidOCR, ONNX Runtime) on {ocr['pages']} scanned Letter pages (300 dpi, 12 lines of text):")
                 print(f"  {ocr['s_page']:.2f} s/page ({ocr['cpu_s_page']:.2f} CPU s/page), engine load "
                       f"{ocr['engine_load_s']:.2f} s, mean confidence {ocr['confidence']:.3f}, "
                       f"word found on {ocr['found']} of {ocr['pages']} pages")
