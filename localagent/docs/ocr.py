@@ -10,6 +10,7 @@ by text length); a page under LOW_CONFIDENCE is flagged in `localagent docs list
 from __future__ import annotations
 
 import functools
+import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -38,8 +39,6 @@ def _no_telemetry() -> None:
     """ONNX Runtime (1.2x+ on Linux too) sends usage telemetry to Microsoft from a background
     thread (strace showed its DNS lookups); this is an offline assistant, so it is switched off,
     by environment before the first session and by the API."""
-    import os
-
     os.environ["ORT_DISABLE_TELEMETRY"] = "1"
     import onnxruntime
 
@@ -55,7 +54,11 @@ def _engine() -> Any:
     _no_telemetry()
     from rapidocr_onnxruntime import RapidOCR
 
-    engine = RapidOCR(max_side_len=MAX_SIDE, det_limit_type="max", det_limit_side_len=DETECT_SIDE)
+    # ONNX Runtime's threads spin while they wait: with a thread per core on a busy machine one
+    # page cost 22 CPU s here, with one thread 7 CPU s (and less wall time). Half the cores, at most 4.
+    threads = max(1, min(4, (os.cpu_count() or 2) // 2))
+    engine = RapidOCR(max_side_len=MAX_SIDE, det_limit_type="max", det_limit_side_len=DETECT_SIDE,
+                      intra_op_num_threads=threads, inter_op_num_threads=1)
     logging.getLogger("RapidOCR").setLevel(logging.ERROR)
     return engine
 
