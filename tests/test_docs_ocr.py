@@ -55,11 +55,19 @@ def test_images_are_read_page_by_page_and_low_confidence_is_flagged(tmp_path: Pa
         assert flags.low_confidence == (2,) and "low confidence" in flags.notes
 
 
+def _sliver():
+    from PIL import Image
+
+    return Image.new("L", (4000, 2), 255)
+
+
 @needs_ocr
 @pytest.mark.parametrize(("name", "write", "reason"), [
     ("blank.png", lambda p: scanned_image([""], height_pt=100).save(p), "no text found by OCR"),
     ("cut.png", lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(40)), "damaged or unknown image"),
     ("text.jpg", lambda p: p.write_text("not an image"), "damaged or unknown image"),
+    # A 4000 x 2 pixel sliver: RapidOCR's own resize step raises (an OCR engine error).
+    ("sliver.png", lambda p: _sliver().save(p), "OCR failed (ResizeImgError"),
 ])
 def test_bad_images_fail_with_a_reason(tmp_path: Path, name: str, write, reason: str):
     path = tmp_path / name
