@@ -5,6 +5,11 @@
 3. Indexes it again unchanged: the time a no-op re-run costs.
 4. Adds synthetic documents until the index holds 100,000 chunks, then times searches
    (rare words, mixed words, questions with stop words, common words): p50 / p95 / max.
+5. With --real-pdfs DIR: real typeset PDFs (see bench/formats.py for the Debian packages),
+   pypdf against PDFium side by side in this one run: pages/s, CPU s/page, glued-word share;
+   then those PDFs indexed end to end.
+6. Word and HTML documents/s and pages/s (--flow-files), and OCR s/page (--ocr-pages, with the
+   [ocr] extra). --skip-synthetic runs only 5 and 6.
 Each figure is printed next to its target with the ratio.
 """
 
@@ -21,6 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
 from pdfs import make_pdf  # noqa: E402
 
@@ -125,7 +131,15 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--chunk-tokens", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--real-pdfs", type=Path, metavar="DIR",
+                        help="folder searched for real PDFs (5 pages or more) to compare pypdf and PDFium")
+    parser.add_argument("--max-real-pages", type=int, default=1200, help="stop adding real PDFs past this")
+    parser.add_argument("--flow-files", type=int, default=20, help="Word and HTML files (200 paragraphs each)")
+    parser.add_argument("--ocr-pages", type=int, default=3, help="scanned pages to OCR (0: skip)")
+    parser.add_argument("--skip-synthetic", action="store_true", help="only the real-document figures")
     args = parser.parse_args()
+    if args.skip_synthetic:
+        return real_documents(args)
 
     vocab = Vocabulary(20_000, args.seed)
     with tempfile.TemporaryDirectory(prefix="localagent-bench-") as tmp:
@@ -148,7 +162,7 @@ def main() -> int:
                                    chunk_tokens=args.chunk_tokens, chunk_overlap=30, jobs=readers)
             again = index_paths([corpus], collection="bench", index=index,
                                 chunk_tokens=args.chunk_tokens, chunk_overlap=30)
-            print("\ningest (pypdf text extraction + chunking + SQLite/FTS5 writes):")
+            print("\ningest (PDFium text extraction + chunking + SQLite/FTS5 writes):")
             report("pages/s, 1 process", first.pages / first.elapsed, "pages/s", 50, True)
             report("pages per CPU-second", first.pages / ingest_cpu, "pages/s", 50, True)
             report(f"pages/s, {readers} reader processes", parallel.pages / parallel.elapsed, "pages/s",
@@ -191,6 +205,48 @@ def main() -> int:
             all_cpu = [t for values in cpu.values() for t in values]
             report("search p95 CPU time", percentile(all_cpu, 95), "ms", 20, False)
             print(f"  {'queries without hits':<28} {empty} of {len(queries)}")
+    return real_documents(args)
+
+
+def real_documents(args: argparse.Namespace) -> int:
+    """Sections 5 and 6 (see the module docstring)."""
+    import formats
+
+    with tempfile.TemporaryDirectory(prefix="localagent-bench-") as tmp:
+        tmp_path = Path(tmp)
+        os.environ["LOCALAGENT_HOME"] = str(tmp_path / "home")
+        print(f"\n({os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start)")
+        if args.real_pdfs:
+            chosen, pages = [], 0
+            for path, count in formats.find_pdfs(args.real_pdfs):
+                if pages + count <= args.max_real_pages:
+                    chosen.append(path)
+                    pages += count
+            if not chosen:
+                print(f"no real PDFs of 5 pages or more under {args.real_pdfs}")
+            else:
+                formats.print_comparison(chosen, formats.compare_pdf_extractors(chosen))
+                with Index.open(tmp_path / "real.sqlite3") as index:
+                    summary = index_paths(chosen, collection="real", index=index, chunk_tokens=args.chunk_tokens,
+                                          chunk_overlap=30, jobs=1)
+                report("indexed end to end, 1 proc", summary.pages / summary.elapsed, "pages/s", 50, True)
+        flow = tmp_path / "flow"
+        formats.write_flow_corpus(flow, args.flow_files, 200)
+        print(f"\nWord and HTML: {args.flow_files} files each, 200 paragraphs, a table, headings "
+              "(a page = 3,000 characters of extracted text)")
+        for suffix in (".docx", ".html"):
+            row = formats.measure_flow(flow, suffix)
+            print(f"  {suffix:<6} {row['files_s']:8.1f} files/s {row['pages_s']:8.1f} pages/s "
+                  f"{row['cpu_s_page'] * 1000:8.2f} CPU ms/page")
+        if args.ocr_pages:
+            ocr = formats.measure_ocr(tmp_path / "scans", args.ocr_pages)
+            if ocr is None:
+                print("\nOCR: the [ocr] extra is not installed (pip install -e '.[ocr]')")
+            else:
+                print(f"\nOCR (RapidOCR, ONNX Runtime) on {ocr['pages']} scanned Letter pages (300 dpi, 12 lines of text):")
+                print(f"  {ocr['s_page']:.2f} s/page ({ocr['cpu_s_page']:.2f} CPU s/page), engine load "
+                      f"{ocr['engine_load_s']:.2f} s, mean confidence {ocr['confidence']:.3f}, "
+                      f"word found on {ocr['found']} of {ocr['pages']} pages")
     return 0
 
 

@@ -31,8 +31,9 @@ COMMAND_MODULES = [
 ]
 
 DESCRIPTION = """\
-Private, offline document assistant. Index a folder of PDFs, text and Markdown, then ask
-questions and get answers with page citations, all on this machine through llama.cpp.
+Private, offline document assistant. Index a folder of PDF, Word, HTML, text and Markdown
+files (scans too, with the [ocr] extra), then ask questions and get answers with page or
+section citations, all on this machine through llama.cpp.
 
 Start with:
   localagent index ~/Documents/contracts   read and index a folder

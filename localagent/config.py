@@ -44,6 +44,8 @@ class Settings:
     collection: str = _setting("default", "document collection used by index/search/ask")
     chunk_tokens: int = _setting(200, "target chunk size in tokens when indexing")
     chunk_overlap: int = _setting(30, "tokens shared by neighbouring chunks")
+    read_timeout_s: int = _setting(300, "seconds one file may take to read when indexing; 0: no limit")
+    read_memory_mb: int = _setting(4096, "memory (MB) one file's reader process may use; 0: no limit")
     answer_models: str = _setting("", "models `ask` and `chat` try in turn, comma-separated (a cascade: the "
                                       "next is asked only when one declines); empty means just `model`")
     retrieval_k: int = _setting(4, "sources put in front of the model by `ask`")

@@ -122,7 +122,8 @@ def test_ask_cites_page_three_and_refuses_unrelated_question(tmp_path, default_m
     data = json.loads(capsys.readouterr().out)
     assert data["found"] is True and "Tallinn" in data["answer"]
     assert data["citations"][0]["file"] == str(pdf) and data["citations"][0]["page"] == 3
-    assert set(data["citations"][0]) == {"file", "page", "chunk_id", "score"}
+    assert set(data["citations"][0]) == {"file", "page", "place", "heading", "chunk_id", "score"}
+    assert data["citations"][0]["place"] == "page 3"
     assert {"retrieval_ms", "ttft_ms", "tokens_per_s"} <= set(data["timings"])
 
     assert main(["ask", "Where will the new headquarters open?"]) == 0

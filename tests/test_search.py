@@ -92,7 +92,9 @@ def test_cli_search_json_format(indexed: Path, capsys):
     assert main(["search", "reportword2", "--json", "--limit", "3"]) == 0
     data = json.loads(capsys.readouterr().out)
     first = data["results"][0]
-    assert set(first) == {"file", "page", "line_start", "line_end", "snippet", "score", "chunk_id"}
+    assert set(first) == {"file", "page", "page_label", "place", "heading", "line_start", "line_end",
+                          "snippet", "score", "chunk_id"}
+    assert first["place"] == "page 2" and first["page_label"] is None
     assert first["file"] == str(indexed / "report.pdf") and first["page"] == 2
     assert "**reportword2**" in first["snippet"] and first["score"] > 0
 

@@ -86,5 +86,6 @@ def build_sources(hits: Sequence[SearchHit], question: str, count: TokenCounter,
         kept_terms.append(excerpt_terms)
         sources.append(Source(n=len(sources) + 1, file=hit.file, page=hit.page, chunk_id=hit.chunk_id,
                               score=hit.score, text=excerpt, chunk_text=hit.text,
-                              line_start=hit.line_start, line_end=hit.line_end))
+                              line_start=hit.line_start, line_end=hit.line_end, heading=hit.heading,
+                              page_label=hit.page_label))
     return sources

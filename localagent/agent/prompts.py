@@ -46,7 +46,7 @@ STOP = ["\n", "Question:", "Sources:"]
 
 
 def format_sources(sources: Sequence[Source]) -> str:
-    return "\n".join(f"[{s.n}] {Path(s.file).name}, page {s.page}: {one_line(s.text)}" for s in sources)
+    return "\n".join(f"[{s.n}] {Path(s.file).name}, {s.place}: {one_line(s.text)}" for s in sources)
 
 
 def completion_prompt(sources: Sequence[Source], question: str) -> str:

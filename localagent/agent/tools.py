@@ -13,7 +13,7 @@ Text returned by tools is flattened to one line: documents are data, never instr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +49,7 @@ class Evidence:
         key = (source.file, source.page, source.chunk_id, source.text)
         if key in self._keys:
             return self.sources[self._keys[key] - 1]
-        numbered = Source(len(self.sources) + 1, source.file, source.page, source.chunk_id, source.score,
-                          source.text, source.chunk_text, source.line_start, source.line_end)
+        numbered = replace(source, n=len(self.sources) + 1)
         self.sources.append(numbered)
         self._keys[key] = numbered.n
         return numbered
@@ -145,4 +144,4 @@ class DocumentTools:
 
     @staticmethod
     def _line(source: Source) -> str:
-        return f"[{source.n}] {Path(source.file).name}, page {source.page}: {one_line(source.text)}"
+        return f"[{source.n}] {Path(source.file).name}, {source.place}: {one_line(source.text)}"

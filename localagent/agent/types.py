@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from localagent.engine.llama import EngineStats
 
+from localagent.docs.cite import describe_place
+
 NOT_FOUND = "Not found in your documents."
 
 
@@ -28,11 +30,20 @@ class Source:
     chunk_text: str = ""
     line_start: int = 0
     line_end: int = 0
+    heading: str | None = None
+    page_label: str | None = None
+
+    @property
+    def place(self) -> str:
+        """"page 42 (printed 32)", or "section “A > B”, paragraphs 3-5" for Word/HTML files."""
+        return describe_place(self.file, self.page, self.page_label, self.heading, self.line_start,
+                              self.line_end)
 
 
 @dataclass(frozen=True)
 class Citation:
-    """A source the answer was checked against: file, 1-based page and chunk."""
+    """A source the answer was checked against: file, 1-based page and chunk, and ``place``,
+    the way a person finds it (printed page label; section and paragraphs for Word/HTML)."""
 
     n: int
     file: str
@@ -40,13 +51,17 @@ class Citation:
     chunk_id: int
     score: float
     text: str
+    place: str = ""
+    heading: str | None = None
 
     @classmethod
     def of(cls, source: Source) -> Citation:
-        return cls(source.n, source.file, source.page, source.chunk_id, source.score, source.text)
+        return cls(source.n, source.file, source.page, source.chunk_id, source.score, source.text,
+                   source.place, source.heading)
 
     def as_json(self) -> dict[str, Any]:
-        return {"file": self.file, "page": self.page, "chunk_id": self.chunk_id, "score": self.score}
+        return {"file": self.file, "page": self.page, "place": self.place or f"page {self.page}",
+                "heading": self.heading, "chunk_id": self.chunk_id, "score": self.score}
 
 
 @dataclass

@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def _citation_lines(answer) -> list[str]:
-    return [f"[{c.n}] {c.file}, page {c.page}  (chunk {c.chunk_id}, score {c.score:.2f})"
+    return [f"[{c.n}] {c.file}, {c.place or f'page {c.page}'}  (chunk {c.chunk_id}, score {c.score:.2f})"
             for c in answer.citations]
 
 
@@ -60,7 +60,7 @@ def _closest_lines(answer) -> list[str]:
 
 def _print_trace(answer) -> None:
     for source in answer.sources:
-        print(f"trace: source [{source.n}] {Path(source.file).name} page {source.page} chunk "
+        print(f"trace: source [{source.n}] {Path(source.file).name} {source.place} chunk "
               f"{source.chunk_id} score {source.score:.2f}: {source.text[:160]}", file=sys.stderr)
     for step in answer.trace:
         print(f"trace: {step}", file=sys.stderr)

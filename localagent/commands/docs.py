@@ -37,6 +37,7 @@ def run_list(args: argparse.Namespace) -> int:
         print_json({"documents": [
             {"path": d.path, "collection": d.collection, "status": d.status, "error": d.error,
              "pages": d.pages, "chunks": d.chunks, "size": d.size, "indexed_at": d.indexed_at,
+             "notes": d.notes, "glued_pages": d.glued_pages, "ocr_pages": d.ocr_pages,
              "exists": os.path.exists(d.path)}
             for d in documents]})
         return 0
@@ -46,13 +47,15 @@ def run_list(args: argparse.Namespace) -> int:
     width = max(10, *(len(d.collection) for d in documents))
     print(f"{'status':<7} {'pages':>6} {'chunks':>7} {'size':>9}  {'collection':<{width}}  path")
     for d in documents:
-        reason = f"  — {d.error}" if d.status == "failed" else ""
+        reason = f"  — {d.error}" if d.status == "failed" else f"  — {d.notes}" if d.notes else ""
         if not os.path.exists(d.path):
             reason += "  — file no longer exists (search skips it; `localagent index` on its folder drops it)"
         print(f"{d.status:<7} {d.pages:>6} {d.chunks:>7} {human_size(d.size):>9}  "
               f"{d.collection:<{width}}  {d.path}{reason}")
     failed = sum(d.status == "failed" for d in documents)
-    print(f"{len(documents)} document(s), {failed} failed")
+    glued = sum(d.glued_pages > 0 for d in documents)
+    extra = f", {glued} with glued words (spaces lost in the PDF's text layer)" if glued else ""
+    print(f"{len(documents)} document(s), {failed} failed{extra}")
     return 0
 
 

@@ -19,8 +19,9 @@ if TYPE_CHECKING:
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
-        "index", parents=[common], help="index files and folders (PDF, text, Markdown)",
-        description="Read PDFs, text and Markdown files into the local index. Folders are walked "
+        "index", parents=[common], help="index files and folders (PDF, Word, HTML, text, Markdown)",
+        description="Read PDF, Word (.docx), OpenDocument (.odt), HTML, text and Markdown files (and "
+                    "scans and images with the [ocr] extra) into the local index. Folders are walked "
                     "(hidden and clearly binary files are skipped). Only new and changed files are "
                     "read; files deleted from disk leave the index. An interrupted run resumes "
                     "where it stopped. Files that cannot be read are recorded with the reason "
@@ -30,7 +31,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--rebuild", action="store_true", help="read every file again, even unchanged ones")
     p.add_argument("--jobs", type=int, default=0, metavar="N",
                    help="processes reading documents (default 0: cores minus one, at most 4; 1 on two cores)")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--watch", action="store_true",
+                   help="keep running: index changes (new, changed, deleted, renamed files) as they "
+                        "happen, until Ctrl-C")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON (one line per run with --watch)")
     p.set_defaults(func=run)
 
 
@@ -80,6 +84,9 @@ def _print_summary(summary) -> None:
               f"(checked in {summary.elapsed:.2f} s)")
     print(f"unchanged {summary.unchanged}, removed {summary.removed}, failed {len(summary.failed)}, "
           f"skipped {summary.skipped} (hidden or binary)")
+    if summary.ocr_pages:
+        print(f"OCR: {summary.ocr_pages} page(s) in {summary.ocr_seconds:.1f} s "
+              f"({summary.ocr_seconds / summary.ocr_pages:.2f} s/page)")
     for failed in summary.failed:
         print(f"  failed: {failed.path}: {failed.reason}")
     for missing in summary.missing:
@@ -104,6 +111,12 @@ def run(args: argparse.Namespace) -> int:
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGINT, on_interrupt)
+    if args.watch:
+        try:
+            return _watch(args, config, cancel)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
     try:
         with _ProgressBar() as bar:
             summary = index_paths(args.paths, collection=config.collection, rebuild=args.rebuild,
@@ -121,3 +134,38 @@ def run(args: argparse.Namespace) -> int:
         _print_summary(summary)
     sys.stdout.flush()
     return 130 if summary.cancelled else 0
+
+
+def _watch(args: argparse.Namespace, config, cancel: threading.Event) -> int:
+    """`index --watch`: the first run's summary, then one line per batch of changes."""
+    import time
+
+    from localagent.index.watch import watch_paths
+
+    def on_batch(batch) -> None:
+        if args.json:
+            print_json({"changed": list(batch.changed), "error": batch.error,
+                        "summary": batch.summary.as_dict() if batch.summary else None})
+        elif batch.error:
+            print(f"{time.strftime('%H:%M:%S')} {batch.error}")
+        elif not batch.changed:  # the first run
+            _print_summary(batch.summary)
+        else:
+            s = batch.summary
+            print(f"{time.strftime('%H:%M:%S')} indexed {s.indexed}, removed {s.removed}, "
+                  f"failed {len(s.failed)} ({len(batch.changed)} change(s))")
+            for failed in s.failed:
+                if failed.path in batch.changed:
+                    print(f"  failed: {failed.path}: {failed.reason}")
+        sys.stdout.flush()
+
+    def ready() -> None:
+        if not args.json:
+            print(f"watching {len(args.paths)} path(s) for changes; Ctrl-C stops")
+            sys.stdout.flush()
+
+    watch_paths(args.paths, on_batch, cancel, collection=config.collection, ready=ready, rebuild=args.rebuild,
+                chunk_tokens=config.chunk_tokens, chunk_overlap=config.chunk_overlap, jobs=args.jobs)
+    if not args.json:
+        print("stopped watching")
+    return 0

@@ -25,7 +25,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def hit_json(hit) -> dict:
-    return {"file": hit.file, "page": hit.page, "line_start": hit.line_start, "line_end": hit.line_end,
+    return {"file": hit.file, "page": hit.page, "page_label": hit.page_label, "place": hit.place,
+            "heading": hit.heading, "line_start": hit.line_start, "line_end": hit.line_end,
             "snippet": hit.snippet, "score": hit.score, "chunk_id": hit.chunk_id}
 
 
@@ -62,12 +63,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"no results for {query!r} in collection {config.collection!r}", file=sys.stderr)
         return 0
     from rich.console import Console
+    from rich.markup import escape
+
+    from localagent.docs.flow import is_flow
 
     console = Console(highlight=False, soft_wrap=True)
     for rank, hit in enumerate(hits, start=1):
         lines = f"line {hit.line_start}" if hit.line_start == hit.line_end \
             else f"lines {hit.line_start}-{hit.line_end}"
-        console.print(f"[bold]{rank}.[/] [cyan]{hit.file}[/] page {hit.page}, {lines}  "
+        where = hit.place if is_flow(hit.file) else f"{hit.place}, {lines}"
+        console.print(f"[bold]{rank}.[/] [cyan]{escape(hit.file)}[/] {escape(where)}  "
                       f"[dim]score {hit.score:.2f}[/]")
         console.print(f"   {_rich_snippet(hit.snippet, console.is_terminal)}")
     return 0

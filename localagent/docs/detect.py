@@ -15,7 +15,7 @@ BINARY_SUFFIXES = frozenset(
     .exe .dll .so .dylib .o .a .lib .bin .dat .class .pyc .pyo .wasm
     .gguf .safetensors .pt .pth .ckpt .onnx .npy .npz .pkl .pickle .h5 .parquet .arrow
     .sqlite .sqlite3 .db .db-wal .db-shm .mdb .accdb
-    .doc .docx .xls .xlsx .ppt .pptx .odt .ods .odp .epub .mobi .ttf .otf .woff .woff2
+    .doc .xls .xlsx .ppt .pptx .ods .odp .epub .mobi .ttf .otf .woff .woff2
     """.split()
 )
 

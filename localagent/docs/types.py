@@ -36,12 +36,21 @@ class Page:
     file has form feeds (``\\f``, as pdftotext writes them). ``first_line`` is the file line number
     of the page's first line, so ``first_line + i`` is the line a person sees in an editor
     (always 1 for PDF pages: lines there count from the top of the page).
+
+    ``label`` is the page number printed on a PDF page ("iv", "32") when it differs from
+    ``number``. ``problem`` says why a page has no text ("lost: the file is truncated",
+    "no text layer — scanned?"); the rest of the file is still indexed. ``ocr_confidence`` (0..1)
+    is set when the text came from OCR, which took ``ocr_seconds``.
     """
 
     number: int
     text: str
     first_line: int = 1
     headings: tuple[Heading, ...] = field(default=())
+    label: str | None = None
+    problem: str | None = None
+    ocr_confidence: float | None = None
+    ocr_seconds: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@
 
 from localagent.index.indexer import FailedFile, IndexEvent, IndexSummary, index_paths
 from localagent.index.query import EmptyQueryError, build_match
+from localagent.index.reading import ReadLimits
 from localagent.index.records import MARK_END, MARK_START, ChunkRecord, DocumentRecord, SearchHit
 from localagent.index.store import Index
 
@@ -20,6 +21,7 @@ __all__ = [
     "Index",
     "IndexEvent",
     "IndexSummary",
+    "ReadLimits",
     "SearchHit",
     "build_match",
     "index_paths",

@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from localagent.errors import LocalAgentError
 from localagent.hashing import sha256_file
-from localagent.index.reading import DocumentReader, ReadResult, auto_jobs, worth_workers
+from localagent.index.reading import (
+    DocumentReader,
+    ReadLimits,
+    ReadResult,
+    auto_jobs,
+    needs_isolation,
+    worth_workers,
+)
 from localagent.index.store import Index
 from localagent.index.walk import find_files, is_under
 
-CHUNKER_VERSION = 1
+CHUNKER_VERSION = 2  # 2: PDFs through PDFium (spaces kept, labels), Word/HTML/OCR
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,8 @@ class FailedFile:
 
 @dataclass
 class IndexSummary:
-    """What a run did. ``failed`` lists every file that is failed after the run, with reasons."""
+    """What a run did. ``failed`` lists every file that is failed after the run, with reasons;
+    ``ocr_pages`` pages got their text from OCR, which took ``ocr_seconds`` (reading time)."""
 
     collection: str
     indexed: int = 0
@@ -66,6 +71,8 @@ class IndexSummary:
     bytes_read: int = 0
     elapsed: float = 0.0
     cancelled: bool = False
+    ocr_pages: int = 0
+    ocr_seconds: float = 0.0
 
     @property
     def files_seen(self) -> int:
@@ -88,14 +95,6 @@ class _ToRead:
     size: int
     mtime_ns: int
     digest: str | None  # None: a new file, hashed by the reader
-
-
-def _result_of(entry: tuple[_ToRead, Future], reader: DocumentReader) -> tuple[_ToRead, ReadResult]:
-    item, future = entry
-    try:
-        return item, future.result()
-    except BrokenProcessPool:  # a worker died (killed, out of memory): read this one here
-        return item, reader.read_here(item.path, item.digest)
 
 
 class _Run:
@@ -164,25 +163,32 @@ class _Run:
                                   chunker=self.chunker)
         self.summary.indexed += 1
         self.summary.pages += len(result.pages)
+        ocr = [page for page in result.pages if page.ocr_seconds]
+        self.summary.ocr_pages += sum(page.ocr_confidence is not None for page in ocr)
+        self.summary.ocr_seconds += sum(page.ocr_seconds for page in ocr)
         self.summary.chunks += len(result.chunks)
         self.summary.bytes_read += item.size
         self.done += 1
         self.emit("file", path=key, status="indexed", pages=len(result.pages))
 
-    def read_all(self, to_read: list[_ToRead], jobs: int, cancel: threading.Event | None) -> None:
-        """Read files (in workers if worth it) and store each as soon as its turn comes."""
-        pending: deque[tuple[_ToRead, Future]] = deque()
+    def read_all(self, to_read: list[_ToRead], jobs: int, cancel: threading.Event | None,
+                 limits: ReadLimits) -> None:
+        """Read files (in workers if worth it, or to bound a file's time and memory) and store
+        each as soon as its turn comes."""
         worth = worth_workers([item.path for item in to_read], [item.size for item in to_read])
-        with DocumentReader(self.chunk_tokens, self.chunk_overlap, jobs, worth) as reader:
+        isolate = any(needs_isolation(item.path, item.size) for item in to_read)
+        reading: DocumentReader[_ToRead] = DocumentReader(self.chunk_tokens, self.chunk_overlap, jobs, worth,
+                                                           limits, isolate)
+        with reading as reader:
             for item in to_read:
                 if cancel is not None and cancel.is_set():
                     self.summary.cancelled = True
                     break
-                pending.append((item, reader.submit(item.path, item.digest)))
-                while len(pending) >= reader.in_flight_limit:
-                    self.store(*_result_of(pending.popleft(), reader))
-            while pending:  # files already being read are finished and kept, even on cancel
-                self.store(*_result_of(pending.popleft(), reader))
+                reader.submit(item, item.path, item.digest)
+                while reader.pending >= reader.in_flight_limit:
+                    self.store(*reader.take())
+            while reader.pending:  # files already being read are finished and kept, even on cancel
+                self.store(*reader.take())
 
     def _gone(self, key: str) -> None:
         if self.index.remove(key, self.collection):
@@ -210,13 +216,16 @@ class _Run:
 def index_paths(paths: list[Path], collection: str = "default", rebuild: bool = False,
                 index: Index | None = None, progress: Callable[[IndexEvent], None] | None = None,
                 cancel: threading.Event | None = None, chunk_tokens: int | None = None,
-                chunk_overlap: int | None = None, jobs: int = 0) -> IndexSummary:
+                chunk_overlap: int | None = None, jobs: int = 0,
+                limits: ReadLimits | None = None) -> IndexSummary:
     """Index files and folders into ``collection``; see the module docstring.
 
     Chunk sizes default to the chunk_tokens / chunk_overlap settings. Per-file failures are
     recorded and reported in the summary; LocalAgentError only when none of the paths exists.
     ``cancel`` is checked between files (files being read are finished and kept first).
     ``jobs``: processes reading documents (0: see reading.auto_jobs; used for big runs only).
+    ``limits``: time and memory per file (default: settings read_timeout_s, read_memory_mb;
+    ``ReadLimits()`` for none); a file over a limit is recorded as failed, the run goes on.
     """
     if chunk_tokens is None or chunk_overlap is None:
         from localagent.config import load_config
@@ -250,7 +259,8 @@ def index_paths(paths: list[Path], collection: str = "default", rebuild: bool = 
             if item is not None:
                 to_read.append(item)
         if not run.summary.cancelled:
-            run.read_all(to_read, auto_jobs() if jobs <= 0 else jobs, cancel)
+            run.read_all(to_read, auto_jobs() if jobs <= 0 else jobs, cancel,
+                         ReadLimits.from_settings() if limits is None else limits)
         run.summary.elapsed = time.perf_counter() - run.started
         run.emit("done")
         return run.summary

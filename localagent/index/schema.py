@@ -93,6 +93,18 @@ MIGRATIONS: list[str] = [
     INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild');
     INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('rank', 'bm25(1.0, 0.5, 0.0)');
     """,
+    # 2 -> 3: what a person needs to trust a page: its printed label ("iv", "32"), why it has no
+    # text (lost to truncation, no text layer), OCR confidence, glued words; per document a note
+    # summing these up and counts for `docs list`.
+    """
+    ALTER TABLE pages ADD COLUMN label TEXT;
+    ALTER TABLE pages ADD COLUMN problem TEXT;
+    ALTER TABLE pages ADD COLUMN ocr_confidence REAL;
+    ALTER TABLE pages ADD COLUMN glued INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE documents ADD COLUMN notes TEXT;
+    ALTER TABLE documents ADD COLUMN glued_pages INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE documents ADD COLUMN ocr_pages INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -18,16 +18,18 @@ from pathlib import Path
 
 from localagent.docs import Chunk, Page
 from localagent.errors import LocalAgentError
+from localagent.index.notes import page_flags
 from localagent.index.query import query_terms
 from localagent.index.ranking import ranked as rank
-from localagent.index.records import MARK_END, MARK_START, ChunkRecord, DocumentRecord, SearchHit
+from localagent.index.records import MARK_END, MARK_START, ChunkRecord, DocumentRecord, PageInfo, SearchHit
 from localagent.index.schema import BUSY_TIMEOUT_MS, connect
 from localagent.paths import get_paths
 
 _CHUNK_COLUMNS = ("c.id, c.document_id, d.path, c.page, c.line_start, c.line_end, "
-                  "c.char_start, c.char_end, c.text, c.heading")
+                  "c.char_start, c.char_end, c.text, c.heading, "
+                  "(SELECT p.label FROM pages p WHERE p.document_id = c.document_id AND p.number = c.page)")
 _DOC_COLUMNS = ("d.path, k.name, d.status, d.error, d.pages, d.chunks, d.size, d.indexed_at, "
-                "d.id, d.sha256, d.mtime_ns, d.chunker")
+                "d.id, d.sha256, d.mtime_ns, d.chunker, d.notes, d.glued_pages, d.ocr_pages")
 
 
 class Index:
@@ -112,14 +114,22 @@ class Index:
 
     def write_document(self, collection: str, path: str, *, size: int, mtime_ns: int, sha256: str,
                        pages: Sequence[Page], chunks: Sequence[Chunk], chunker: str = "") -> int:
-        """Store one read document (replacing what was there) in one transaction; its id."""
+        """Store one read document (replacing what was there) in one transaction; its id.
+
+        Page labels, problems, OCR confidence and glued-word flags are kept per page, and summed
+        up in the document's ``notes`` (see index.notes)."""
+        flags = page_flags(pages)
         with self.transaction() as conn:
             document_id, collection_id = self._upsert(conn, collection, path, {
                 "sha256": sha256, "size": size, "mtime_ns": mtime_ns, "status": "ok", "error": None,
                 "pages": len(pages), "chunks": len(chunks), "chunker": chunker,
-                "indexed_at": time.time()})
-            conn.executemany("INSERT INTO pages(document_id, number, first_line, text) VALUES (?,?,?,?)",
-                             [(document_id, p.number, p.first_line, p.text) for p in pages])
+                "indexed_at": time.time(), "notes": flags.notes, "glued_pages": len(flags.glued),
+                "ocr_pages": len(flags.ocr)})
+            conn.executemany(
+                "INSERT INTO pages(document_id, number, first_line, text, label, problem, ocr_confidence, "
+                "glued) VALUES (?,?,?,?,?,?,?,?)",
+                [(document_id, p.number, p.first_line, p.text, p.label, p.problem, p.ocr_confidence,
+                  int(p.number in flags.glued)) for p in pages])
             conn.executemany(
                 "INSERT INTO chunks(document_id, page, line_start, line_end, char_start, char_end, "
                 "heading, text, tag) VALUES (?,?,?,?,?,?,?,?,?)",
@@ -134,7 +144,7 @@ class Index:
             return self._upsert(conn, collection, path, {
                 "sha256": sha256, "size": size, "mtime_ns": mtime_ns, "status": "failed",
                 "error": error, "pages": 0, "chunks": 0, "chunker": chunker,
-                "indexed_at": time.time()})[0]
+                "indexed_at": time.time(), "notes": None, "glued_pages": 0, "ocr_pages": 0})[0]
 
     def touch_document(self, document_id: int, mtime_ns: int) -> None:
         """A file got a new mtime but the same content: remember the mtime, keep the rest."""
@@ -203,6 +213,16 @@ class Index:
                            "ON d.id = c.document_id WHERE c.id = ?", (chunk_id,))
         return ChunkRecord(*rows[0]) if rows else None
 
+    def page_info(self, file: str | Path, page: int) -> PageInfo | None:
+        """What the index knows about one page: label, problem, OCR confidence, glued flag."""
+        rows = self._query("SELECT p.number, p.label, p.problem, p.ocr_confidence, p.glued FROM pages p "
+                           "JOIN documents d ON d.id = p.document_id WHERE d.path = ? AND p.number = ? "
+                           "ORDER BY d.indexed_at DESC LIMIT 1", (os.path.abspath(os.fspath(file)), page))
+        if not rows:
+            return None
+        number, label, problem, confidence, glued = rows[0]
+        return PageInfo(number, label, problem, confidence, glued=bool(glued))
+
     def page_text(self, file: str | Path, page: int) -> str | None:
         """The whole text of one page of an indexed file (None if unknown)."""
         rows = self._query("SELECT p.text FROM pages p JOIN documents d ON d.id = p.document_id "
@@ -270,7 +290,7 @@ class Index:
             "JOIN chunks c ON c.id = chunks_fts.rowid JOIN documents d ON d.id = c.document_id "
             f"WHERE chunks_fts MATCH ? AND chunks_fts.rowid IN ({','.join('?' * len(chosen))})",
             (MARK_START, MARK_END, match, *(rowid for rowid, _ in chosen)))}
-        return [replace(SearchHit(*details[rowid][:10]), snippet=details[rowid][10], score=score)
+        return [replace(SearchHit(*details[rowid][:11]), snippet=details[rowid][11], score=score)
                 for rowid, score in chosen if rowid in details]
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from localagent.docs import BINARY_SUFFIXES
+from localagent.docs import skipped_in_walks
 
 
 @dataclass
@@ -25,8 +25,8 @@ def _hidden(name: str) -> bool:
 
 
 def find_files(paths: Iterable[Path]) -> Found:
-    """Walk folders (skipping hidden entries and binary name endings, not following links to
-    folders); a file named directly is always taken. Roots are resolved (symlinks, ``..``), so
+    """Walk folders (skipping hidden entries and binary name endings, see docs.skipped_in_walks;
+    not following links to folders); a file named directly is always taken. Roots are resolved (symlinks, ``..``), so
     the same file named two ways is one document. Paths are absolute, sorted, unique."""
     found = Found()
     seen: set[Path] = set()
@@ -45,7 +45,7 @@ def find_files(paths: Iterable[Path]) -> Found:
             dirs[:] = sorted(d for d in dirs if not _hidden(d))
             for name in sorted(names):
                 path = Path(folder, name)
-                if _hidden(name) or path.suffix.lower() in BINARY_SUFFIXES or not path.is_file():
+                if _hidden(name) or skipped_in_walks(path) or not path.is_file():
                     found.skipped += 1
                     continue
                 if path not in seen:
