@@ -41,14 +41,15 @@ class ClusterShape:
 
     def plan(self, workers: int | None, threads: int | None) -> tuple[int, int]:
         """(workers, threads per worker). Defaults: one single-thread worker per cluster CPU; with
-        only --ray-workers, the CPUs shared out (a worker stays on one node)."""
+        only --ray-workers, the CPUs shared out (a worker's threads are on one node)."""
         biggest = max(self.node_cpus, default=0)
         if threads is not None and threads < 1:
             raise LocalAgentError(f"--ray-threads must be at least 1, got {threads}")
         if workers is not None and workers < 1:
             raise LocalAgentError(f"--ray-workers must be at least 1, got {workers}")
-        if threads is None:
-            threads = 1 if workers is None else max(1, min(biggest, self.total_cpus // workers))
+        if threads is None:  # the most threads each that still give every worker a place
+            threads = next((t for t in range(biggest, 0, -1)
+                            if workers is not None and sum(c // t for c in self.node_cpus) >= workers), 1)
         if workers is None:
             workers = sum(cpus // threads for cpus in self.node_cpus)
         fit = sum(cpus // threads for cpus in self.node_cpus)

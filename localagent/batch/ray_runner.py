@@ -10,6 +10,9 @@ record for run_batch, which removes them before writing: the worker's name and t
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -59,12 +62,15 @@ def run_in_ray(settings: RaySettings, spec: EngineSpec, task: Task, items: list[
     """Records for ``items`` (completion order) from Ray actors, one model each."""
     if not items:
         return
-    ray = connect(settings.address)
-    try:
-        workers = _start_workers(ray, settings, spec, task, model_sha256, len(items))
-        yield from _schedule(ray, workers, settings, spec, task, items)
-    finally:
-        disconnect(ray)
+    # Ray's driver threads print notes such as "A worker died ..." on stdout, where --json output
+    # goes: while connected they go to stderr with --verbose, else nowhere (run_batch counts retries)
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sys.stderr if spec.verbose else sink):
+        ray = connect(settings.address)
+        try:
+            workers = _start_workers(ray, settings, spec, task, model_sha256, len(items))
+            yield from _schedule(ray, workers, settings, spec, task, items)
+        finally:
+            disconnect(ray)
 
 
 def _start_workers(ray: ModuleType, settings: RaySettings, spec: EngineSpec, task: Task, model_sha256: str,
