@@ -1,4 +1,5 @@
-"""Batch throughput, 1 vs 2 workers: `python bench/batch.py [--docs 100] [--task classify]`.
+"""Batch throughput, 1 vs 2 workers: `python bench/batch.py [--docs 100] [--task classify]`;
+local --workers 2 vs --ray (2 single-thread Ray workers): `python bench/batch.py --ray`.
 
 1. Writes N short generated documents (invoices, letters, recipes; tests/batch_samples.py).
 2. Runs `localagent batch` on them with the default model, once with --workers 1 and once with
@@ -10,6 +11,12 @@ Short documents and a small --max-tokens keep the run bounded (classify: a label
 summarize/extract: --max-tokens 32/64). Threads are shared out: 1 worker gets every physical core,
 2 workers get half each; a third run, 1 worker on 1 thread, separates "two processes" from "fewer
 threads per process".
+
+With --ray (bench/batch_ray.py): a Ray cluster on this machine (head + 2 one-CPU worker nodes,
+loopback) is started first, as a running cluster would be; then local --workers 2 and --ray with
+2 single-thread workers take turns (--rounds), and the ratio is Ray's overhead. The driver's own
+costs per document (read + sha256, text size, append + fsync + journal) are measured too, and
+a scale estimate for 10 and 100 machines and 1M documents is printed from them.
 """
 
 from __future__ import annotations
@@ -38,13 +45,16 @@ TASK_ARGS = {
 }
 
 
-def run_batch(docs: Path, out: Path, task: str, workers: int, threads: int, extra: list[str]) -> dict:
+def run_batch(docs: Path, out: Path, task: str, workers: int, threads: int, extra: list[str],
+              env: dict[str, str] | None = None) -> dict:
     command = [sys.executable, "-m", "localagent", "batch", str(docs), "--task", task, "--out", str(out),
-               "--workers", str(workers), "--json", *TASK_ARGS[task], *extra]
+               "--json", *TASK_ARGS[task], *extra]
+    if "--ray" not in extra:
+        command += ["--workers", str(workers)]
     if threads:
         command += ["--threads", str(threads)]
     started = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy())
+    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **(env or {})})
     wall = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(f"batch failed ({result.returncode}): {result.stderr.strip()}")
@@ -70,14 +80,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--docs", type=int, default=100)
     parser.add_argument("--task", choices=sorted(TASK_ARGS), default="classify")
+    parser.add_argument("--ray", action="store_true", help="local --workers 2 vs --ray with 2 Ray workers")
+    parser.add_argument("--rounds", type=int, default=2, help="--ray: turns of each, alternating")
+    parser.add_argument("--model", help="model name or .gguf (default: the default model)")
     args = parser.parse_args()
+    if args.ray:
+        from batch_ray import main as ray_main
+
+        ray_main(args, run_batch, quality)
+        return
     load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
         root = Path(tmp)
-        extra: list[str] = []
+        extra: list[str] = ["--model", args.model] if args.model else []
         if args.task == "extract":
             truth: dict = make_invoices(root / "docs", args.docs)
-            extra = ["--schema", str(write_schema(root / "schema.json"))]
+            extra += ["--schema", str(write_schema(root / "schema.json"))]
         else:
             truth = make_short_documents(root / "docs", args.docs)
         rows = []

@@ -4,8 +4,11 @@
                           on this machine with `ray start`), else a new one-machine cluster
     --ray HOST:PORT       that cluster's head (the GCS address `ray start --head` printed)
 
-A cluster started here binds 127.0.0.1 only, without dashboard; usage statistics are off unless
-the user turned them on (RAY_USAGE_STATS_ENABLED). Nothing here is imported without --ray.
+One machine (no address, or a 127.0.0.1 address): Ray's one-machine mode is set before Ray is
+imported (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0: node address 127.0.0.1), so every Ray server and
+the driver's own bind 127.0.0.1 only; a cluster started here has no dashboard. Usage statistics
+are off unless the user turned them on (RAY_USAGE_STATS_ENABLED). An unreachable address fails in
+seconds (Ray itself would retry for minutes). Nothing here is imported without --ray.
 """
 
 from __future__ import annotations
