@@ -5,7 +5,8 @@ local --workers 2 vs --ray (2 single-thread Ray workers): `python bench/batch.py
 2. Runs `localagent batch` on them with the default model, once with --workers 1 and once with
    --workers 2 (fresh output each time, so nothing is skipped), through the real CLI in a
    subprocess: model loading and process start-up are part of the wall time.
-3. Prints documents/minute (wall clock, and over the work phase only) side by side with the ratio.
+3. Prints documents/minute (wall clock, over the work phase only, and steady state: first record
+   to last) side by side with the ratio.
 
 Short documents and a small --max-tokens keep the run bounded (classify: a label of a few tokens;
 summarize/extract: --max-tokens 32/64). Threads are shared out: 1 worker gets every physical core,
@@ -54,13 +55,34 @@ def run_batch(docs: Path, out: Path, task: str, workers: int, threads: int, extr
     if threads:
         command += ["--threads", str(threads)]
     started = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **(env or {})})
-    wall = time.perf_counter() - started
-    if result.returncode != 0:
-        sys.exit(f"batch failed ({result.returncode}): {result.stderr.strip()}")
-    summary = json.loads(result.stdout)
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, text=True,
+                                   env={**os.environ, **(env or {})})
+        first, last = _watch_records(out, process)
+        wall = time.perf_counter() - started
+        stdout.seek(0)
+        stderr.seek(0)
+        if process.returncode != 0:
+            sys.exit(f"batch failed ({process.returncode}): {stderr.read().strip()}")
+        summary = json.loads(stdout.read())
     summary["wall_s"] = wall
+    # steady state: records/minute from the first record written to the last (start-up left out)
+    summary["steady_dpm"] = 60 * (last[0] - first[0]) / (last[1] - first[1]) if last[1] > first[1] else 0.0
     return summary
+
+
+def _watch_records(out: Path, process: subprocess.Popen) -> tuple[tuple[int, float], tuple[int, float]]:
+    """(records, time) when the first record landed and when the last did, polling every 10 ms."""
+    first = last = (0, 0.0)
+    while True:
+        running = process.poll() is None
+        count = out.read_bytes().count(b"\n") if out.exists() else 0
+        if count > last[0]:
+            last = (count, time.perf_counter())
+            first = first if first[0] else last
+        if not running:
+            return first, last
+        time.sleep(0.01)
 
 
 def quality(out: Path, truth: dict, task: str) -> str:

@@ -143,15 +143,18 @@ def main(args: Any, run_batch: Callable[..., dict], quality: Callable[..., str])
     print(f"localagent batch --task {args.task}: {args.docs} generated documents, "
           f"{args.model or 'default model'}, 1 thread per worker, {args.rounds} rounds alternating; "
           f"load average before: {load_before}")
-    print(f"{'run':>20} {'wall s':>8} {'docs/min (wall)':>16} {'docs/min (work)':>16}")
+    print(f"{'run':>20} {'wall s':>8} {'docs/min (wall)':>16} {'docs/min (work)':>16} {'docs/min (steady)':>18}")
     for label, s in rows:
-        print(f"{label:>20} {s['wall_s']:>8.1f} {60 * args.docs / s['wall_s']:>16.1f} {s['docs_per_minute']:>16.1f}")
+        print(f"{label:>20} {s['wall_s']:>8.1f} {60 * args.docs / s['wall_s']:>16.1f} {s['docs_per_minute']:>16.1f} "
+              f"{s['steady_dpm']:>18.1f}")
     local = [s for label, s in rows if label.startswith("local")]
     ray = [s for label, s in rows if label.startswith("--ray")]
     wall = mean(60 * args.docs / s["wall_s"] for s in ray) / mean(60 * args.docs / s["wall_s"] for s in local)
     work = mean(s["docs_per_minute"] for s in ray) / mean(s["docs_per_minute"] for s in local)
+    steady = mean(s["steady_dpm"] for s in ray) / mean(s["steady_dpm"] for s in local)
     print(f"--ray / local throughput: {wall:.2f}x wall (Ray overhead {100 * (1 - wall):.0f} %), "
-          f"{work:.2f}x work phase (overhead {100 * (1 - work):.0f} %)")
+          f"{work:.2f}x work phase ({100 * (1 - work):.0f} %), "
+          f"{steady:.2f}x steady state, first record to last ({100 * (1 - steady):.0f} %)")
     print(f"records equal (results + status): {same}; {answers}")
     print(f"driver per document: read + sha256 {1000 * costs['read_s']:.2f} ms, text sent "
           f"{costs['text_bytes']:.0f} B, write (append + fsync + journal) {1000 * costs['write_s']:.2f} ms, "
