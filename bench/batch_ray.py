@@ -27,13 +27,9 @@ MILLION = 1_000_000
 
 
 def start_cluster(ray_tmp: Path) -> tuple[subprocess.Popen, str]:
-    env = {**os.environ, "RAY_TMPDIR": str(ray_tmp), "RAY_USAGE_STATS_ENABLED": "0"}
-    process = subprocess.Popen([sys.executable, str(REPO / "tests" / "ray_local_cluster.py"), "--workers", "2",
-                                "--cpus", "1"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
-    line = process.stdout.readline()
-    if not line:
-        sys.exit(f"the Ray cluster did not start (exit code {process.wait()})")
-    return process, json.loads(line)["address"]
+    from ray_local_cluster import start
+
+    return start({"RAY_TMPDIR": str(ray_tmp), "RAY_USAGE_STATS_ENABLED": "0"}, workers=2, cpus=1)
 
 
 def driver_costs(docs: Path, out: Path) -> dict[str, float]:
@@ -107,7 +103,6 @@ def scale(costs: dict[str, float], workers_per_machine: int, machines: int) -> t
 
 
 def main(args: Any, run_batch: Callable[..., dict], quality: Callable[..., str]) -> None:
-    sys.path.insert(0, str(REPO / "tests"))
     from batch_samples import make_invoices, make_short_documents, write_schema
 
     load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())

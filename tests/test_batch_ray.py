@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import ray_local_cluster
 from batch_samples import make_invoices, make_short_documents, write_schema
 
 pytestmark = [pytest.mark.ray, pytest.mark.skipif(importlib.util.find_spec("ray") is None,
@@ -56,13 +57,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     home = tmp_path_factory.mktemp("ray-home")
     env = {"RAY_TMPDIR": str(ray_tmp), "RAY_USAGE_STATS_ENABLED": "0", "LOCALAGENT_HOME": str(home / "home"),
            "LOCALAGENT_CACHE_DIR": str(home / "cache")}
-    process = subprocess.Popen([sys.executable, str(TESTS / "ray_local_cluster.py"), "--workers", "2", "--cpus", "1"],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                               env={**os.environ, **env})
+    process, address = ray_local_cluster.start(env, workers=2, cpus=1)
     try:
-        line = process.stdout.readline()
-        assert line, f"the Ray cluster did not start (exit code {process.wait()})"
-        address = json.loads(line)["address"]
         assert address.startswith("127.0.0.1:")
         yield Cluster(process, address, env)
     finally:
@@ -263,6 +259,7 @@ def test_unreachable_cluster_is_one_line_exit_1(cluster: Cluster, documents: dic
     assert result.returncode == 1
     assert result.stderr.startswith("localagent: error: cannot reach the Ray cluster at 127.0.0.1:")
     assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "a.jsonl").exists()  # refused before anything was written
 
 
 def test_worker_with_other_software_versions_is_refused() -> None:

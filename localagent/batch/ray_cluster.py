@@ -13,6 +13,7 @@ seconds (Ray itself would retry for minutes). Nothing here is imported without -
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import logging
 import os
@@ -73,9 +74,23 @@ def _is_loopback(address: str) -> bool:
         return False
 
 
+def preflight(address: str) -> None:
+    """Cheap checks before any work (no Ray import): the extra is installed, the cluster answers."""
+    if importlib.util.find_spec("ray") is None:
+        import_ray()  # raises the one-line error
+    address = resolve_address(address)
+    if address:
+        _check_reachable(address)
+
+
+def resolve_address(address: str) -> str:
+    """--ray's address, else RAY_ADDRESS, else a cluster started on this machine, else ""."""
+    return address or os.environ.get("RAY_ADDRESS", "") or _cluster_started_here()
+
+
 def connect(address: str) -> ModuleType:
     """ray.init for the batch driver; every failure is one LocalAgentError line."""
-    address = address or os.environ.get("RAY_ADDRESS", "") or _cluster_started_here()
+    address = resolve_address(address)
     single_machine = not address or _is_loopback(address)
     if single_machine:  # Ray's one-machine mode: node address 127.0.0.1, so every server binds loopback
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # (read when ray is imported)

@@ -83,8 +83,10 @@ def _ray_settings(args: argparse.Namespace) -> Any:
         return None
     if args.workers != 1:
         raise LocalAgentError("--workers is for local runs; with --ray use --ray-workers")
+    from localagent.batch.ray_cluster import preflight
     from localagent.batch.ray_runner import RaySettings
 
+    preflight(args.ray)
     model_path = str(Path(args.ray_model_path).expanduser().absolute()) if args.ray_model_path else None
     return RaySettings(address=args.ray, workers=args.ray_workers, threads=args.ray_threads, model_path=model_path)
 
@@ -111,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
     task = make_task(args.task, config.max_tokens, labels=labels, schema=schema)
     inputs = [Path(p) for p in args.paths]
     find_inputs(inputs)
+    ray = _ray_settings(args)  # (checks the --ray flags and that the cluster answers)
     if args.workers < 1:
         raise LocalAgentError(f"--workers must be at least 1, got {args.workers}")
     model_path = resolve_model(config.model or None)
@@ -118,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     spec = EngineSpec(model_path=str(model_path), model_name=model_path.stem, n_ctx=config.n_ctx,
                       n_threads=max(1, threads // args.workers), n_batch=config.n_batch, verbose=config.verbose)
     job = BatchJob(inputs=inputs, task=task, out=out, format=format_for(out, args.format), engine=spec,
-                   model_sha256=cached_sha256(model_path), workers=args.workers, ray=_ray_settings(args))
+                   model_sha256=cached_sha256(model_path), workers=args.workers, ray=ray)
     bar = ProgressBar(enabled=sys.stderr.isatty() and not args.json)
     try:
         summary = run_batch(job, bar)
