@@ -22,13 +22,15 @@ from statistics import mean
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+from ray_local_cluster import kill_leftovers, start  # noqa: E402
+
 NETWORK_BYTES_S = 125e6  # assumed: 1 Gbit/s into the driver's machine
 MILLION = 1_000_000
 
 
 def start_cluster(ray_tmp: Path) -> tuple[subprocess.Popen, str]:
-    from ray_local_cluster import start
-
     return start({"RAY_TMPDIR": str(ray_tmp), "RAY_USAGE_STATS_ENABLED": "0"}, workers=2, cpus=1)
 
 
@@ -129,6 +131,7 @@ def main(args: Any, run_batch: Callable[..., dict], quality: Callable[..., str])
         finally:
             cluster.stdin.close()
             cluster.wait(timeout=120)
+            kill_leftovers(str(ray_tmp))
         for label, summary in rows:
             if summary["processed"] + summary["reused"] != args.docs:
                 sys.exit(f"{label}: expected {args.docs} documents, got {summary['processed']} + {summary['reused']}")

@@ -24,7 +24,8 @@ ATTEMPTS = 3
 
 
 def start(env: dict[str, str], workers: int = 2, cpus: int = 1) -> tuple[subprocess.Popen, str]:
-    """This script in a subprocess (stdin a pipe: close it to stop the cluster); its address."""
+    """This script in a subprocess (stdin a pipe: close it to stop the cluster); its address.
+    ``env`` must name a RAY_TMPDIR of this cluster's own."""
     for attempt in range(1, ATTEMPTS + 1):
         process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--workers", str(workers),
                                     "--cpus", str(cpus)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -32,7 +33,8 @@ def start(env: dict[str, str], workers: int = 2, cpus: int = 1) -> tuple[subproc
         line = process.stdout.readline()
         if line:
             return process, json.loads(line)["address"]
-        code = process.wait()  # (its Ray processes share its fate and are gone with it)
+        code = process.wait()
+        kill_leftovers(env["RAY_TMPDIR"])  # agents of a failed start outlive it
         if attempt == ATTEMPTS:
             raise RuntimeError(f"the Ray cluster did not start in {ATTEMPTS} attempts (exit code {code})")
     raise AssertionError("unreachable")
@@ -49,13 +51,11 @@ def main() -> None:
     from ray.cluster_utils import Cluster
 
     loopback = {"node_ip_address": "127.0.0.1", "object_store_memory": 80 * 1024 * 1024}
-    niceness = _startup_priority()
     cluster = Cluster(initialize_head=True, head_node_args={**loopback, "num_cpus": args.head_cpus,
                                                             "include_dashboard": False})
     for _ in range(args.workers):
         cluster.add_node(**loopback, num_cpus=args.cpus)
     cluster.wait_for_nodes()
-    _restore_priority(niceness)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(json.dumps({"address": cluster.address}), flush=True)
     try:
@@ -64,41 +64,16 @@ def main() -> None:
         cluster.shutdown()
 
 
-def _startup_priority() -> int:
-    """Raise this process's CPU priority for Ray's start-up, if allowed; returns the old niceness.
-
-    A raylet waits a fixed ~15 s for its agents (Python processes) to report their ports and
-    aborts otherwise; on a busy machine their start-up overruns that. Ray's processes inherit
-    the priority; `_restore_priority` puts them back once every node is up."""
-    before = os.getpriority(os.PRIO_PROCESS, 0)
-    try:
-        os.setpriority(os.PRIO_PROCESS, 0, min(before, -5))
-    except PermissionError:
-        pass
-    return before
-
-
-def _restore_priority(niceness: int) -> None:
-    pids = [os.getpid()]
-    for entry in Path("/proc").iterdir():  # every process of the cluster descends from this one
-        if entry.name.isdigit() and _descends_from(int(entry.name), os.getpid()):
-            pids.append(int(entry.name))
-    for pid in pids:
-        try:
-            os.setpriority(os.PRIO_PROCESS, pid, niceness)
-        except (PermissionError, ProcessLookupError):
-            pass
-
-
-def _descends_from(pid: int, root: int) -> bool:
-    while pid > 1:
-        try:
-            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            return False
-        if pid == root:
-            return True
-    return False
+def kill_leftovers(ray_tmpdir: str) -> None:
+    """SIGKILL the processes whose environment names this cluster's own RAY_TMPDIR."""
+    marker = f"RAY_TMPDIR={ray_tmpdir}\0".encode()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                if marker in (entry / "environ").read_bytes():
+                    os.kill(int(entry.name), signal.SIGKILL)
+            except (OSError, ProcessLookupError):
+                continue
 
 
 if __name__ == "__main__":

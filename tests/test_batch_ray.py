@@ -67,6 +67,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             process.kill()
+        ray_local_cluster.kill_leftovers(str(ray_tmp))
         shutil.rmtree(ray_tmp, ignore_errors=True)
 
 
