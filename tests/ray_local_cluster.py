@@ -5,9 +5,11 @@ raylet process, every server bound to 127.0.0.1 (Ray's local cluster utilities).
 
 Prints one JSON line {"address": "127.0.0.1:PORT"} when every node is up, then runs until its
 standard input closes or it gets SIGTERM, and stops the cluster. `start()` runs it from a test or
-a bench, trying again if a node still misses one of Ray's start-up deadlines on a busy machine. `ray start --address` cannot
-be used for the worker nodes: Ray swaps a 127.0.0.1 address for the machine's network address
-there, so its servers would listen on the network; here all of them listen on loopback only.
+a bench, trying again if a node misses one of Ray's start-up deadlines on a busy machine.
+
+`ray start --address` cannot be used for the worker nodes: Ray swaps a 127.0.0.1 address for the
+machine's network address there, so their servers would listen on the network; here all of them
+listen on loopback only.
 """
 
 from __future__ import annotations
