@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from localagent.batch.extract import ExtractTask
 from localagent.batch.journal import Journal, journal_path
@@ -20,15 +21,26 @@ from localagent.batch.memory import check_workers_fit
 from localagent.batch.output import OutputFile, Scan
 from localagent.batch.records import csv_columns, make_record
 from localagent.batch.tasks import PROMPT_VERSION, Task
-from localagent.batch.workers import TRANSIENT, EngineSpec, WorkItem, run_in_process, run_in_workers
+from localagent.batch.workers import (
+    RETRIES,
+    TRANSIENT,
+    WORKER,
+    EngineSpec,
+    WorkItem,
+    run_in_process,
+    run_in_workers,
+)
 from localagent.errors import LocalAgentError
 from localagent.hashing import sha256_file
 from localagent.index.walk import find_files
 
+if TYPE_CHECKING:
+    from localagent.batch.ray_runner import RaySettings
+
 
 class Reporter(Protocol):
     def start(self, total: int) -> None: ...
-    def advance(self, record: dict[str, Any]) -> None: ...
+    def advance(self, record: dict[str, Any], worker: str | None = None) -> None: ...
 
 
 @dataclass
@@ -40,6 +52,7 @@ class BatchJob:
     engine: EngineSpec
     model_sha256: str
     workers: int = 1
+    ray: RaySettings | None = None  # run on a Ray cluster instead of local processes
 
     def fingerprint(self) -> str:
         return json.dumps({"task": self.task.name, "options": self.task.options(), "model": self.model_sha256,
@@ -54,6 +67,7 @@ class Summary:
     already_done: int = 0  # records found in the output from earlier runs
     reused: int = 0  # same content already processed by this job: record copied, no model run
     processed: int = 0  # run through the model now
+    retried: int = 0  # tries that failed because a (Ray) worker died, tried again elsewhere
     repaired: str = ""
     elapsed_s: float = 0.0
     work_s: float = 0.0
@@ -66,7 +80,7 @@ class Summary:
 
     def as_dict(self) -> dict[str, Any]:
         return {"inputs": self.inputs, "ok": self.ok, "errors": self.errors, "already_done": self.already_done,
-                "reused": self.reused, "processed": self.processed, "repaired": self.repaired,
+                "reused": self.reused, "processed": self.processed, "retried": self.retried, "repaired": self.repaired,
                 "elapsed_s": round(self.elapsed_s, 2), "docs_per_minute": round(self.docs_per_minute, 2),
                 "out": self.out, "failures": [{"file": f, "error": e} for f, e in self.failures]}
 
@@ -120,6 +134,16 @@ def reconcile(output: OutputFile, journal: Journal, job: BatchJob) -> tuple[dict
     return {(r["file"], r.get("sha256") or ""): r.get("status", "") for r, _ in scan.records}, note
 
 
+def _records(job: BatchJob, work: list[WorkItem]) -> Iterator[dict[str, Any]]:
+    if job.ray is not None:
+        from localagent.batch.ray_runner import run_in_ray
+
+        return run_in_ray(job.ray, job.engine, job.task, work, job.model_sha256)
+    if job.workers == 1 or len(work) == 1:
+        return run_in_process(job.engine, job.task, work)
+    return run_in_workers(job.engine, job.task, work, min(job.workers, len(work)))
+
+
 def run_batch(job: BatchJob, reporter: Reporter | None = None) -> Summary:
     started = time.perf_counter()
     out = check_output_path(job.out)
@@ -156,7 +180,7 @@ def run_batch(job: BatchJob, reporter: Reporter | None = None) -> Summary:
             else:
                 work.append(WorkItem(str(path), sha))
                 copies[sha] = []
-        if work:
+        if work and job.ray is None:
             check_workers_fit(job.workers, Path(job.engine.model_path), job.engine.n_ctx)
         output.open()
 
@@ -173,15 +197,15 @@ def run_batch(job: BatchJob, reporter: Reporter | None = None) -> Summary:
         if reporter is not None:
             reporter.start(len(work))
         work_started = time.perf_counter()
-        records = (run_in_process(job.engine, job.task, work) if job.workers == 1 or len(work) == 1 else
-                   run_in_workers(job.engine, job.task, work, min(job.workers, len(work))))
-        for record in records:
+        for record in _records(job, work):
+            worker = record.pop(WORKER, None)
+            summary.retried += record.pop(RETRIES, 0)
             write(record)
             for file in copies.get(record["sha256"] or "", []):
                 write({**record, "file": file})
             summary.processed += 1
             if reporter is not None:
-                reporter.advance(record)
+                reporter.advance(record, worker)
         summary.work_s = time.perf_counter() - work_started
     finally:
         output.close()

@@ -20,11 +20,14 @@ from typing import Any
 
 from localagent.batch.records import make_record
 from localagent.batch.tasks import Task, TaskError
-from localagent.docs import DocumentError, read_document
+from localagent.docs import DocumentError, Page, read_document
 from localagent.engine import Engine
 from localagent.errors import LocalAgentError
 
-TRANSIENT = "_transient"
+# Keys a record carries from a worker to run_batch, which removes them before writing it:
+TRANSIENT = "_transient"  # do not cache this result by content (a crash, not the document's fault)
+WORKER = "_worker"  # the name of the (Ray) worker that made the record, for progress
+RETRIES = "_retries"  # tries of this document that failed because a (Ray) worker died
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,10 @@ class EngineSpec:
                       verbose=self.verbose)
 
 
-def process_document(engine: Engine, task: Task, item: WorkItem, model_name: str) -> dict[str, Any]:
-    """The record for one document; every per-document failure becomes an error record."""
+def process_document(engine: Engine, task: Task, item: WorkItem, model_name: str,
+                     pages: list[Page] | None = None) -> dict[str, Any]:
+    """The record for one document; every per-document failure becomes an error record.
+    ``pages``: the document already read (by a Ray driver); else it is read here."""
     started = time.perf_counter()
 
     def record(result: Any = None, error: str | None = None) -> dict[str, Any]:
@@ -56,14 +61,20 @@ def process_document(engine: Engine, task: Task, item: WorkItem, model_name: str
                            result=result, error=error)
 
     try:
-        pages = read_document(Path(item.file))
+        if pages is None:
+            pages = read_document(Path(item.file))
         return record(result=task.run(engine, pages))
-    except DocumentError as exc:
-        return record(error=f"cannot read document: {exc.reason}")
-    except (TaskError, LocalAgentError) as exc:
-        return record(error=str(exc))
-    except Exception as exc:  # a bug or a llama.cpp failure on this document: record it, go on
-        return record(error=f"internal error: {type(exc).__name__}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - see failure_message
+        return record(error=failure_message(exc))
+
+
+def failure_message(exc: Exception) -> str:
+    """The ``error`` of a record whose document could not be read or processed."""
+    if isinstance(exc, DocumentError):
+        return f"cannot read document: {exc.reason}"
+    if isinstance(exc, TaskError | LocalAgentError):
+        return str(exc)
+    return f"internal error: {type(exc).__name__}: {exc}"  # a bug or a llama.cpp failure: record it, go on
 
 
 def run_in_process(spec: EngineSpec, task: Task, items: list[WorkItem]) -> Iterator[dict[str, Any]]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from localagent.batch.tasks import TASKS
+from localagent.commands.batch_progress import ProgressBar
 from localagent.commands.options import add_model_options, config_from_args
 from localagent.commands.output import print_json
 from localagent.errors import LocalAgentError
@@ -37,54 +38,18 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--labels", help="comma-separated labels for --task classify")
     add_model_options(p, threads_help="CPU threads in total (default: physical cores)")
     p.add_argument("--workers", type=int, default=1, help="worker processes, each holding one model (default 1)")
+    p.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                   help="run on a Ray cluster ([cluster] extra): its head's HOST:PORT, or none for a cluster "
+                        "running on this machine (else a new local one)")
+    p.add_argument("--ray-workers", type=int, dest="ray_workers",
+                   help="Ray worker actors, each holding one model (default: cluster CPUs / --ray-threads)")
+    p.add_argument("--ray-threads", type=int, dest="ray_threads",
+                   help="threads per Ray worker (default 1, or the cluster's CPUs shared out over --ray-workers)")
+    p.add_argument("--ray-model-path", dest="ray_model_path",
+                   help="where the model file is on the Ray worker nodes (default: the same path as here)")
     p.add_argument("--max-tokens", type=int, dest="max_tokens", help="most tokens per answer (default 256)")
     p.add_argument("--json", action="store_true", help="print the closing summary as JSON")
     p.set_defaults(func=run)
-
-
-class ProgressBar:
-    """A rich progress bar on stderr: documents done, documents/s, ETA (silent when not a terminal)."""
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self._progress: Any = None
-
-    def start(self, total: int) -> None:
-        if not self.enabled or total == 0:
-            return
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TaskProgressColumn,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self._progress = Progress(
-            TextColumn("[bold]batch"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
-            TextColumn("{task.fields[rate]} docs/s"), TextColumn("errors {task.fields[errors]}"),
-            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-            console=Console(stderr=True), transient=False)
-        self._task = self._progress.add_task("batch", total=total, rate="-", errors=0)
-        self._errors = 0
-        self._progress.start()
-
-    def advance(self, record: dict[str, Any]) -> None:
-        if self._progress is None:
-            return
-        self._errors += record.get("status") != "ok"
-        self._progress.advance(self._task)
-        task = self._progress.tasks[0]
-        rate = task.completed / task.elapsed if task.elapsed else 0.0
-        self._progress.update(self._task, rate=f"{rate:.2f}", errors=self._errors)
-
-    def stop(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
 
 
 def _print_summary(summary: Any) -> None:
@@ -103,7 +68,27 @@ def _print_summary(summary: Any) -> None:
         print(f"  error: {file}: {error}", file=sys.stderr)
     if len(summary.failures) > 10:
         print(f"  ... and {len(summary.failures) - 10} more errors (see the output)", file=sys.stderr)
+    if summary.retried:
+        print(f"batch: {summary.retried} documents tried again after their worker died", file=sys.stderr)
     print(f"batch: output {summary.out}", file=sys.stderr)
+
+
+def _ray_settings(args: argparse.Namespace) -> Any:
+    ray_flags = {"--ray-workers": args.ray_workers, "--ray-threads": args.ray_threads,
+                 "--ray-model-path": args.ray_model_path}
+    if args.ray is None:
+        given = [flag for flag, value in ray_flags.items() if value is not None]
+        if given:
+            raise LocalAgentError(f"{given[0]} is for runs on a Ray cluster: add --ray [ADDRESS]")
+        return None
+    if args.workers != 1:
+        raise LocalAgentError("--workers is for local runs; with --ray use --ray-workers")
+    from localagent.batch.ray_cluster import preflight
+    from localagent.batch.ray_runner import RaySettings
+
+    preflight(args.ray)
+    model_path = str(Path(args.ray_model_path).expanduser().absolute()) if args.ray_model_path else None
+    return RaySettings(address=args.ray, workers=args.ray_workers, threads=args.ray_threads, model_path=model_path)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -125,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
     task = make_task(args.task, config.max_tokens, labels=labels, schema=schema)
     inputs = [Path(p) for p in args.paths]
     find_inputs(inputs)
+    ray = _ray_settings(args)  # (checks the --ray flags and that the cluster answers)
     if args.workers < 1:
         raise LocalAgentError(f"--workers must be at least 1, got {args.workers}")
     model_path = resolve_model(config.model or None)
@@ -132,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     spec = EngineSpec(model_path=str(model_path), model_name=model_path.stem, n_ctx=config.n_ctx,
                       n_threads=max(1, threads // args.workers), n_batch=config.n_batch, verbose=config.verbose)
     job = BatchJob(inputs=inputs, task=task, out=out, format=format_for(out, args.format), engine=spec,
-                   model_sha256=cached_sha256(model_path), workers=args.workers)
+                   model_sha256=cached_sha256(model_path), workers=args.workers, ray=ray)
     bar = ProgressBar(enabled=sys.stderr.isatty() and not args.json)
     try:
         summary = run_batch(job, bar)
