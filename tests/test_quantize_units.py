@@ -31,8 +31,15 @@ def test_policy_types_and_reasons() -> None:
     assert choose_type(plan((512, 256), LINEAR), T.TQ1_0, T.Q8_0).qtype == T.TQ1_0
     assert choose_type(plan((256,), NORM), T.TQ1_0, T.Q8_0).qtype == T.F32
     assert choose_type(plan((320, 256), EMBED), T.TQ2_0, T.F16).qtype == T.F16
-    c = choose_type(plan((512, 640), LINEAR), T.TQ2_0, T.Q8_0)
-    assert c.fallback and c.qtype == T.Q8_0 and "640" in c.reason
+    c = choose_type(plan((512, 640), LINEAR), T.TQ2_0, T.Q8_0)  # 640 % 256 != 0 but 640 % 64 == 0
+    assert not c.fallback and c.qtype == T.Q2_0 and "row is 640: Q2_0" in c.reason
+    assert choose_type(plan((512, 576), LINEAR), T.TQ1_0, T.Q8_0).qtype == T.Q2_0
+    assert choose_type(plan((512, 896), EMBED), T.Q8_0, T.TQ2_0).qtype == T.Q2_0
+    assert choose_type(plan((512, 640), LINEAR), T.Q2_0, T.Q8_0).qtype == T.Q2_0
+    c = choose_type(plan((512, 576), LINEAR), T.Q1_0, T.Q8_0)  # binary: no ternary stand-in
+    assert c.fallback and c.qtype == T.Q8_0 and "576" in c.reason
+    c = choose_type(plan((512, 608), LINEAR), T.TQ2_0, T.Q8_0)  # 608 % 64 != 0: a real fallback
+    assert c.fallback and c.qtype == T.Q8_0 and "608" in c.reason
     c = choose_type(plan((512, 100), LINEAR), T.Q1_0, T.Q8_0)
     assert c.fallback and c.qtype == T.F16
     assert check_fallbacks({"a": c}, strict=False)[0].startswith("warning: 1 tensor")
