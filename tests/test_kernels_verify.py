@@ -212,7 +212,7 @@ def test_missing_graph_tensor_is_named(models: dict, tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("weight_type", ["q1_0", "tq1_0"])
+@pytest.mark.parametrize("weight_type", ["q1_0", "tq1_0", "q2_0"])
 def test_unpack_stores_the_same_values_as_f16(models: dict, weight_type: str, tmp_path: Path) -> None:
     """`kernels unpack`: the low-bit tensors become F16 holding exactly the reference's values; the
     unpacked file then verifies too, and llama.cpp's logits on both files agree."""
