@@ -85,12 +85,14 @@ def off_grid_count(x: np.ndarray) -> int:
     """
     cols = x.shape[-1]
     group = 256 if cols % 256 == 0 else cols
-    g = x.reshape(-1, group)
-    d = np.abs(g).max(axis=1, keepdims=True)
+    a = np.abs(x.reshape(-1, group))
+    d = a.max(axis=1, keepdims=True)
     d[d == 0] = 1.0
-    q = np.abs(g / d)
-    on = (q < OFF_GRID_TOLERANCE) | (np.abs(q - 1.0) < OFF_GRID_TOLERANCE)
-    return int(on.size - np.count_nonzero(on))
+    # on the grid: |x| / d below the tolerance, or within it of 1; as |x| <= d, off the grid is
+    # tol * d <= |x| <= (1 - tol) * d (no division: two comparisons with per-group bounds)
+    off = a >= d * np.float32(OFF_GRID_TOLERANCE)
+    off &= a <= d * np.float32(1.0 - OFF_GRID_TOLERANCE)
+    return int(np.count_nonzero(off))
 
 
 def ternarize_absmean(x: np.ndarray, scale: float) -> np.ndarray:
