@@ -15,9 +15,11 @@ import sys
 import time
 from pathlib import Path
 
-from localagent.engine import Engine
-from localagent.engine.system import physical_cores
-from localagent.models import Registry
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # before bench/: its kernels.py shadows the package
+
+from localagent.engine import Engine  # noqa: E402
+from localagent.engine.system import physical_cores  # noqa: E402
+from localagent.models import Registry  # noqa: E402
 
 PROMPT = ("The following report describes the maintenance of a municipal water treatment plant. " * 20)[:1200]
 

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # before bench/: its kernels.py would shadow the kernels package
 
 
 def load_dataset(path: Path) -> tuple[list[dict], list[dict]]:

@@ -4,13 +4,14 @@ Contract (other packages and checks call these):
     quantize(x, qtype)          float32 (rows, n) -> uint8 (rows, n / block * type_size)
     dequantize(data, qtype, shape) -> float32 array of `shape`
     gemv(data, qtype, x)        what ggml's vec_dot_<qtype>_<vec_dot_type> returns, row by row
-qtype names are ggml's lower-case names: "tq1_0", "tq2_0", "q1_0", "q8_0", "q8_k".
+qtype names are ggml's lower-case names: "tq1_0", "tq2_0", "q1_0", "q2_0", "q8_0", "q8_k".
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from . import gguf_types  # noqa: F401  (gguf-py learns Q2_0 if it predates it)
 from .formats import FORMATS, Format, FormatError, get_format
 
 

@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--threads", type=int, default=None, help="llama.cpp threads")
     v.add_argument("--json", action="store_true", help="print the report as JSON")
     u = sub.add_parser(
-        "unpack", help="rewrite a GGUF with its TQ1_0/TQ2_0/Q1_0 tensors as F16 (the reference's dequantization)",
+        "unpack", help="rewrite a GGUF with its TQ1_0/TQ2_0/Q1_0/Q2_0 tensors as F16 (the reference's dequantization)",
         description="Dequantize every TQ1_0, TQ2_0 and Q1_0 tensor with the numpy reference and store it as "
         "F16; copy all else. The values are exact, so llama.cpp on MODEL vs OUT isolates the low-bit kernels.",
     )  # fmt: skip

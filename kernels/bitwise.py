@@ -1,7 +1,8 @@
 """Integer dot products done with bits: AND and popcount (np.bitwise_count), shifts and adds.
 
-Weights become bit-planes: ternary rows (TQ1_0, TQ2_0) a +1 mask and a -1 mask (plus a +2 mask in the
-rare case a TQ2_0 byte holds code 3, which ggml reads as +2), binary rows (Q1_0) one sign mask. An int8
+Weights become bit-planes: ternary rows (TQ1_0, TQ2_0, Q2_0) a +1 mask and a -1 mask (plus a +2 mask
+when a TQ2_0 / Q2_0 byte holds code 3, which ggml reads as +2: the +2 weights are in the +1 mask and
+again in the extra one), binary rows (Q1_0) one sign mask. An int8
 activation vector becomes 8 bit-planes of its two's complement: a = sum_k 2^k a_k - 2^7 a_7. So
 
     ternary: sum_i w_i a_i = sum_k (+/-) (popcount(plus & a_k) - popcount(minus & a_k)) << k
@@ -19,9 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .formats import FormatError, get_format, q1_0, q8_0, q8_k, tq1_0, tq2_0
+from .formats import FormatError, get_format, q1_0, q2_0, q8_0, q8_k, tq1_0, tq2_0
 
-BIT_QTYPES = ("tq1_0", "tq2_0", "q1_0")
+BIT_QTYPES = ("tq1_0", "tq2_0", "q1_0", "q2_0")
+Q8_0_PAIRED = ("q1_0", "q2_0")  # dot with Q8_0 activations (blocks of 32); the TQ types take Q8_K
 
 
 def pack_mask(mask: np.ndarray, word: type = np.uint64) -> np.ndarray:
@@ -88,7 +90,8 @@ class BitMatrix:
 
     qtype: str
     n: int
-    # ternary: (2 or 3, words, rows) uint64 +1 / -1 [/ +2] masks; binary: (1, words, rows) uint32 signs
+    # ternary: (2 or 3, words, rows) +1 / -1 [/ +2] masks, uint64 (TQ) or uint32 (Q2_0, one word per
+    # Q8_0 block); binary: (1, words, rows) uint32 signs
     masks: np.ndarray
     scale: np.ndarray  # float32 (rows, blocks): the fp16 block scale as float32
 
@@ -98,7 +101,7 @@ class BitMatrix:
 
     @classmethod
     def from_packed(cls, data: np.ndarray, qtype: str) -> BitMatrix:
-        """Packed ggml rows (rows, row_bytes) of tq1_0 / tq2_0 / q1_0 -> bit-planes."""
+        """Packed ggml rows (rows, row_bytes) of tq1_0 / tq2_0 / q1_0 / q2_0 -> bit-planes."""
         fmt = get_format(qtype)
         if fmt.name not in BIT_QTYPES:
             raise FormatError(f"no bit-plane kernel for {qtype}; have {', '.join(BIT_QTYPES)}")
@@ -113,17 +116,20 @@ class BitMatrix:
             bits, d = q1_0.unpack_signs(data)
             masks = [pack_mask(bits.reshape(rows, n).astype(bool), np.uint32)]  # one word per Q8_0 block
         else:
-            codes, d = (tq2_0 if fmt.name == "tq2_0" else tq1_0).unpack_codes(data)
+            codes, d = {"tq2_0": tq2_0, "tq1_0": tq1_0, "q2_0": q2_0}[fmt.name].unpack_codes(data)
             codes = codes.reshape(rows, n)
-            masks = [pack_mask(codes >= 2), pack_mask(codes == 0)]
-            if np.any(codes == 3):  # only from hand-made bytes: ggml reads code 3 as +2
-                masks.append(pack_mask(codes == 3))
+            word = np.uint32 if fmt.name == "q2_0" else np.uint64
+            masks = [pack_mask(codes >= 2, word), pack_mask(codes == 0, word)]
+            if np.any(codes == 3):  # ggml reads code 3 as +2 (quantize never writes it)
+                masks.append(pack_mask(codes == 3, word))
         stacked = np.ascontiguousarray(np.stack(masks).transpose(0, 2, 1))
         return cls(fmt.name, n, stacked, d.reshape(rows, blocks))
 
     def block_sums(self, act: np.ndarray) -> np.ndarray:
         """Integer sums per activation block, int32 (rows, activation blocks), for int8 activations act."""
         act = np.asarray(act, dtype=np.int8).reshape(-1)
+        if self.qtype == "q2_0":  # Q8_0 blocks of 32, one uint32 word each; masks +1, -1 [, +2 as extra +1]
+            return plane_dot(self.masks, int8_planes(act, np.uint32), 1, (1, -1, 1)[: len(self.masks)]).T
         if self.qtype == "q1_0":  # Q8_0 blocks of 32, one uint32 word each: +a where set, -a where clear
             a = int8_planes(act, np.uint32)
             selected = plane_dot(self.masks, a, 1, (1,))
@@ -137,10 +143,11 @@ class BitMatrix:
         x = np.asarray(x, dtype=np.float32).reshape(-1)
         if x.size != self.n:
             raise FormatError(f"gemv: vector of {x.size} values for rows of {self.n}")
-        if self.qtype == "q1_0":  # sumi += d_x * sum_32 over 4 Q8_0 blocks; sumf += d_w * sumi
+        if self.qtype in Q8_0_PAIRED:  # sumi += d_x * sum_32 over the weight block's Q8_0 blocks (4 or 2)
+            per = get_format(self.qtype).block_size // q8_0.BLOCK_SIZE  # sumf += d_w * sumi
             qs, dx = q8_0.quantize_blocks(x.reshape(-1, q8_0.BLOCK_SIZE))
-            dx = dx.astype(np.float16).astype(np.float32).reshape(1, -1, 4)  # the stored fp16 scale
-            sums = self.block_sums(qs).astype(np.float32).reshape(self.rows, -1, 4)
+            dx = dx.astype(np.float16).astype(np.float32).reshape(1, -1, per)  # the stored fp16 scale
+            sums = self.block_sums(qs).astype(np.float32).reshape(self.rows, -1, per)
             per_block = fma_sum(np.broadcast_to(dx, sums.shape), sums)
             return fma_sum(self.scale, per_block)
         qs, dx = q8_k.quantize_blocks(x.reshape(-1, q8_k.BLOCK_SIZE))  # sumf += sumi * (d_w * d_x)

@@ -26,7 +26,7 @@ _VEC_DOT_ARGS = (
     ctypes.c_size_t,
     ctypes.c_int,
 )
-VEC_DOT_TYPE = {"tq1_0": "q8_k", "tq2_0": "q8_k", "q1_0": "q8_0", "q8_0": "q8_0"}
+VEC_DOT_TYPE = {"tq1_0": "q8_k", "tq2_0": "q8_k", "q1_0": "q8_0", "q2_0": "q8_0", "q8_0": "q8_0"}
 
 
 class _TypeTraits(ctypes.Structure):
@@ -117,7 +117,10 @@ def c_vec_dot(data: np.ndarray, qtype: str, xq: np.ndarray, generic: bool = True
     rows = data.shape[0]
     n = data.shape[1] // fmt.type_size * fmt.block_size
     name = f"ggml_vec_dot_{fmt.name}_{VEC_DOT_TYPE[fmt.name]}".replace("q8_k", "q8_K")
-    fn = getattr(_cpu(), name + ("_generic" if generic else ""))
+    lib = _cpu()
+    # a type with no SIMD kernel on this CPU (Q2_0 on x86) has only the generic C, which ggml's
+    # arch-fallback.h names without the _generic suffix
+    fn = getattr(lib, name + "_generic") if generic and hasattr(lib, name + "_generic") else getattr(lib, name)
     fn.restype = None
     fn.argtypes = list(_VEC_DOT_ARGS)
     out = np.empty(rows, dtype=np.float32)

@@ -1,7 +1,7 @@
 """Weight matrices of any GGUF tensor type the reference supports, multiplied the way ggml's CPU does.
 
 `weight_matrix(data, qtype, shape)` returns an object with `.gemv(x)` and `.matmul(xs)`:
-tq1_0 / tq2_0 / q1_0 go through the bit-plane kernels (kernels.bitwise); q8_0 uses integer block dots
+tq1_0 / tq2_0 / q1_0 / q2_0 go through the bit-plane kernels (kernels.bitwise); q8_0 uses integer block dots
 with Q8_0 activations; f16 rounds the activations to fp16 first (ggml's vec_dot_type for F16); f32 is
 a plain float32 product.
 """

@@ -1,10 +1,11 @@
-"""A numpy forward pass of GGUF `llama` and `bitnet` models, computed the way llama.cpp's CPU graph does.
+"""A numpy forward pass of GGUF `llama`, `bitnet` and `qwen3` models, computed the way llama.cpp's CPU graph does.
 
 Weights are read straight from the GGUF with gguf-py and multiplied with kernels.matmul (bit-plane
-kernels for TQ1_0 / TQ2_0 / Q1_0, integer Q8_0, f16 / f32). The graph follows llama.cpp's
-src/models/llama.cpp and bitnet.cpp: RMSNorm, RoPE (llama: adjacent pairs; bitnet: NeoX halves),
-grouped-query attention with an f16 KV cache, SiLU-gated FFN, BitNet's attn/ffn sub-norms and
-optional per-tensor scales, tied or separate output.
+kernels for TQ1_0 / TQ2_0 / Q1_0 / Q2_0, integer Q8_0, f16 / f32). The graph follows llama.cpp's
+src/models/llama.cpp, bitnet.cpp and qwen3.cpp: RMSNorm, RoPE (llama: adjacent pairs; bitnet, qwen3:
+NeoX halves), grouped-query attention with an f16 KV cache, SiLU-gated FFN, BitNet's attn/ffn
+sub-norms and optional per-tensor scales, Qwen3's per-head RMSNorm of Q and K before RoPE, tied or
+separate output.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from typing import Any
 import numpy as np
 from gguf import GGUFReader
 
-from . import dequantize
+from . import dequantize, gguf_types  # noqa: F401  (gguf_types: GGUFReader reads Q2_0)
 from .formats import FORMATS
 from .matmul import MATMUL_QTYPES, bf16_to_f32, weight_matrix
 
-SUPPORTED_ARCHS = ("llama", "bitnet")
+SUPPORTED_ARCHS = ("llama", "bitnet", "qwen3")
+NEOX_ROPE_ARCHS = ("bitnet", "qwen3")  # llama.cpp's llama_model_rope_type: LLAMA_ROPE_TYPE_NEOX
+SEPARATE_OUTPUT_ARCHS = ("llama", "qwen3")  # output.weight when present, else the token embeddings
 
 
 class UnsupportedModelError(ValueError):
@@ -45,7 +48,7 @@ class Hparams:
 
     @property
     def rope_neox(self) -> bool:
-        return self.arch == "bitnet"  # llama.cpp: LLAMA_ROPE_TYPE_NEOX for bitnet, NORM for llama
+        return self.arch in NEOX_ROPE_ARCHS  # llama.cpp: NEOX for bitnet and qwen3, NORM for llama
 
 
 def _field(reader: GGUFReader, key: str, default: Any = None) -> Any:
@@ -62,7 +65,7 @@ def read_hparams(reader: GGUFReader) -> Hparams:
     """The hyper-parameters llama.cpp reads for the llama / bitnet architectures."""
     arch = str(_field(reader, "general.architecture"))
     if arch not in SUPPORTED_ARCHS:
-        raise UnsupportedModelError(f"unsupported architecture '{arch}' (reference supports: llama, bitnet)")
+        raise UnsupportedModelError(f"unsupported architecture '{arch}' (reference supports: {', '.join(SUPPORTED_ARCHS)})")
     if int(_field(reader, f"{arch}.expert_count", 0)):
         raise UnsupportedModelError(f"unsupported: mixture-of-experts {arch} model")
     scaling = str(_field(reader, f"{arch}.rope.scaling.type", "linear"))
@@ -186,6 +189,8 @@ class ReferenceModel:
         per_layer.append("ffn_down")
         if self.hp.arch == "bitnet":
             per_layer += ["attn_sub_norm", "ffn_sub_norm"]
+        if self.hp.arch == "qwen3":
+            per_layer += ["attn_q_norm", "attn_k_norm"]
         names = ["token_embd.weight", "output_norm.weight"]
         return names + [f"blk.{i}.{part}.weight" for i in range(self.hp.n_layer) for part in per_layer]
 
@@ -241,7 +246,8 @@ class ReferenceModel:
         for il in range(hp.n_layer):
             x = self._layer(f"blk.{il}.", x, positions, freq)
         x = rms_norm(x, self.vector("output_norm.weight"), hp.rms_eps)
-        head = "output.weight" if hp.arch == "llama" and self.has("output.weight") else "token_embd.weight"
+        separate = hp.arch in SEPARATE_OUTPUT_ARCHS and self.has("output.weight")
+        head = "output.weight" if separate else "token_embd.weight"
         return self.linear(head, x)
 
     def _layer(self, p: str, x: np.ndarray, positions: np.ndarray, freq: np.ndarray | None) -> np.ndarray:
@@ -251,6 +257,9 @@ class ReferenceModel:
         q = self.linear(p + "attn_q.weight", h).reshape(tokens, hp.n_head, hp.head_dim)
         k = self.linear(p + "attn_k.weight", h).reshape(tokens, hp.n_head_kv, hp.head_dim)
         v = self.linear(p + "attn_v.weight", h).reshape(tokens, hp.n_head_kv, hp.head_dim)
+        if hp.arch == "qwen3":  # RMSNorm over each head's head_dim values, before RoPE
+            q = rms_norm(q, self.vector(p + "attn_q_norm.weight"), hp.rms_eps)
+            k = rms_norm(k, self.vector(p + "attn_k_norm.weight"), hp.rms_eps)
         q, k = rope(q, positions, hp, freq), rope(k, positions, hp, freq)
         a = attention(q, k, v, 1.0 / np.sqrt(np.float32(hp.head_dim)))
         if bitnet:

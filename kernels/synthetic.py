@@ -1,4 +1,4 @@
-"""Synthetic `llama` and `bitnet` GGUF files for verify tests and benchmarks (gguf-py writer, SentencePiece).
+"""Synthetic `llama`, `bitnet` and `qwen3` GGUF files for verify tests and benchmarks (gguf-py writer, SentencePiece).
 
 The tokenizer is trained here on generated sentences (byte fallback on, so any text tokenizes); the
 weights are seeded random values packed with kernels.quantize into the requested low-bit type.
@@ -59,9 +59,9 @@ def _token_type(sp: spm.SentencePieceProcessor, i: int) -> int:
 
 @dataclass(frozen=True)
 class SyntheticConfig:
-    arch: str = "llama"  # or "bitnet"
-    weight_type: str = "tq2_0"  # tq1_0 / tq2_0 / q1_0 (or q8_0 / f16 / bf16 / f32) for every layer matrix
-    embed_type: str = "f16"  # token_embd (also the output head of bitnet); llama's output.weight is q8_0
+    arch: str = "llama"  # or "bitnet", or "qwen3" (per-head Q/K norms, tied embeddings: no output.weight)
+    weight_type: str = "tq2_0"  # tq1_0 / tq2_0 / q1_0 / q2_0 (or q8_0 / f16 / bf16 / f32) for every layer matrix
+    embed_type: str = "f16"  # token_embd (also the output head of bitnet, qwen3); llama's output.weight is q8_0
     n_embd: int = 256
     n_ff: int = 512
     n_head: int = 4
@@ -69,6 +69,7 @@ class SyntheticConfig:
     n_layer: int = 2
     context_length: int = 256
     seed: int = 0
+    head_dim: int = 0  # 0: n_embd / n_head; else written as attention.key_length (Qwen3: 128 whatever n_embd)
 
 
 def _ggml_type(name: str) -> gguf.GGMLQuantizationType:
@@ -82,7 +83,7 @@ def write_synthetic_model(
     sp = sp or train_tokenizer()
     rng = np.random.default_rng(cfg.seed)
     n_vocab = sp.get_piece_size()
-    head_dim = cfg.n_embd // cfg.n_head
+    head_dim = cfg.head_dim or cfg.n_embd // cfg.n_head
     w = gguf.GGUFWriter(str(path), cfg.arch)
     w.add_name(f"synthetic-{cfg.arch}-{cfg.weight_type}")
     w.add_context_length(cfg.context_length)
@@ -94,6 +95,9 @@ def write_synthetic_model(
     w.add_layer_norm_rms_eps(1e-5)
     w.add_rope_freq_base(10000.0)
     w.add_rope_dimension_count(head_dim)
+    if head_dim * cfg.n_head != cfg.n_embd:
+        w.add_key_length(head_dim)
+        w.add_value_length(head_dim)
     w.add_tokenizer_model("llama")
     w.add_token_list([sp.id_to_piece(i).encode() for i in range(n_vocab)])
     w.add_token_scores([float(sp.get_score(i)) for i in range(n_vocab)])
@@ -132,15 +136,18 @@ def write_synthetic_model(
     vec("output_norm.weight", cfg.n_embd)
     if cfg.arch == "llama":  # separate output head: predicts the next id of the current token
         mat("output.weight", np.roll(embd, 1, axis=0), "q8_0")
-    out_gain = layer_gain if cfg.arch == "llama" else 1.0  # bitnet: the gain sits in the '.scale' tensors
-    kv = cfg.n_head_kv * head_dim
+    out_gain = 1.0 if cfg.arch == "bitnet" else layer_gain  # bitnet: the gain sits in the '.scale' tensors
+    q_dim, kv = cfg.n_head * head_dim, cfg.n_head_kv * head_dim
     for il in range(cfg.n_layer):
         p = f"blk.{il}."
         vec(p + "attn_norm.weight", cfg.n_embd)
         vec(p + "ffn_norm.weight", cfg.n_embd)
+        if cfg.arch == "qwen3":
+            vec(p + "attn_q_norm.weight", head_dim)
+            vec(p + "attn_k_norm.weight", head_dim)
         for name, rows, cols, gain in (
-            ("attn_q", cfg.n_embd, cfg.n_embd, 2.0), ("attn_k", kv, cfg.n_embd, 2.0),
-            ("attn_v", kv, cfg.n_embd, 1.0), ("attn_output", cfg.n_embd, cfg.n_embd, out_gain),
+            ("attn_q", q_dim, cfg.n_embd, 2.0), ("attn_k", kv, cfg.n_embd, 2.0),
+            ("attn_v", kv, cfg.n_embd, 1.0), ("attn_output", cfg.n_embd, q_dim, out_gain),
             ("ffn_gate", cfg.n_ff, cfg.n_embd, 1.0), ("ffn_up", cfg.n_ff, cfg.n_embd, 1.0),
             ("ffn_down", cfg.n_embd, cfg.n_ff, out_gain),
         ):  # fmt: skip

@@ -22,6 +22,9 @@ _NUMPY_DTYPES = {
     "I64": np.int64, "I32": np.int32, "I16": np.int16, "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_,
 }
 
+# every fp16 bit pattern -> its float32 value (256 KB, stays in cache)
+_F16_TO_F32 = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16).astype(np.float32)
+
 
 @dataclass
 class LazyTensor:
@@ -38,26 +41,25 @@ class LazyTensor:
         return self.shape[0] if self.shape else 1
 
     def raw_rows(self, start: int, stop: int) -> np.ndarray:
-        """Rows start..stop in the stored dtype (BF16 as uint16).
+        """Rows start..stop in the stored dtype (BF16 as uint16), little-endian as safetensors stores them.
 
-        Through safetensors' lazy slices, except BF16 (numpy has no bfloat16): a read-only memory map
-        of just those bytes. Each read opens and releases its mapping, so pages read do not stay
-        resident (a long-lived mapping would count the whole file in RSS).
+        One positioned read of just those bytes into a fresh array (the layout was validated by the
+        safetensors package when the checkpoint was listed). Nothing stays mapped, so pages read do not
+        stay resident (a long-lived mapping would count the whole file in RSS).
         """
         np_dtype = _NUMPY_DTYPES.get(self.dtype)
         if np_dtype is None:
             raise QuantizeError(f"tensor {self.name}: unsupported safetensors dtype {self.dtype}")
-        if self.dtype != "BF16" and self.shape:
-            with safe_open(str(self.file), framework="numpy") as f:
-                return f.get_slice(self.name)[start:stop]
         shape = self.shape if self.shape else (1,)
+        start, stop = max(0, start), min(stop, shape[0])
         per_row = int(np.prod(shape[1:], dtype=np.int64)) if len(shape) > 1 else 1
         itemsize = np.dtype(np_dtype).itemsize
-        count = (stop - start) * per_row
-        mm = np.memmap(self.file, dtype=np_dtype, mode="r",
-                       offset=self.data_start + start * per_row * itemsize, shape=(count,))
-        out = np.array(mm).reshape((stop - start, *shape[1:]) if len(shape) > 1 else (stop - start,))
-        del mm
+        out = np.empty((max(0, stop - start), *shape[1:]), dtype=np.dtype(np_dtype).newbyteorder("<"))
+        with self.file.open("rb", buffering=0) as fh:
+            fh.seek(self.data_start + start * per_row * itemsize)
+            got = fh.readinto(out.data.cast("B"))
+        if got != out.nbytes:
+            raise QuantizeError(f"tensor {self.name}: {self.file} ends inside its data (truncated file)")
         return out
 
     def rows(self, start: int, stop: int) -> np.ndarray:
@@ -65,7 +67,9 @@ class LazyTensor:
         raw = self.raw_rows(start, stop)
         if self.dtype == "BF16":
             return (raw.astype(np.uint32) << 16).view(np.float32)
-        if self.dtype not in ("F32", "F16", "F64"):
+        if self.dtype == "F16":  # a table lookup: 3x numpy's float16 cast, the same bits (the table is that cast)
+            return np.take(_F16_TO_F32, raw.view(np.uint16))
+        if self.dtype not in ("F32", "F64"):
             raise QuantizeError(f"tensor {self.name}: expected a floating-point tensor, found {self.dtype}")
         return raw.astype(np.float32, copy=False)
 

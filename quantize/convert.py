@@ -7,6 +7,7 @@ from pathlib import Path
 
 from gguf import LlamaFileType
 
+from kernels import gguf_types
 from quantize.archs import build_plan
 from quantize.checkpoint import load_checkpoint
 from quantize.errors import QuantizeError
@@ -16,11 +17,11 @@ from quantize.policy import OFF_GRID_LIMIT, check_fallbacks, choose_type
 from quantize.tokenizer import load_vocab
 from quantize.writer import Progress, TensorRecord, write_gguf
 
-WEIGHT_TYPES = ("tq2_0", "tq1_0", "q1_0", "q8_0", "f16")
-EMBED_TYPES = ("q8_0", "f16", "f32", "tq2_0", "tq1_0", "q1_0")
+WEIGHT_TYPES = ("tq2_0", "tq1_0", "q1_0", "q2_0", "q8_0", "f16")
+EMBED_TYPES = ("q8_0", "f16", "f32", "tq2_0", "tq1_0", "q1_0", "q2_0")
 FILE_TYPES = {"tq2_0": LlamaFileType.MOSTLY_TQ2_0, "tq1_0": LlamaFileType.MOSTLY_TQ1_0,
-              "q1_0": LlamaFileType.MOSTLY_Q1_0, "q8_0": LlamaFileType.MOSTLY_Q8_0,
-              "f16": LlamaFileType.MOSTLY_F16}
+              "q1_0": LlamaFileType.MOSTLY_Q1_0, "q2_0": gguf_types.MOSTLY_Q2_0,
+              "q8_0": LlamaFileType.MOSTLY_Q8_0, "f16": LlamaFileType.MOSTLY_F16}
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Block packing of float32 rows into GGML types.
 
 Goes through `kernels.quantize(x, qtype)` (the project's bit-exact reference of ggml) when that
-module provides it, else through gguf-py's numpy quantizers (TQ1_0, TQ2_0, Q8_0; no Q1_0).
+module provides it, else through gguf-py's numpy quantizers (TQ1_0, TQ2_0, Q8_0; no Q1_0 / Q2_0).
 """
 
 from __future__ import annotations
@@ -10,14 +10,17 @@ import numpy as np
 from gguf import GGML_QUANT_SIZES, GGMLQuantizationType
 from gguf import quants as gguf_quants
 
+from kernels import gguf_types  # Q2_0 on gguf-py releases without it
 from quantize.errors import QuantizeError
 
 TYPE_BY_NAME = {
     "f32": GGMLQuantizationType.F32, "f16": GGMLQuantizationType.F16,
     "q8_0": GGMLQuantizationType.Q8_0, "q1_0": GGMLQuantizationType.Q1_0,
     "tq1_0": GGMLQuantizationType.TQ1_0, "tq2_0": GGMLQuantizationType.TQ2_0,
+    "q2_0": gguf_types.Q2_0,
 }
-LOW_BIT = {GGMLQuantizationType.TQ1_0, GGMLQuantizationType.TQ2_0, GGMLQuantizationType.Q1_0}
+LOW_BIT = {GGMLQuantizationType.TQ1_0, GGMLQuantizationType.TQ2_0, GGMLQuantizationType.Q1_0,
+           gguf_types.Q2_0}
 
 
 def _kernels_quantize():
@@ -51,6 +54,6 @@ def pack_rows(x: np.ndarray, qtype: GGMLQuantizationType) -> np.ndarray:
     kq = _kernels_quantize()
     if kq is not None:
         return np.ascontiguousarray(kq(np.ascontiguousarray(x, dtype=np.float32), qtype.name.lower()))
-    if qtype == GGMLQuantizationType.Q1_0:
-        raise QuantizeError("q1_0 packing needs the kernels package (kernels.quantize), not available")
+    if qtype in (GGMLQuantizationType.Q1_0, gguf_types.Q2_0):
+        raise QuantizeError(f"{qtype.name.lower()} packing needs the kernels package (kernels.quantize), not available")
     return gguf_quants.quantize(np.ascontiguousarray(x, dtype=np.float32), qtype)

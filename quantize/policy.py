@@ -3,8 +3,12 @@
 - linear weights (attention / FFN projections): the requested type;
 - token embeddings and output head: --embed-type (Q8_0 by default);
 - norms and other 1-D tensors: F32;
-- a row length (ggml ne0 = input features) that is not a multiple of the type's block: a named
-  fallback (Q8_0 if the row divides by 32, else F16) with a warning, or a refusal with --strict.
+- a ternary type (TQ2_0 / TQ1_0, blocks of 256) on a row length that is not a multiple of 256 but is
+  of 64 (SmolLM2's 576, Gemma-3's 640, Qwen2.5's 896): Q2_0, the ternary type with blocks of 64. A
+  ternary x scale tensor packs into it without loss, so it is no fallback (no warning, allowed with
+  --strict); the reason names it;
+- any other row length (ggml ne0 = input features) that is not a multiple of the type's block: a
+  named fallback (Q8_0 if the row divides by 32, else F16) with a warning, or a refusal with --strict.
 """
 
 from __future__ import annotations
@@ -14,11 +18,14 @@ from dataclasses import dataclass
 import numpy as np
 from gguf import GGMLQuantizationType
 
+from kernels import gguf_types
 from quantize.errors import QuantizeError
 from quantize.packing import block_size
 from quantize.plan import EMBED, LINEAR, NORM, OUTPUT, TensorPlan
 
 F32, F16, Q8_0 = GGMLQuantizationType.F32, GGMLQuantizationType.F16, GGMLQuantizationType.Q8_0
+Q2_0 = gguf_types.Q2_0
+TERNARY_256 = (GGMLQuantizationType.TQ2_0, GGMLQuantizationType.TQ1_0)  # Q2_0 takes their narrower rows
 OFF_GRID_TOLERANCE = 1e-3  # |x/d| must be within this of 0 or 1 to count as ternary
 OFF_GRID_LIMIT = 0.01  # a linear tensor with more off-grid values than this is not ternary x scale
 
@@ -51,6 +58,9 @@ def choose_type(tensor: TensorPlan, weight_type: GGMLQuantizationType,
         raise AssertionError(f"unknown role {tensor.role}")
     if _fits(tensor.n_cols, wanted):
         return TypeChoice(wanted, f"{why} {wanted.name}")
+    if wanted in TERNARY_256 and _fits(tensor.n_cols, Q2_0):
+        return TypeChoice(Q2_0, f"{why} {wanted.name} needs rows % {block_size(wanted)} == 0, row is "
+                                f"{tensor.n_cols}: Q2_0 (ternary, blocks of {block_size(Q2_0)})")
     other = _fallback(tensor.n_cols)
     return TypeChoice(other, f"{why} {wanted.name} needs rows % {block_size(wanted)} == 0, row is "
                              f"{tensor.n_cols}: fallback {other.name}", fallback=True)
@@ -76,12 +86,14 @@ def off_grid_count(x: np.ndarray) -> int:
     """
     cols = x.shape[-1]
     group = 256 if cols % 256 == 0 else cols
-    g = x.reshape(-1, group)
-    d = np.abs(g).max(axis=1, keepdims=True)
+    a = np.abs(x.reshape(-1, group))
+    d = a.max(axis=1, keepdims=True)
     d[d == 0] = 1.0
-    q = np.abs(g / d)
-    on = (q < OFF_GRID_TOLERANCE) | (np.abs(q - 1.0) < OFF_GRID_TOLERANCE)
-    return int(on.size - np.count_nonzero(on))
+    # on the grid: |x| / d below the tolerance, or within it of 1; as |x| <= d, off the grid is
+    # tol * d <= |x| <= (1 - tol) * d (no division: two comparisons with per-group bounds)
+    off = a >= d * np.float32(OFF_GRID_TOLERANCE)
+    off &= a <= d * np.float32(1.0 - OFF_GRID_TOLERANCE)
+    return int(np.count_nonzero(off))
 
 
 def ternarize_absmean(x: np.ndarray, scale: float) -> np.ndarray:

@@ -21,7 +21,9 @@ from quantize.errors import QuantizeError
 LLAMA3_REGEX = ("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+"
                 "[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")
 GPT2_REGEX = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
-KNOWN_PRE = {LLAMA3_REGEX: "llama-bpe", GPT2_REGEX: "gpt-2"}
+QWEN2_REGEX = ("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+"
+               "[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")  # Qwen2 / Qwen3 (PrismML Bonsai)
+KNOWN_PRE = {LLAMA3_REGEX: "llama-bpe", GPT2_REGEX: "gpt-2", QWEN2_REGEX: "qwen2"}
 
 
 @dataclass
@@ -111,7 +113,7 @@ def bpe_vocab(path: Path, n_vocab: int, pre: str | None) -> Vocab:
     if pre is None:
         pre = recognise_pre(data.get("pre_tokenizer"))
         if pre is None:
-            raise QuantizeError(f"{path}: pre-tokenizer not recognised (known: llama-bpe, gpt-2); "
+            raise QuantizeError(f"{path}: pre-tokenizer not recognised (known: llama-bpe, gpt-2, qwen2); "
                                 "pass --bpe-pre NAME with a name llama.cpp knows (e.g. falcon3, llama-bpe)")
     by_id = {int(i): tok for tok, i in model["vocab"].items()}
     types_by_id = {i: TokenType.NORMAL for i in by_id}

@@ -11,13 +11,14 @@ failure it is removed.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import struct
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
-from gguf import GGML_QUANT_VERSION, GGMLQuantizationType, GGUFWriter
+from gguf import GGML_QUANT_VERSION, GGMLQuantizationType, GGUFEndian, GGUFValueType, GGUFWriter
 
 from quantize.errors import QuantizeError
 from quantize.packing import is_low_bit_type, pack_rows, tensor_nbytes
@@ -25,7 +26,8 @@ from quantize.plan import LINEAR, ModelPlan, TensorPlan
 from quantize.policy import OFF_GRID_LIMIT, off_grid_count
 from quantize.tokenizer import Vocab, add_vocab
 
-CHUNK_BYTES = 16 << 20  # float32 bytes of one chunk of rows
+CHUNK_BYTES = 1 << 20  # float32 bytes of one chunk of rows read from the checkpoint (widened in cache)
+PASS_BYTES = 256 << 10  # float32 bytes checked and packed at a time: every numpy pass stays in cache
 Progress = Callable[[int, int, str], None]  # (tensors done, total, name of the last one)
 
 
@@ -43,6 +45,32 @@ class TensorRecord:
     role: str
     reason: str
     off_grid: float | None = None  # fraction of values off the ternary grid (low-bit linear weights)
+
+
+class ArrayPackingWriter(GGUFWriter):
+    """GGUFWriter that packs a flat metadata array (a vocabulary's tokens, scores and types: tens of
+    thousands of items) in one struct call instead of one per item; the same bytes as gguf-py's
+    element-by-element `_pack_val`. Anything else (nested or mixed arrays, big-endian) goes to gguf-py."""
+
+    def _pack_val(self, val: Any, vtype: GGUFValueType, add_vtype: bool,
+                  sub_type: GGUFValueType | None = None) -> bytes:
+        flat = (vtype == GGUFValueType.ARRAY and self.endianess == GGUFEndian.LITTLE
+                and isinstance(val, Sequence) and not isinstance(val, (str, bytes, bytearray)) and len(val) > 1)
+        if not flat:
+            return super()._pack_val(val, vtype, add_vtype, sub_type)
+        if sub_type is None:
+            if len({type(item) for item in val}) != 1:  # gguf-py decides (and refuses mixed arrays)
+                return super()._pack_val(val, vtype, add_vtype, sub_type)
+            sub_type = GGUFValueType.get_type(val[0])
+        if sub_type == GGUFValueType.STRING:
+            items = [item.encode("utf-8") if isinstance(item, str) else item for item in val]
+            body = b"".join(struct.pack("<Q", len(item)) + item for item in items)
+        elif sub_type in self._simple_value_packing and sub_type != GGUFValueType.BOOL:
+            body = struct.pack(f"<{len(val)}{self._simple_value_packing[sub_type]}", *val)
+        else:
+            return super()._pack_val(val, vtype, add_vtype, sub_type)
+        head = struct.pack("<I", vtype) if add_vtype else b""
+        return head + struct.pack("<IQ", sub_type, len(val)) + body
 
 
 def _add_kv(writer: GGUFWriter, key: str, value: object) -> None:
@@ -66,16 +94,19 @@ def _stream_tensor(fout: BinaryIO, t: TensorPlan, qtype: GGMLQuantizationType, s
     step = max(t.row_align, (CHUNK_BYTES // (cols * 4)) // t.row_align * t.row_align)
     track = t.role == LINEAR and is_low_bit_type(qtype)
     written = off = 0
+    per_pass = max(1, PASS_BYTES // (cols * 4))
     for start in range(0, rows, step):
         stop = min(rows, start + step)
-        x = t.read_rows(start, stop)
-        if not np.isfinite(x).all():
-            raise QuantizeError(f"tensor {t.source}: contains NaN or Inf values")
-        if track:
-            off += off_grid_count(x)
-        data = pack_rows(x.reshape(stop - start, cols), qtype)
-        fout.write(data.tobytes())
-        written += data.nbytes
+        chunk = t.read_rows(start, stop).reshape(stop - start, cols)
+        for first in range(0, stop - start, per_pass):
+            x = chunk[first:first + per_pass]
+            if not np.isfinite(x).all():
+                raise QuantizeError(f"tensor {t.source}: contains NaN or Inf values")
+            if track:
+                off += off_grid_count(x)
+            data = pack_rows(x, qtype)
+            fout.write(data.data if data.flags.c_contiguous else data.tobytes())
+            written += data.nbytes
     if track and strict and off / t.n_elements > OFF_GRID_LIMIT:
         raise QuantizeError(f"--strict: tensor {t.source} is not ternary x scale ({off / t.n_elements:.1%} of values "
                             f"off the grid): {qtype.name} would lose information")
@@ -115,7 +146,7 @@ def write_gguf(path: Path, plan: ModelPlan, vocab: Vocab, tokenizer_dir: Path,
     if not path.parent.is_dir():
         raise QuantizeError(f"output directory {path.parent} does not exist")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    writer = GGUFWriter(tmp, plan.arch)
+    writer = ArrayPackingWriter(tmp, plan.arch)
     records: list[TensorRecord] = []
     try:
         writer.add_name(model_name)

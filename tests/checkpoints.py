@@ -36,10 +36,11 @@ class TinyShape:
     n_kv_heads: int = 2
     ffn: int = 512
     vocab: int = 320
+    head_size: int = 0  # 0: hidden / n_heads (Qwen3 sets its own)
 
     @property
     def head_dim(self) -> int:
-        return self.hidden // self.n_heads
+        return self.head_size or self.hidden // self.n_heads
 
 
 def train_sentencepiece(vocab_size: int = 320) -> bytes:
@@ -179,7 +180,9 @@ def make_llama(directory: Path, sp_model: bytes | None, kind: str = "trilm", s: 
                seed: int = 0, dtype: type = np.float16, shards: int = 1, vocab: int | None = None,
                bf16: bool = False) -> Path:
     """A tiny LlamaForCausalLM: kind = trilm (ternary x scale, unpacked), falcon (uint8 packed + weight_scale),
-    fp (full precision), or bitnet (1bitLLM BitnetForCausalLM latent weights with sub-norms)."""
+    fp (full precision), bitnet (1bitLLM BitnetForCausalLM latent weights with sub-norms), or qwen3
+    (Qwen3ForCausalLM, ternary x scale like Bonsai: per-head q_norm / k_norm, head_dim in the config,
+    tied embeddings)."""
     rng = np.random.default_rng(seed)
     if vocab is not None:
         s = dataclasses.replace(s, vocab=vocab)
@@ -192,6 +195,9 @@ def make_llama(directory: Path, sp_model: bytes | None, kind: str = "trilm", s: 
         p = f"model.layers.{i}."
         t[p + "input_layernorm.weight"] = (1 + 0.1 * rng.standard_normal(s.hidden)).astype(dtype)
         t[p + "post_attention_layernorm.weight"] = (1 + 0.1 * rng.standard_normal(s.hidden)).astype(dtype)
+        if kind == "qwen3":
+            t[p + "self_attn.q_norm.weight"] = (1 + 0.1 * rng.standard_normal(s.head_dim)).astype(dtype)
+            t[p + "self_attn.k_norm.weight"] = (1 + 0.1 * rng.standard_normal(s.head_dim)).astype(dtype)
         if kind == "bitnet":
             t[p + "self_attn.inner_attn_ln.weight"] = (1 + 0.1 * rng.standard_normal(s.hidden)).astype(dtype)
             t[p + "mlp.ffn_layernorm.weight"] = (1 + 0.1 * rng.standard_normal(s.ffn)).astype(dtype)
@@ -207,6 +213,10 @@ def make_llama(directory: Path, sp_model: bytes | None, kind: str = "trilm", s: 
                 t[p + name + ".weight"] = w.astype(dtype)
     if kind == "bitnet":
         config = llama_config(s, "BitnetForCausalLM", tie_word_embeddings=True)
+        del t["lm_head.weight"]
+    elif kind == "qwen3":
+        config = llama_config(s, "Qwen3ForCausalLM", model_type="qwen3", head_dim=s.head_dim,
+                              tie_word_embeddings=True, attention_bias=False, rope_theta=1000000.0)
         del t["lm_head.weight"]
     elif kind == "falcon":
         config = llama_config(s, quantization_config={"quant_method": "bitnet", "linear_class": "autobitlinear",

@@ -1,5 +1,6 @@
-"""A numpy forward pass of a Hugging Face LLaMA / 1bitLLM Bitnet checkpoint, written from the
-Hugging Face modelling code (rotate-half RoPE, GQA, SiLU-gated FFN, optional BitNet sub-norms).
+"""A numpy forward pass of a Hugging Face LLaMA / Qwen3 / 1bitLLM Bitnet checkpoint, written from the
+Hugging Face modelling code (rotate-half RoPE, GQA, SiLU-gated FFN, optional BitNet sub-norms,
+Qwen3's per-head q_norm / k_norm and head_dim).
 
 Independent of the converter: it reads the safetensors directly, so comparing it with llama.cpp on
 the converted GGUF checks the name mapping, the Q/K RoPE permutation and the sub-norm placement.
@@ -40,7 +41,7 @@ def hf_logits(ckpt: Path, tokens: list[int]) -> np.ndarray:
     bitnet = cfg["architectures"][0] == "BitnetForCausalLM"
     n_h, n_kv = cfg["num_attention_heads"], cfg.get("num_key_value_heads") or cfg["num_attention_heads"]
     eps, theta = cfg["rms_norm_eps"], cfg.get("rope_theta", 10000.0)
-    hd = cfg["hidden_size"] // n_h
+    hd = cfg.get("head_dim") or cfg["hidden_size"] // n_h
 
     def w(name: str) -> np.ndarray:
         m = t[name]
@@ -55,6 +56,9 @@ def hf_logits(ckpt: Path, tokens: list[int]) -> np.ndarray:
         q = (h @ w(p + "self_attn.q_proj.weight").T).reshape(seq, n_h, hd).transpose(1, 0, 2)
         k = (h @ w(p + "self_attn.k_proj.weight").T).reshape(seq, n_kv, hd).transpose(1, 0, 2)
         v = (h @ w(p + "self_attn.v_proj.weight").T).reshape(seq, n_kv, hd).transpose(1, 0, 2)
+        if p + "self_attn.q_norm.weight" in t:  # Qwen3: RMSNorm of each head before RoPE
+            q = _rmsnorm(q, t[p + "self_attn.q_norm.weight"], eps)
+            k = _rmsnorm(k, t[p + "self_attn.k_norm.weight"], eps)
         q, k = _rope(q, theta), _rope(k, theta)
         k, v = np.repeat(k, n_h // n_kv, 0), np.repeat(v, n_h // n_kv, 0)
         s = q @ k.transpose(0, 2, 1) / np.sqrt(hd) + mask

@@ -10,10 +10,11 @@ from hypothesis.extra import numpy as hnp
 
 import kernels
 from kernels.bitwise import BitMatrix
-from kernels.formats import FORMATS, FormatError, q1_0, q8_0, q8_k, tq1_0, tq2_0
+from kernels.formats import FORMATS, FormatError, q1_0, q2_0, q8_0, q8_k, tq1_0, tq2_0
 from kernels.ggml_c import c_quantize, c_vec_dot
 
-ACT = {"tq1_0": "q8_k", "tq2_0": "q8_k", "q1_0": "q8_0"}
+ACT = {"tq1_0": "q8_k", "tq2_0": "q8_k", "q1_0": "q8_0", "q2_0": "q8_0"}
+BIT_TYPES = list(ACT)
 
 
 def _weight_ints(data: np.ndarray, qtype: str) -> np.ndarray:
@@ -22,14 +23,14 @@ def _weight_ints(data: np.ndarray, qtype: str) -> np.ndarray:
     if qtype == "q1_0":
         bits, _ = q1_0.unpack_signs(data)
         return (bits.astype(np.int64) * 2 - 1).reshape(rows, -1)
-    codes, _ = (tq2_0 if qtype == "tq2_0" else tq1_0).unpack_codes(data)
+    codes, _ = {"tq2_0": tq2_0, "tq1_0": tq1_0, "q2_0": q2_0}[qtype].unpack_codes(data)
     return (codes.astype(np.int64) - 1).reshape(rows, -1)
 
 
 def _int64_block_sums(data: np.ndarray, qtype: str, act: np.ndarray) -> np.ndarray:
     """Plain int64 matmul per activation block."""
     w = _weight_ints(data, qtype)
-    block = 32 if qtype == "q1_0" else 256
+    block = 32 if ACT[qtype] == "q8_0" else 256
     a = act.astype(np.int64).reshape(-1, block)
     return np.einsum("rbk,bk->rb", w.reshape(w.shape[0], -1, block), a)
 
@@ -39,13 +40,14 @@ def _ggml_generic_transcription(data: np.ndarray, qtype: str, x: np.ndarray) -> 
     rows = data.shape[0]
     w = _weight_ints(data, qtype)
     out = np.zeros(rows, np.float64)
-    if qtype == "q1_0":
+    if ACT[qtype] == "q8_0":
+        fmt = FORMATS[qtype]
         xb = c_quantize(x[None], "q8_0")[0].reshape(-1, q8_0.TYPE_SIZE)
         dx = xb[:, :2].copy().view("<f2").astype(np.float64).ravel()
         qx = xb[:, 2:].view(np.int8).astype(np.int64)
-        dw = data.reshape(rows, -1, q1_0.TYPE_SIZE)[:, :, :2].copy().view("<f2").astype(np.float64)[..., 0]
+        dw = data.reshape(rows, -1, fmt.type_size)[:, :, :2].copy().view("<f2").astype(np.float64)[..., 0]
         sums = np.einsum("rbk,bk->rb", w.reshape(rows, -1, 32), qx)  # (rows, n/32)
-        per_block = (sums * dx).reshape(rows, -1, 4).sum(axis=2)
+        per_block = (sums * dx).reshape(rows, -1, fmt.block_size // 32).sum(axis=2)
         return (per_block * dw).sum(axis=1)
     xb = c_quantize(x[None], "q8_k")[0].reshape(-1, q8_k.TYPE_SIZE)
     dx = xb[:, :4].copy().view("<f4").astype(np.float64).ravel()
@@ -62,7 +64,7 @@ def _weights(qtype: str, rows: int, n: int, seed: int) -> np.ndarray:
     return kernels.quantize(rng.standard_normal((rows, n)).astype(np.float32), qtype)
 
 
-@pytest.mark.parametrize("qtype", ["tq1_0", "tq2_0", "q1_0"])
+@pytest.mark.parametrize("qtype", BIT_TYPES)
 def test_bit_plane_sums_equal_int64_matmul(qtype: str) -> None:
     data = _weights(qtype, 40, 1024, seed=1)
     rng = np.random.default_rng(2)
@@ -89,7 +91,7 @@ def test_bit_plane_sums_any_tq2_0_bytes(raw: np.ndarray, act: np.ndarray) -> Non
 
 @settings(max_examples=30, deadline=None)
 @given(
-    qtype=st.sampled_from(["tq1_0", "tq2_0", "q1_0"]),
+    qtype=st.sampled_from(BIT_TYPES),
     seed=st.integers(0, 2**32 - 1),
     scale=st.sampled_from([1e-3, 1.0, 1e3]),
 )
@@ -103,7 +105,7 @@ def test_gemv_equals_integer_transcription(qtype: str, seed: int, scale: float) 
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
 
 
-@pytest.mark.parametrize("qtype", ["tq1_0", "tq2_0", "q1_0"])
+@pytest.mark.parametrize("qtype", BIT_TYPES)
 @pytest.mark.parametrize(("rows", "n"), [(16, 2816), (96, 1024)])
 def test_gemv_bit_equal_to_ggml_generic_c(qtype: str, rows: int, n: int) -> None:
     data = _weights(qtype, rows, n, seed=rows + n)
@@ -113,6 +115,29 @@ def test_gemv_bit_equal_to_ggml_generic_c(qtype: str, rows: int, n: int) -> None
     np.testing.assert_array_equal(got, c_vec_dot(data, qtype, xq, generic=True))
     simd = c_vec_dot(data, qtype, xq, generic=False)  # what llama.cpp runs on this CPU
     np.testing.assert_allclose(got, simd, rtol=1e-5, atol=1e-5 * np.abs(simd).max())
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    raw=hnp.arrays(np.uint8, (3, 8 * 18), elements=st.integers(0, 255)),
+    act=hnp.arrays(np.int8, 512, elements=st.integers(-128, 127)),
+)
+def test_bit_plane_sums_any_q2_0_bytes(raw: np.ndarray, act: np.ndarray) -> None:
+    """Q2_0 code 3 (+2, as in PrismML's files) rides on an extra plane; the sums still match int64."""
+    got = BitMatrix.from_packed(raw, "q2_0").block_sums(act)
+    np.testing.assert_array_equal(got, _int64_block_sums(raw, "q2_0", act))
+
+
+def test_q2_0_gemv_with_plus_two_codes_bit_equal_to_ggml_c() -> None:
+    """Rows holding code 3 (+2) everywhere it can: the bit-plane gemv still equals ggml's generic dot."""
+    rng = np.random.default_rng(11)
+    data = _weights("q2_0", 12, 576, seed=12)
+    blocks = data.reshape(12, -1, q2_0.TYPE_SIZE)
+    blocks[:, :, 2:] |= rng.integers(0, 256, blocks[:, :, 2:].shape, dtype=np.uint8) & 0xFF
+    assert np.any(q2_0.unpack_codes(data)[0] == 3)
+    x = rng.standard_normal(576).astype(np.float32)
+    got = kernels.gemv(data, "q2_0", x)
+    np.testing.assert_array_equal(got, c_vec_dot(data, "q2_0", c_quantize(x[None], "q8_0")[0]))
 
 
 def test_gemv_of_ternary_matrix_matches_dequantized_matmul() -> None:

@@ -22,7 +22,8 @@ from kernels.synthetic import (
 from kernels.verify import compare_logits, run_verify
 
 TEXT = " ".join(corpus(40, seed=9))  # well over 64 tokens
-VARIANTS = [(arch, wt) for arch in ("llama", "bitnet") for wt in ("tq2_0", "tq1_0", "q1_0")]
+VARIANTS = [(arch, wt) for arch in ("llama", "bitnet") for wt in ("tq2_0", "tq1_0", "q1_0", "q2_0")]
+QWEN3_VARIANTS = [("qwen3", wt) for wt in ("q1_0", "q2_0", "tq2_0")]  # PrismML Bonsai's formats
 FLOAT_VARIANTS = [("llama", "bf16"), ("bitnet", "f16"), ("llama", "f32"), ("bitnet", "q8_0")]
 
 
@@ -33,6 +34,9 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Pa
     models = {}
     for arch, wt in VARIANTS:
         models[arch, wt] = write_synthetic_model(folder / f"{arch}-{wt}.gguf", SyntheticConfig(arch, wt), sp)
+    for arch, wt in QWEN3_VARIANTS:  # Qwen3's own head size: 4 heads x 128 over a hidden size of 256
+        cfg = SyntheticConfig(arch, wt, head_dim=128)
+        models[arch, wt] = write_synthetic_model(folder / f"{arch}-{wt}.gguf", cfg, sp)
     for arch, wt in FLOAT_VARIANTS:  # these also store the embeddings (bitnet: the output head) in that type
         cfg = SyntheticConfig(arch, wt, embed_type=wt)
         models[arch, wt] = write_synthetic_model(folder / f"{arch}-{wt}.gguf", cfg, sp)
@@ -46,7 +50,7 @@ def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-@pytest.mark.parametrize(("arch", "weight_type"), VARIANTS)
+@pytest.mark.parametrize(("arch", "weight_type"), VARIANTS + QWEN3_VARIANTS)
 def test_verify_passes_on_tiny_models(models: dict, arch: str, weight_type: str) -> None:
     result = run_verify(models[arch, weight_type], TEXT, n_tokens=64, n_threads=2)
     assert len(result.tokens) == 64
@@ -93,6 +97,31 @@ def test_corrupted_weight_block_fails_verify(models: dict, tmp_path: Path) -> No
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("weight_type", ["q2_0", "q1_0"])
+def test_corrupted_qwen3_block_fails_naming_the_position(models: dict, weight_type: str, tmp_path: Path) -> None:
+    """A Bonsai-style qwen3 file with one block altered: verify fails and names the worst position."""
+    original = models["qwen3", weight_type]
+    corrupted = corrupt_one_block(original, tmp_path / "corrupt.gguf", "blk.0.attn_output.weight")
+    assert corrupted.read_bytes() != original.read_bytes()
+    result = run_verify(corrupted, TEXT, n_tokens=64, reference_path=original, n_threads=2)
+    assert not result.passed and result.mean_kl > result.max_kl  # tied head: top-1 (current token) may hold
+    proc = _cli(corrupted, "--reference-model", original, "--prompt", TEXT, "--threads", "2")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stdout.splitlines()[-1].startswith("FAIL: ")
+    assert f"worst position {result.comparison.worst_position()}" in proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
+def test_qwen3_head_norms_matter(models: dict) -> None:
+    """Guard against a reference that ignores Q/K norms: scaling attn_q_norm changes its logits."""
+    model = ReferenceModel(models["qwen3", "q2_0"])
+    tokens = list(range(1, 40))
+    full = model.forward(tokens)
+    vector = model.vector
+    model.vector = lambda name: vector(name) * (4.0 if "attn_q_norm" in name else 1.0)  # type: ignore[method-assign]
+    assert compare_logits(model.forward(tokens), full).max_abs.max() > 0.05
+
+
 def test_repacked_tq1_0_verifies_against_tq2_0_reference(models: dict) -> None:
     """Same ternary values in another packing compute the same logits: TQ1_0 file vs TQ2_0 reference."""
     result = run_verify(
@@ -121,7 +150,7 @@ def test_unsupported_architecture_is_one_line_exit_1(tmp_path: Path) -> None:
     w.close()
     proc = _cli(path)
     assert proc.returncode == 1
-    assert proc.stderr.strip() == "error: unsupported architecture 'gpt2' (reference supports: llama, bitnet)"
+    assert proc.stderr.strip() == "error: unsupported architecture 'gpt2' (reference supports: llama, bitnet, qwen3)"
     assert proc.stdout == ""
 
 
@@ -183,7 +212,7 @@ def test_missing_graph_tensor_is_named(models: dict, tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("weight_type", ["q1_0", "tq1_0"])
+@pytest.mark.parametrize("weight_type", ["q1_0", "tq1_0", "q2_0"])
 def test_unpack_stores_the_same_values_as_f16(models: dict, weight_type: str, tmp_path: Path) -> None:
     """`kernels unpack`: the low-bit tensors become F16 holding exactly the reference's values; the
     unpacked file then verifies too, and llama.cpp's logits on both files agree."""
@@ -217,3 +246,21 @@ def test_unpack_bad_input_is_one_line_and_writes_nothing(tmp_path: Path) -> None
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "cannot read" in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.gguf"]
+
+
+def test_bonsai_style_q2_0_qwen3_file_adds_and_verifies(models: dict, capsys: pytest.CaptureFixture) -> None:
+    """A user with a Q2_0 qwen3 GGUF (PrismML Bonsai's format): `localagent models add` takes it, the
+    model resolves by name, and `python -m kernels verify` passes on the resolved file."""
+    from localagent.cli import main as localagent_main
+    from localagent.models import resolve_model
+
+    path = models["qwen3", "q2_0"]
+    assert localagent_main(["models", "add", str(path), "--name", "bonsai-like"]) == 0
+    assert "qwen3, Q2_0" in capsys.readouterr().out
+    assert localagent_main(["models", "info", "bonsai-like", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["gguf_architecture"] == "qwen3" and info["tensor_types"]["Q2_0"] == 14
+    resolved = resolve_model("bonsai-like")
+    proc = _cli(resolved, "--prompt", TEXT, "--tokens", "48", "--threads", "2")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.splitlines()[-1].startswith("PASS: top-1 100.0%")

@@ -30,6 +30,7 @@ def ckpts(tmp_path_factory: pytest.TempPathFactory, sp_model: bytes) -> dict[str
         "falcon": make_llama(root / "falcon", sp_model, kind="falcon"),
         "bitnet": make_llama(root / "bitnet", sp_model, kind="bitnet"),
         "bpe": make_bpe_llama(root / "bpe"),
+        "qwen3": make_llama(root / "qwen3", sp_model, kind="qwen3", s=TinyShape(head_size=128)),
     }
 
 
@@ -145,18 +146,84 @@ def test_full_precision_needs_allow_ptq(sp_model: bytes, tmp_path: Path, capsys:
 
 def test_row_fallback_warns_or_refuses_with_strict(sp_model: bytes, tmp_path: Path,
                                                    capsys: pytest.CaptureFixture) -> None:
-    shape = TinyShape(hidden=320, n_heads=5, n_kv_heads=5, ffn=512)
+    shape = TinyShape(hidden=288, n_heads=4, n_kv_heads=4, ffn=512)  # 288 % 64 != 0: not even Q2_0
     ckpt = make_llama(tmp_path / "odd", sp_model, kind="trilm", s=shape)
     out = convert(ckpt, tmp_path / "odd.gguf", "--type", "tq2_0")
     err = capsys.readouterr().err
     assert "fell back" in err and "blk.0.attn_q.weight" in err
     types = tensor_types(out)
-    assert types["blk.0.attn_q.weight"] == "Q8_0"  # 320 % 256 != 0, 320 % 32 == 0
+    assert types["blk.0.attn_q.weight"] == "Q8_0"  # 288 % 64 != 0, 288 % 32 == 0
     assert types["blk.0.ffn_down.weight"] == "TQ2_0"  # rows of 512
     assert np.isfinite(run_logits(out)[0]).all()
     assert main(["convert", str(ckpt), "-o", str(tmp_path / "s.gguf"), "--type", "tq2_0", "--strict"]) == 1
     assert "--strict" in capsys.readouterr().err
     assert not (tmp_path / "s.gguf").exists()
+
+
+NARROW = {  # row widths TQ's 256-blocks cannot take, as in real small models
+    "smollm2-576": ("trilm", TinyShape(hidden=576, n_heads=9, n_kv_heads=3, ffn=1536)),
+    "gemma3-640": ("trilm", TinyShape(hidden=640, n_heads=10, n_kv_heads=5, ffn=1024)),
+    "qwen3-896": ("qwen3", TinyShape(hidden=896, n_heads=4, n_kv_heads=2, ffn=1024, head_size=128)),
+}
+
+
+def _assert_top1_matches_f16(got: np.ndarray, ref: np.ndarray) -> None:
+    """Top-1 equal to F16's at >= 98% of positions whose top-2 margin is clear (activation rounding
+    only: the ternary weights are packed without loss)."""
+    spread = float(np.abs(ref).max())
+    assert float(np.abs(got - ref).max()) < 0.03 * spread
+    top2 = np.sort(ref, axis=-1)[:, -2:]
+    decisive = (top2[:, 1] - top2[:, 0]) > 0.01 * spread
+    assert decisive.mean() > 0.8
+    assert (got.argmax(-1) == ref.argmax(-1))[decisive].mean() >= 0.98
+
+
+@pytest.mark.parametrize("name", list(NARROW))
+def test_narrow_ternary_rows_take_q2_0_without_fallback(name: str, sp_model: bytes, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    """TQ2_0 / TQ1_0 asked for 576/640/896-wide rows: those tensors become Q2_0 (no Q8_0/F16 fallback,
+    no warning, fine with --strict), the rest stay TQ; llama.cpp's logits agree with the F16 file."""
+    kind, shape = NARROW[name]
+    ckpt = make_llama(tmp_path / name, sp_model, kind=kind, s=shape)
+    f16 = convert(ckpt, tmp_path / "f16.gguf", "--type", "f16")
+    ref, tokens = run_logits(f16)
+    for t in ("tq2_0", "tq1_0"):
+        report = tmp_path / f"{t}.json"
+        capsys.readouterr()
+        out = convert(ckpt, tmp_path / f"{t}.gguf", "--type", t, "--strict", "--report", str(report))
+        captured = capsys.readouterr()
+        assert "fell back" not in captured.err and "warning" not in captured.err
+        doc = json.loads(report.read_text())
+        linear = [r for r in doc["tensors"] if r["role"] == "linear"]
+        assert len(linear) == 7 * shape.n_layers
+        for r in linear:
+            want = t.upper() if r["shape"][1] % 256 == 0 else "Q2_0"
+            assert r["ggml_type"] == want, r
+            assert r["off_grid"] == 0.0
+            if want == "Q2_0":
+                assert f"row is {r['shape'][1]}: Q2_0" in r["reason"]
+                assert f"{r['name']}" in captured.out and "Q2_0 (ternary" in captured.out
+        assert {r["ggml_type"] for r in linear} == {"Q2_0", t.upper()}
+        got, _ = run_logits(out, tokens)
+        _assert_top1_matches_f16(got, ref)
+    q2, _ = run_logits(convert(ckpt, tmp_path / "q2.gguf", "--type", "q2_0"), tokens)
+    _assert_top1_matches_f16(q2, ref)
+    assert set(t for n, t in tensor_types(tmp_path / "q2.gguf").items() if n.split(".")[-2] in LINEAR_PARTS) == {"Q2_0"}
+
+
+def test_q2_0_file_type_and_lossless_values(ckpts: dict[str, Path], tmp_path: Path) -> None:
+    """--type q2_0: general.file_type MOSTLY_Q2_0 (41); the stored blocks decode to the checkpoint's values."""
+    from safetensors.numpy import load_file
+
+    from kernels import dequantize
+
+    out = convert(ckpts["trilm"], tmp_path / "q2.gguf", "--type", "q2_0")
+    r = GGUFReader(out)
+    assert int(r.fields["general.file_type"].parts[-1][0]) == 41
+    t = next(t for t in r.tensors if t.name == "blk.1.ffn_down.weight")
+    assert t.tensor_type.name == "Q2_0"
+    src = load_file(str(ckpts["trilm"] / "model.safetensors"))["model.layers.1.mlp.down_proj.weight"]
+    np.testing.assert_array_equal(dequantize(np.asarray(t.data), "q2_0", src.shape), src.astype(np.float32))
 
 
 def test_q1_0_and_q8_0_load(ckpts: dict[str, Path], tmp_path: Path) -> None:
@@ -235,10 +302,10 @@ def test_eval_default_model_perplexity(default_model: Path, tmp_path: Path, caps
     assert 3.0 < result["perplexity"] < 60.0
 
 
-@pytest.mark.parametrize("kind", ["trilm", "bitnet"])
+@pytest.mark.parametrize("kind", ["trilm", "bitnet", "qwen3"])
 def test_llama_cpp_computes_the_hugging_face_model(kind: str, ckpts: dict[str, Path], tmp_path: Path) -> None:
     """llama.cpp on the converted file == a numpy forward of the Hugging Face checkpoint (mapping, RoPE
-    permutation for `llama`, none for `bitnet`, sub-norms, tied output)."""
+    permutation for `llama`, none for `bitnet` / `qwen3`, sub-norms, Q/K head norms, tied output)."""
     from hf_reference import hf_logits
 
     out = convert(ckpts[kind], tmp_path / "m.gguf", "--type", "f16", "--embed-type", "f16")
@@ -249,7 +316,8 @@ def test_llama_cpp_computes_the_hugging_face_model(kind: str, ckpts: dict[str, P
     assert (got.argmax(-1) == want.argmax(-1)).mean() >= 0.95
 
 
-@pytest.mark.parametrize("kind,qtype", [("trilm", "tq1_0"), ("bitnet", "tq2_0")])
+@pytest.mark.parametrize("kind,qtype", [("trilm", "tq1_0"), ("bitnet", "tq2_0"), ("qwen3", "q2_0"),
+                                        ("qwen3", "q1_0")])
 def test_kernels_verify_accepts_converted_files(kind: str, qtype: str, ckpts: dict[str, Path], tmp_path: Path) -> None:
     """`python -m kernels verify` (numpy reference of ggml's integer dots vs llama.cpp) on our output."""
     import subprocess

@@ -31,8 +31,15 @@ def test_policy_types_and_reasons() -> None:
     assert choose_type(plan((512, 256), LINEAR), T.TQ1_0, T.Q8_0).qtype == T.TQ1_0
     assert choose_type(plan((256,), NORM), T.TQ1_0, T.Q8_0).qtype == T.F32
     assert choose_type(plan((320, 256), EMBED), T.TQ2_0, T.F16).qtype == T.F16
-    c = choose_type(plan((512, 640), LINEAR), T.TQ2_0, T.Q8_0)
-    assert c.fallback and c.qtype == T.Q8_0 and "640" in c.reason
+    c = choose_type(plan((512, 640), LINEAR), T.TQ2_0, T.Q8_0)  # 640 % 256 != 0 but 640 % 64 == 0
+    assert not c.fallback and c.qtype == T.Q2_0 and "row is 640: Q2_0" in c.reason
+    assert choose_type(plan((512, 576), LINEAR), T.TQ1_0, T.Q8_0).qtype == T.Q2_0
+    assert choose_type(plan((512, 896), EMBED), T.Q8_0, T.TQ2_0).qtype == T.Q2_0
+    assert choose_type(plan((512, 640), LINEAR), T.Q2_0, T.Q8_0).qtype == T.Q2_0
+    c = choose_type(plan((512, 576), LINEAR), T.Q1_0, T.Q8_0)  # binary: no ternary stand-in
+    assert c.fallback and c.qtype == T.Q8_0 and "576" in c.reason
+    c = choose_type(plan((512, 608), LINEAR), T.TQ2_0, T.Q8_0)  # 608 % 64 != 0: a real fallback
+    assert c.fallback and c.qtype == T.Q8_0 and "608" in c.reason
     c = choose_type(plan((512, 100), LINEAR), T.Q1_0, T.Q8_0)
     assert c.fallback and c.qtype == T.F16
     assert check_fallbacks({"a": c}, strict=False)[0].startswith("warning: 1 tensor")
@@ -170,3 +177,90 @@ def test_tensor_data_file_is_where_gguf_py_writes_tensor_data(tmp_path: Path) ->
     writer.close()
     (tensor,) = GGUFReader(tmp_path / "t.gguf").tensors
     np.testing.assert_array_equal(np.asarray(tensor.data), data)
+
+
+def test_fast_paths_read_the_same_values(tmp_path: Path) -> None:
+    """The positioned reads and the fp16 table give what safetensors and numpy's cast give, bit for bit."""
+    from safetensors import safe_open
+
+    rng = np.random.default_rng(5)
+    tensors = {"all_f16": np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16).reshape(256, 256),
+               "f32": rng.standard_normal((7, 33)).astype(np.float32), "i8": rng.integers(-9, 9, (5, 3), np.int8),
+               "vec": rng.standard_normal(17).astype(np.float16)}
+    save_safetensors(tensors, tmp_path / "model.safetensors")
+    (tmp_path / "config.json").write_text(json.dumps({"architectures": ["LlamaForCausalLM"]}))
+    ckpt = load_checkpoint(tmp_path)
+    with safe_open(str(tmp_path / "model.safetensors"), framework="numpy") as f:
+        for name, (start, stop) in {"all_f16": (3, 200), "f32": (1, 7), "i8": (0, 5), "vec": (2, 11)}.items():
+            want = f.get_slice(name)[start:stop]
+            got = ckpt.tensor(name).raw_rows(start, stop)
+            assert got.dtype == want.dtype and got.shape == want.shape
+            assert got.tobytes() == want.tobytes(), name
+    widened = ckpt.tensor("all_f16").rows(0, 256)
+    cast = tensors["all_f16"].astype(np.float32)
+    assert widened.dtype == np.float32 and widened.tobytes() == cast.tobytes()  # NaN payloads included
+
+
+def test_off_grid_count_is_the_tolerance_rule() -> None:
+    """Comparisons with per-group bounds count what |x| / d against the tolerance counts."""
+    rng = np.random.default_rng(6)
+    tol = 1e-3
+    for x in (rng.standard_normal((16, 512)).astype(np.float32),
+              (rng.integers(-1, 2, (16, 512)) * 0.02).astype(np.float32),
+              np.zeros((2, 320), np.float32)):
+        x = x.copy()
+        if x.any():
+            x[0, :40] = x[0, :40] * rng.uniform(0.9, 1.1, 40).astype(np.float32)  # near +-d and 0
+            x[1, :5] = [0.5, -0.5, 2e-5, -3e-5, 0.0195]
+        group = 256 if x.shape[-1] % 256 == 0 else x.shape[-1]
+        g = x.reshape(-1, group).astype(np.float64)
+        d = np.abs(g).max(axis=1, keepdims=True)
+        d[d == 0] = 1.0
+        q = np.abs(g / d)
+        want = int(np.count_nonzero((q >= tol) & (np.abs(q - 1) >= tol)))
+        assert off_grid_count(x) == want
+
+
+def test_array_packing_writer_writes_gguf_py_bytes(tmp_path: Path) -> None:
+    """Vocabulary arrays packed in one go: the file is byte-identical to gguf-py's own writer's."""
+    from gguf import GGUFWriter
+
+    from quantize.writer import ArrayPackingWriter
+
+    def write(cls: type, path: Path) -> bytes:
+        w = cls(str(path), "llama")
+        w.add_token_list([f"tok{i}" for i in range(300)] + ["é", b"\xff\x00".decode("latin-1")])
+        w.add_token_scores([float(-i) / 7 for i in range(302)])
+        w.add_token_types([1 + i % 6 for i in range(302)])
+        w.add_token_merges(["a b", "ab c"])
+        w.add_array("test.nested", [[1, 2], [3]])
+        w.add_array("test.bools", [True, False, True])
+        w.add_array("test.one", [5])
+        w.add_tensor("t", np.ones((4, 8), np.float32))
+        w.write_header_to_file()
+        w.write_kv_data_to_file()
+        w.write_tensors_to_file()
+        w.close()
+        return path.read_bytes()
+
+    assert write(ArrayPackingWriter, tmp_path / "a.gguf") == write(GGUFWriter, tmp_path / "b.gguf")
+
+
+def test_pass_and_chunk_sizes_do_not_change_the_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading and packing in cache-sized pieces writes the same file as whole-tensor passes."""
+    from checkpoints import make_llama, train_sentencepiece
+
+    import quantize.writer as writer
+
+    ckpt = make_llama(tmp_path / "ck", train_sentencepiece(), kind="trilm")
+    outputs = []
+    for chunk, per_pass in ((1 << 30, 1 << 30), (40_000, 5_000), (writer.CHUNK_BYTES, writer.PASS_BYTES)):
+        monkeypatch.setattr(writer, "CHUNK_BYTES", chunk)
+        monkeypatch.setattr(writer, "PASS_BYTES", per_pass)
+        for qtype in ("tq2_0", "tq1_0", "q8_0"):
+            out = tmp_path / f"{qtype}-{chunk}.gguf"
+            assert main(["convert", str(ckpt), "-o", str(out), "--type", qtype, "--json"]) == 0
+            outputs.append((qtype, out.read_bytes()))
+    for qtype in ("tq2_0", "tq1_0", "q8_0"):
+        files = [data for t, data in outputs if t == qtype]
+        assert len(files) == 3 and files[0] == files[1] == files[2], qtype

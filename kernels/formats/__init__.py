@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import ModuleType
 
-from . import q1_0, q8_0, q8_k, tq1_0, tq2_0
+from . import q1_0, q2_0, q8_0, q8_k, tq1_0, tq2_0
 from .common import FormatError
 
 
@@ -30,7 +30,7 @@ FORMATS: dict[str, Format] = {
     m.__name__.rsplit(".", 1)[1]: Format(
         m.__name__.rsplit(".", 1)[1], m.BLOCK_SIZE, m.TYPE_SIZE, m.GGML_TYPE, m
     )
-    for m in (tq1_0, tq2_0, q1_0, q8_0, q8_k)
+    for m in (tq1_0, tq2_0, q1_0, q2_0, q8_0, q8_k)
 }
 
 

@@ -38,15 +38,20 @@ def fp16_value(b: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(b).view("<f2").astype(np.float32).reshape(-1, 1)
 
 
+_JUST_BELOW_HALF = np.nextafter(np.float32(0.5), np.float32(0))
+
+
 def roundf(v: np.ndarray) -> np.ndarray:
     """C roundf of float32 values (ties away from zero), as float32.
 
-    Exact in float32: v - trunc(v) has no rounding error, and a fractional part of at least 0.5
-    moves the result one away from zero (no v + 0.5, which rounds for v just below a half)."""
+    trunc(v + copysign(0.49999997, v)) in float32 arithmetic: a fractional part of exactly 0.5 makes
+    the sum land halfway between two floats above, and round-to-even carries it to the next integer;
+    anything below 0.5 stays below (plain v + 0.5 would round 0.49999997 up to 1). From 2^23 on, v is
+    an integer and the sum rounds back to v. Three passes, signed zeros and inf/nan preserved."""
     v = np.asarray(v, dtype=np.float32)
-    r = np.trunc(v)
-    r += np.copysign(np.abs(v - r) >= 0.5, v, dtype=np.float32)
-    return r
+    r = np.copysign(_JUST_BELOW_HALF, v)
+    r += v
+    return np.trunc(r, out=r)
 
 
 def round_half_away(v: np.ndarray) -> np.ndarray:

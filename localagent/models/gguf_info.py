@@ -28,6 +28,8 @@ def _summary_reader_class() -> type:
     import numpy as np
     from gguf import GGUFReader, GGUFValueType
 
+    import kernels.gguf_types  # noqa: F401  (Q2_0 tensors, e.g. PrismML Bonsai files, on gguf-py 0.19)
+
     class SummaryReader(GGUFReader):
         """GGUFReader that records metadata arrays by their extent only (type and length, no
         elements). Scalars, strings and tensor infos are read by gguf-py as usual."""

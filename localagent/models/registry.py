@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from localagent.errors import LocalAgentError
-from localagent.models.assemble import assemble_from_package
+from localagent.models.assemble import assemble_from_package, is_installed, shipped_file
 from localagent.models.checksum import cached_sha256
 from localagent.paths import ensure_dir, get_paths
 
@@ -65,7 +65,7 @@ class ModelEntry:
     def local_path(self) -> Path | None:
         """Where the GGUF is (or will be, for pypi models) on this machine."""
         if self.source == "pypi":
-            return get_paths().models_dir / self.file
+            return shipped_file(self.package, self.file) or get_paths().models_dir / self.file
         if self.source == "file":
             return shipped_models_dir() / self.file
         if self.source == "user":
@@ -73,14 +73,15 @@ class ModelEntry:
         return None
 
     @property
+    def install_hint(self) -> str:
+        """The command that installs a pypi model, while it is not installed; else ''."""
+        return f"pip install {self.package}" if self.source == "pypi" and not self.installed else ""
+
+    @property
     def installed(self) -> bool:
         """True when the GGUF can be had without more than local work (assembly counts)."""
         if self.source == "pypi":
-            try:
-                __import__(self.package.replace("-", "_"))
-            except ImportError:
-                return False
-            return True
+            return is_installed(self.package)
         path = self.local_path
         return path is not None and path.is_file()
 
@@ -143,8 +144,10 @@ class Registry:
         """The verified GGUF of an entry; assembles pypi models on first use."""
         if entry.status == "unsupported":
             raise LocalAgentError(f"model {entry.name!r} is marked unsupported: {entry.notes}")
+        if entry.source == "pypi" and not entry.installed:
+            raise LocalAgentError(f"model {entry.name!r} is not installed: {entry.install_hint}")
         path = entry.local_path
-        if entry.source == "pypi" and path is not None:
+        if entry.source == "pypi" and path is not None and shipped_file(entry.package, entry.file) is None:
             return assemble_from_package(entry.package, path, entry.sha256)
         if path is None:
             raise LocalAgentError(f"model {entry.name!r} is a {entry.source} model with no file; "

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from quantize.archs import bitnet, llama
+from quantize.archs import bitnet, llama, qwen3
 from quantize.checkpoint import Checkpoint
 from quantize.errors import QuantizeError
 from quantize.plan import ModelPlan
 
-SUPPORTED = ("LlamaForCausalLM", "BitnetForCausalLM")
+SUPPORTED = ("LlamaForCausalLM", "Qwen3ForCausalLM", "BitnetForCausalLM")
 
 
 def build_plan(ckpt: Checkpoint, low_bit: bool, allow_ptq: bool) -> ModelPlan:
@@ -15,6 +15,8 @@ def build_plan(ckpt: Checkpoint, low_bit: bool, allow_ptq: bool) -> ModelPlan:
     arch = ckpt.architecture
     if arch == "LlamaForCausalLM":
         return llama.build(ckpt, low_bit=low_bit, allow_ptq=allow_ptq)
+    if arch == "Qwen3ForCausalLM":
+        return qwen3.build(ckpt, low_bit=low_bit, allow_ptq=allow_ptq)
     if arch == "BitnetForCausalLM":
         return bitnet.build(ckpt)
     if arch == "BitNetForCausalLM":

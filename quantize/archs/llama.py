@@ -31,6 +31,7 @@ PTQ_WARNING = ("warning: post-training ternarization of a full-precision model r
 # (Hugging Face suffix inside model.layers.N., GGUF name inside blk.N., role)
 LAYER_NORMS = [("input_layernorm.weight", "attn_norm.weight"),
                ("post_attention_layernorm.weight", "ffn_norm.weight")]
+HEAD_NORMS = [("self_attn.q_norm.weight", "attn_q_norm.weight"), ("self_attn.k_norm.weight", "attn_k_norm.weight")]
 LAYER_LINEARS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 GGUF_LINEAR = {"q_proj": "attn_q", "k_proj": "attn_k", "v_proj": "attn_v", "o_proj": "attn_output",
                "gate_proj": "ffn_gate", "up_proj": "ffn_up", "down_proj": "ffn_down"}
@@ -59,10 +60,18 @@ def looks_ternary(ckpt: Checkpoint, name: str) -> tuple[bool, float]:
 
 
 def build(ckpt: Checkpoint, low_bit: bool, allow_ptq: bool) -> ModelPlan:
+    return build_llama_like(ckpt, low_bit, allow_ptq, arch="llama", source_arch="LlamaForCausalLM")
+
+
+def build_llama_like(ckpt: Checkpoint, low_bit: bool, allow_ptq: bool, arch: str, source_arch: str,
+                     rope_interleaved: bool = True, head_norms: bool = False) -> ModelPlan:
+    """The LLaMA layout under GGUF architecture `arch`. rope_interleaved: permute Q/K rows to GGML's
+    adjacent-pair RoPE (llama); False keeps Hugging Face's half-split order (NeoX RoPE, qwen3).
+    head_norms: per-head RMSNorm weights self_attn.q_norm / k_norm (head_dim each, qwen3)."""
     s = LlamaShape.from_config(ckpt.config)
     packed = is_bitnet_packed(ckpt.config)
-    plan = ModelPlan(arch="llama", source_arch="LlamaForCausalLM" + (" (bitnet uint8-packed)" if packed else ""),
-                     hparams=s.hparams("llama"))
+    plan = ModelPlan(arch=arch, source_arch=source_arch + (" (bitnet uint8-packed)" if packed else ""),
+                     hparams=s.hparams(arch))
     ptq = False
     if not packed and low_bit:
         probe = "model.layers.0.self_attn.q_proj.weight"
@@ -85,6 +94,9 @@ def build(ckpt: Checkpoint, low_bit: bool, allow_ptq: bool) -> ModelPlan:
         hf, gg = f"model.layers.{i}.", f"blk.{i}."
         for hf_norm, gg_norm in LAYER_NORMS:
             plan.tensors.append(plain(ckpt, hf + hf_norm, gg + gg_norm, NORM, (s.hidden,)))
+        if head_norms:
+            for hf_norm, gg_norm in HEAD_NORMS:
+                plan.tensors.append(plain(ckpt, hf + hf_norm, gg + gg_norm, NORM, (s.head_dim,)))
         for proj in LAYER_LINEARS:
             name = f"{hf}{HF_MODULE[proj]}.{proj}.weight"
             rows, cols = shapes[proj]
@@ -99,7 +111,7 @@ def build(ckpt: Checkpoint, low_bit: bool, allow_ptq: bool) -> ModelPlan:
                 if ptq:
                     read = ternarized(read, rows, cols)
             align = 1
-            if proj in ("q_proj", "k_proj"):
+            if rope_interleaved and proj in ("q_proj", "k_proj"):
                 read, align = rope_permuted(read, s.head_dim), s.head_dim
             plan.tensors.append(TensorPlan(name=f"{gg}{GGUF_LINEAR[proj]}.weight", source=name, source_dtype=dtype,
                                            shape=(rows, cols), role=LINEAR, read_rows=read, row_align=align))
@@ -109,5 +121,5 @@ def build(ckpt: Checkpoint, low_bit: bool, allow_ptq: bool) -> ModelPlan:
     used.update(t.source for t in plan.tensors)
     if s.tied:
         used.add("lm_head.weight")
-    check_all_used(ckpt, used, "LlamaForCausalLM")
+    check_all_used(ckpt, used, source_arch)
     return plan
