@@ -10,7 +10,11 @@ from pathlib import Path
 import pytest
 
 from localagent.engine.loader import install_safe_defaults
+from localagent.engine.system import choose_openmp_wait_policy
 
+# As every `localagent` command does before llama_cpp loads (cli.main): on a busy machine llama.cpp's
+# OpenMP threads sleep instead of spinning. Tests that start the TUI or an Engine directly need it too.
+choose_openmp_wait_policy()
 # Make every llama_cpp.Llama built in the test process safe on AMX CPUs (see engine/loader.py).
 install_safe_defaults()
 
