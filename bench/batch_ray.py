@@ -31,7 +31,7 @@ MILLION = 1_000_000
 
 
 def start_cluster(ray_tmp: Path) -> tuple[subprocess.Popen, str]:
-    return start({"RAY_TMPDIR": str(ray_tmp), "RAY_USAGE_STATS_ENABLED": "0"}, workers=2, cpus=1)
+    return start({"RAY_TMPDIR": str(ray_tmp), "RAY_USAGE_STATS_ENABLED": "0"}, workers=2, cpus=1, head_cpus=0)
 
 
 def driver_costs(docs: Path, out: Path) -> dict[str, float]:

@@ -25,12 +25,12 @@ from pathlib import Path
 ATTEMPTS = 3
 
 
-def start(env: dict[str, str], workers: int = 2, cpus: int = 1) -> tuple[subprocess.Popen, str]:
+def start(env: dict[str, str], workers: int = 1, cpus: int = 1, head_cpus: int = 1) -> tuple[subprocess.Popen, str]:
     """This script in a subprocess (stdin a pipe: close it to stop the cluster); its address.
     ``env`` must name a RAY_TMPDIR of this cluster's own."""
     for attempt in range(1, ATTEMPTS + 1):
         process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--workers", str(workers),
-                                    "--cpus", str(cpus)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    "--cpus", str(cpus), "--head-cpus", str(head_cpus)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                    text=True, env={**os.environ, **env})
         line = process.stdout.readline()
         if line:

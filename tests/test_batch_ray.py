@@ -1,5 +1,5 @@
-"""`localagent batch --ray` on a real Ray cluster on this machine (head + 2 worker nodes, separate
-processes, loopback only): same records as a local run, a killed worker's documents retried and
+"""`localagent batch --ray` on a real Ray cluster on this machine (a head node and a worker node of
+one CPU each, separate processes, loopback only): same records as a local run, a killed worker's documents retried and
 written once, a SIGKILLed driver resumed, one-line errors.
 
 Every Ray process (cluster and driver) is a subprocess, so this test process opens no socket and
@@ -57,7 +57,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     home = tmp_path_factory.mktemp("ray-home")
     env = {"RAY_TMPDIR": str(ray_tmp), "RAY_USAGE_STATS_ENABLED": "0", "LOCALAGENT_HOME": str(home / "home"),
            "LOCALAGENT_CACHE_DIR": str(home / "cache")}
-    process, address = ray_local_cluster.start(env, workers=2, cpus=1)
+    process, address = ray_local_cluster.start(env, workers=1, cpus=1, head_cpus=1)  # 2 nodes: 2 CPUs
     try:
         assert address.startswith("127.0.0.1:")
         yield Cluster(process, address, env)
