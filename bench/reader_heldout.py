@@ -25,6 +25,27 @@ sys.path.insert(0, str(REPO))
 BIASES = (-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0)
 
 
+def source_spans(engine, prompt: list[int], newline: list[int]) -> list[tuple[int, int]]:
+    """The sources' token ranges of a reader prompt (for builds that did not record them): a
+    source's text starts after its label's ", page 1:" and ends at the newline."""
+    from localagent.agent.reader_prompt import label
+
+    tail = engine.tokenize(label(1, "x", 1))[-4:]  # " page", " ", "1", ":"
+    question = engine.tokenize("Question:")[:2]
+    spans, at = [], 0
+    while at < len(prompt):
+        if prompt[at:at + len(question)] == question:
+            break
+        if prompt[at:at + len(tail)] == tail:
+            start = end = at + len(tail)
+            while end < len(prompt) and prompt[end:end + len(newline)] != newline:
+                end += 1
+            spans.append((start, end))
+            at = end
+        at += 1
+    return spans
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("model", type=Path)
@@ -44,12 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     end = citation_tokens(1, engine.tokenize)[0]
     numbers = [citation_tokens(n, engine.tokenize)[1] for n in range(1, 10)]
     results = []
+    newline = engine.tokenize("\n")
     for tokens, mask, row in list(zip(data["tokens"], data["mask"], rows, strict=True))[: args.limit]:
-        if not row.get("spans") or len(row["spans"]) > 9:
-            continue
         first = int(np.nonzero(mask)[0][0])
         prompt = [int(t) for t in tokens[:first]]
-        sources = [prompt[a:b] for a, b in row["spans"]]
+        spans = row.get("spans") or source_spans(engine, prompt, newline)
+        if not spans or len(spans) > 9:
+            continue
+        sources = [prompt[a:b] for a, b in spans]
         qa = row["qas"][0]
         reply = copy_span(engine, prompt, sources, end, numbers[: len(sources)], engine.llama.token_eos(),
                           decline_bias=-1e9)
