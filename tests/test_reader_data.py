@@ -143,3 +143,12 @@ def tern_engine():
     from localagent.engine import Engine
 
     return Engine(TERN, n_ctx=2048, n_threads=1)
+
+
+def test_spans_start_and_end_at_word_boundaries():
+    pieces = {1: b" The", 2: b" ", 3: b"1", 4: b"2", 5: b",", 6: b"0", 7: b" pal", 8: b"lets", 9: b"."}
+    # " The 12,000 pallets."
+    runs = SourceRuns([[1, 2, 3, 4, 5, 6, 6, 6, 7, 8, 9]], pieces.get)
+    assert runs.seq[runs.starts].tolist() == [1, 2, 3, 7]  # not "2", ",", "0", "lets" or "."
+    ends_before = [int(t) for t, ok in zip(runs.seq, runs.can_end, strict=True) if ok and t >= 0]
+    assert ends_before == [1, 2, 7, 9]  # "12" cannot end before ",000"; "pal" cannot end before "lets"

@@ -35,7 +35,7 @@ class SpanReply:
     start: int = -1  # token position of the span within that source
     logprob: float = 0.0  # of the span's tokens and its end, under the constraint's choices
     decline_logprob: float = 0.0  # log P(end-of-sequence first), the model's "no answer"
-    first_logprob: float = 0.0  # log P(the span's first token): declined iff decline + bias > this
+    first_logprob: float = 0.0  # log P(starting any span): declined iff decline + bias > this
 
 
 def _log_softmax_at(logits: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -45,16 +45,35 @@ def _log_softmax_at(logits: np.ndarray, ids: np.ndarray) -> np.ndarray:
 
 
 class SourceRuns:
-    """Every source's tokens in one array (sources separated by -1), for finding continuations."""
+    """Every source's tokens in one array (sources separated by -1), for finding continuations.
 
-    def __init__(self, sources: Sequence[Sequence[int]]):
+    With ``pieces`` (token id -> its bytes), spans start and end at word boundaries only: a span
+    starts where a word starts (the token carries the space before it, or follows a space or an
+    opening mark) and ends before a space, a mark followed by a space, or the end of its source;
+    so "1998" cannot be cut to "19", nor "12,000" to "12" or "000".
+    """
+
+    def __init__(self, sources: Sequence[Sequence[int]], pieces: Callable[[int], bytes] | None = None):
         parts, owner = [], []
         for i, tokens in enumerate(sources):
             parts += [*tokens, -1]
             owner += [i] * (len(tokens) + 1)
         self.seq = np.array(parts, dtype=np.int64)
         self.owner = np.array(owner, dtype=np.int64)
-        self.starts = np.nonzero(self.seq >= 0)[0]
+        valid = self.seq >= 0
+        self.can_start = valid.copy()
+        self.can_end = ~valid  # after the last token of a source
+        if pieces is not None:
+            text = [pieces(int(t)) if t >= 0 else b"" for t in self.seq]
+            for p, piece in enumerate(text):
+                if not valid[p]:
+                    continue
+                before = text[p - 1] if p and valid[p - 1] else b" "
+                self.can_start[p] = (piece[:1].isspace() or before[-1:].isspace()
+                                     or (before[-1:] in b"([{\"'/" and piece[:1].isalnum()))
+                after = text[p + 1] if valid[p + 1] else b" "
+                self.can_end[p] = piece[:1].isspace() or (not piece[:1].isalnum() and not after[:1].isalnum())
+        self.starts = np.nonzero(valid & self.can_start)[0]
 
     def first_tokens(self) -> np.ndarray:
         return np.unique(self.seq[self.starts])
@@ -69,6 +88,11 @@ class SourceRuns:
         return np.unique(values[values >= 0])
 
 
+def _logsumexp(values: np.ndarray) -> float:
+    top = float(values.max())
+    return top + float(np.log(np.exp(values - top).sum()))
+
+
 def copy_span(engine: Engine, prompt: list[int], sources: Sequence[Sequence[int]], end_token: int,
               number_tokens: Sequence[int], eos: int, decline_bias: float = 0.0,
               cancel: threading.Event | None = None,
@@ -76,10 +100,11 @@ def copy_span(engine: Engine, prompt: list[int], sources: Sequence[Sequence[int]
     """Greedy copy-constrained reply to a reader prompt (see the module docstring).
 
     ``end_token`` ends a span (the first token of " [n]"); ``number_tokens[i]`` is the token that
-    follows it for source i. ``decline_bias`` is added to end-of-sequence's logit at the first
-    step: above 0 the reader declines more readily.
+    follows it for source i. The reader declines when end-of-sequence is likelier than starting
+    any span at all (all allowed first tokens together); ``decline_bias`` is added to the former:
+    above 0 the reader declines more readily.
     """
-    runs = SourceRuns(sources)
+    runs = SourceRuns(sources, lambda t: engine.llama.detokenize([t]))
     llama = engine.llama
     with engine._lock:
         started = time.perf_counter()
@@ -90,14 +115,15 @@ def copy_span(engine: Engine, prompt: list[int], sources: Sequence[Sequence[int]
         candidates = np.append(first_ids, eos)
         scores = _log_softmax_at(logits, candidates)
         decline = float(scores[-1])
-        scores[-1] += decline_bias
-        best = int(np.argmax(scores))
+        answer = _logsumexp(scores[:-1])
+        best = int(np.argmax(scores[:-1]))
         first_time = time.perf_counter()
-        if best == len(candidates) - 1 or (cancel is not None and cancel.is_set()):
+        if decline + decline_bias > answer or (cancel is not None and cancel.is_set()):
             _record(engine, started, prompt_done, first_time, len(prompt), reused, 1)
             return SpanReply(True, decline_logprob=decline)
         token = int(candidates[best])
-        total = first_logprob = float(scores[best])
+        total = float(scores[best])
+        first_logprob = answer
         written = [token]
         positions = runs.matching(runs.starts, token)
         text = ""
@@ -108,15 +134,17 @@ def copy_span(engine: Engine, prompt: list[int], sources: Sequence[Sequence[int]
                     on_piece(now[len(text):])
                 text = now
             nexts = runs.next_tokens(positions)
+            ending = positions[runs.can_end[positions]]
             if not len(nexts):
                 break
             llama.eval([token])
             logits = _last_logits(engine)
-            options = np.append(nexts, end_token)
+            options = np.append(nexts, end_token) if len(ending) else nexts
             scores = _log_softmax_at(logits, options)
             best = int(np.argmax(scores))
             total += float(scores[best])
-            if best == len(options) - 1:
+            if len(ending) and best == len(options) - 1:
+                positions = ending
                 break
             token = int(options[best])
             written.append(token)
