@@ -51,8 +51,10 @@ def write_collection(folder: Path, files: int, pages_per_file: int, seed: int) -
             used.add(station)
             flow = rng.randint(10, 99)
             lines = vocab.page_lines(6, 9)
-            lines.insert(rng.randint(1, 5), f"The inspection of pump station {station} measured a flow of "
-                                            f"{flow} litres per second.")
+            lines.insert(
+                rng.randint(1, 5),
+                f"The inspection of pump station {station} measured a flow of {flow} litres per second.",
+            )
             pages.append([f"Inspection report {f + 1}, section {p}"] + lines)
             facts.append({"station": station, "flow": flow, "file": f"report-{f + 1:03d}.pdf", "page": p})
         make_pdf(folder / f"report-{f + 1:03d}.pdf", pages)
@@ -78,12 +80,20 @@ def measure(name: str, config, index, facts: list[dict], questions: int, seed: i
                 first.append((time.process_time() - cpu_start) * 1000)
 
         answer = asker.ask(f"What flow was measured at pump station {fact['station']}?", on_token=on_token)
-        right = answer.found and str(fact["flow"]) in answer.text and any(
-            Path(c.file).name == fact["file"] and c.page == fact["page"] for c in answer.citations)
+        right = (
+            answer.found
+            and str(fact["flow"]) in answer.text
+            and any(Path(c.file).name == fact["file"] and c.page == fact["page"] for c in answer.citations)
+        )
         rows.append((answer, right, first[0] if first else 0.0))
     engine = cascade.engines[name.partition("@")[0]]
-    result = {"name": name, "model": engine.stats.model_name, "load_s": load_s, "threads": engine.stats.n_threads,
-              "rows": rows}
+    result = {
+        "name": name,
+        "model": engine.stats.model_name,
+        "load_s": load_s,
+        "threads": engine.stats.n_threads,
+        "rows": rows,
+    }
     engine.close()
     return result
 
@@ -94,9 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages-per-file", type=int, default=20)
     parser.add_argument("--questions", type=int, default=8)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--model", action="append", default=[],
-                        help="model name or .gguf path; repeat to compare models in one run "
-                             "(default: the registry default)")
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        help="model name or .gguf path; repeat to compare models in one run (default: the registry default)",
+    )
     args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="bench-ask-"))
     os.environ["LOCALAGENT_HOME"] = str(tmp / "home")
@@ -116,28 +129,38 @@ def main(argv: list[str] | None = None) -> int:
         index_s = time.perf_counter() - started
         for name in args.model or [Registry.load().default_name]:
             results.append(measure(name, config, index, facts, args.questions, args.seed))
-    print(f"collection: {summary.pages} pages in {summary.indexed} PDFs, {summary.chunks} chunks, "
-          f"indexed in {index_s:.1f} s; {args.questions} questions per model, the first with a cold cache")
-    print(f"{'model':>28} {'load s':>6} {'ttft cold ms':>12} {'ttft median ms':>14} {'ttft CPU ms':>11} "
-          f"{'total median ms':>15} {'prompt tok':>10} {'right':>6}")
+    print(
+        f"collection: {summary.pages} pages in {summary.indexed} PDFs, {summary.chunks} chunks, "
+        f"indexed in {index_s:.1f} s; {args.questions} questions per model, the first with a cold cache"
+    )
+    print(
+        f"{'model':>28} {'load s':>6} {'ttft cold ms':>12} {'ttft median ms':>14} {'ttft CPU ms':>11} "
+        f"{'total median ms':>15} {'prompt tok':>10} {'right':>6}"
+    )
     for r in results:
         t = [a.timings for a, _, _ in r["rows"]]
         right = sum(ok for _, ok, _ in r["rows"])
-        print(f"{r['name']:>28} {r['load_s']:>6.2f} {t[0].ttft_ms:>12.0f} {statistics.median(x.ttft_ms for x in t):>14.0f} "
-              f"{statistics.median(c for _, _, c in r['rows']):>11.0f} {statistics.median(x.total_ms for x in t):>15.0f} "
-              f"{statistics.median(x.prompt_tokens + x.reused_tokens for x in t):>10.0f} {right:>3}/{len(t)}")
+        print(
+            f"{r['name']:>28} {r['load_s']:>6.2f} {t[0].ttft_ms:>12.0f} {statistics.median(x.ttft_ms for x in t):>14.0f} "
+            f"{statistics.median(c for _, _, c in r['rows']):>11.0f} {statistics.median(x.total_ms for x in t):>15.0f} "
+            f"{statistics.median(x.prompt_tokens + x.reused_tokens for x in t):>10.0f} {right:>3}/{len(t)}"
+        )
     if len(results) > 1:
         base = results[0]
         for r in results[1:]:
-            ratio = (statistics.median(a.timings.ttft_ms for a, _, _ in r["rows"])
-                     / statistics.median(a.timings.ttft_ms for a, _, _ in base["rows"]))
-            total = (statistics.median(a.timings.total_ms for a, _, _ in r["rows"])
-                     / statistics.median(a.timings.total_ms for a, _, _ in base["rows"]))
+            ratio = statistics.median(a.timings.ttft_ms for a, _, _ in r["rows"]) / statistics.median(
+                a.timings.ttft_ms for a, _, _ in base["rows"]
+            )
+            total = statistics.median(a.timings.total_ms for a, _, _ in r["rows"]) / statistics.median(
+                a.timings.total_ms for a, _, _ in base["rows"]
+            )
             print(f"{r['name']} / {base['name']}: ttft median x{ratio:.2f}, total median x{total:.2f}")
     for r in results:
         ttft = statistics.median(a.timings.ttft_ms for a, _, _ in r["rows"])
-        print(f"{r['name']}: ttft median {ttft:.0f} ms against the reader target {READER_TARGET_MS:.0f} ms "
-              f"(ratio {ttft / READER_TARGET_MS:.2f}) and the generator target {TARGET_TTFT_MS:.0f} ms")
+        print(
+            f"{r['name']}: ttft median {ttft:.0f} ms against the reader target {READER_TARGET_MS:.0f} ms "
+            f"(ratio {ttft / READER_TARGET_MS:.2f}) and the generator target {TARGET_TTFT_MS:.0f} ms"
+        )
     return 0
 
 

@@ -46,18 +46,38 @@ TASK_ARGS = {
 }
 
 
-def run_batch(docs: Path, out: Path, task: str, workers: int, threads: int, extra: list[str],
-              env: dict[str, str] | None = None) -> dict:
-    command = [sys.executable, "-m", "localagent", "batch", str(docs), "--task", task, "--out", str(out),
-               "--json", *TASK_ARGS[task], *extra]
+def run_batch(
+    docs: Path,
+    out: Path,
+    task: str,
+    workers: int,
+    threads: int,
+    extra: list[str],
+    env: dict[str, str] | None = None,
+) -> dict:
+    command = [
+        sys.executable,
+        "-m",
+        "localagent",
+        "batch",
+        str(docs),
+        "--task",
+        task,
+        "--out",
+        str(out),
+        "--json",
+        *TASK_ARGS[task],
+        *extra,
+    ]
     if "--ray" not in extra:
         command += ["--workers", str(workers)]
     if threads:
         command += ["--threads", str(threads)]
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
-        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, text=True,
-                                   env={**os.environ, **(env or {})})
+        process = subprocess.Popen(
+            command, stdout=stdout, stderr=stderr, text=True, env={**os.environ, **(env or {})}
+        )
         first, last = _watch_records(out, process)
         wall = time.perf_counter() - started
         stdout.seek(0)
@@ -130,19 +150,30 @@ def main() -> None:
                 sys.exit(f"expected {args.docs} documents, got {summary['processed']} + {summary['reused']}")
             summary["quality"] = quality(out, truth, args.task)
             rows.append((workers, threads, summary))
-    print(f"localagent batch --task {args.task}: {args.docs} generated documents, default model, "
-          f"{physical_cores()} cores, load average before: {load_before}")
-    print(f"{'workers':>8} {'threads':>8} {'ok':>5} {'wall s':>8} {'docs/min (wall)':>16} {'docs/min (work)':>16}")
+    print(
+        f"localagent batch --task {args.task}: {args.docs} generated documents, default model, "
+        f"{physical_cores()} cores, load average before: {load_before}"
+    )
+    print(
+        f"{'workers':>8} {'threads':>8} {'ok':>5} {'wall s':>8} {'docs/min (wall)':>16} {'docs/min (work)':>16}"
+    )
     for workers, threads, s in rows:
         threads_each = max(1, (threads or physical_cores()) // workers)
-        print(f"{workers:>8} {f'{threads_each} each':>8} {s['ok']:>5} {s['wall_s']:>8.1f} "
-              f"{60 * args.docs / s['wall_s']:>16.1f} {s['docs_per_minute']:>16.1f}")
+        print(
+            f"{workers:>8} {f'{threads_each} each':>8} {s['ok']:>5} {s['wall_s']:>8.1f} "
+            f"{60 * args.docs / s['wall_s']:>16.1f} {s['docs_per_minute']:>16.1f}"
+        )
     print(f"quality (run 1): {rows[0][2]['quality']}")
     base, single, two = rows[0][2], rows[1][2], rows[2][2]
-    print(f"2 workers vs 1 worker (all cores): {base['wall_s'] / two['wall_s']:.2f}x wall, "
-          f"{two['docs_per_minute'] / max(base['docs_per_minute'], 1e-9):.2f}x work phase")
-    print(f"2 workers vs 1 worker (1 thread):  {single['wall_s'] / two['wall_s']:.2f}x wall, "
-          f"{two['docs_per_minute'] / max(single['docs_per_minute'], 1e-9):.2f}x work phase")
+    print(
+        f"2 workers vs 1 worker (all cores): {base['wall_s'] / two['wall_s']:.2f}x wall, "
+        f"{two['docs_per_minute'] / max(base['docs_per_minute'], 1e-9):.2f}x work phase"
+    )
+    print(
+        f"2 workers vs 1 worker (1 thread):  {single['wall_s'] / two['wall_s']:.2f}x wall, "
+        f"{two['docs_per_minute'] / max(single['docs_per_minute'], 1e-9):.2f}x work phase"
+    )
+
 
 if __name__ == "__main__":
     main()

@@ -61,8 +61,12 @@ def driver_costs(docs: Path, out: Path) -> dict[str, float]:
         write_s = (time.perf_counter() - started) / (rounds * len(records))
         output.close()
         journal.close()
-    return {"read_s": read_s, "write_s": write_s, "text_bytes": mean(sizes),
-            "model_s": mean(r["elapsed_s"] for r in records)}
+    return {
+        "read_s": read_s,
+        "write_s": write_s,
+        "text_bytes": mean(sizes),
+        "model_s": mean(r["elapsed_s"] for r in records),
+    }
 
 
 def ray_round_trip_s(address: str, docs: Path, tasks: int = 1000) -> float:
@@ -73,6 +77,7 @@ def ray_round_trip_s(address: str, docs: Path, tasks: int = 1000) -> float:
 
     ray = connect(address)
     try:
+
         class Echo:  # defined here so that Ray sends it by value (no import on the workers)
             def process(self, name: str, pages: list) -> dict:
                 return {"file": name, "status": "ok", "result": len(pages)}
@@ -95,11 +100,13 @@ def ray_round_trip_s(address: str, docs: Path, tasks: int = 1000) -> float:
 
 def scale(costs: dict[str, float], workers_per_machine: int, machines: int) -> tuple[float, str]:
     """(hours for 1M documents, the limit that binds) for ``machines`` of ``workers_per_machine``."""
-    limits = {"model time on the workers": machines * workers_per_machine / costs["model_s"],
-              "driver write (append + fsync + journal)": 1 / costs["write_s"],
-              "driver read + sha256 of the documents": 1 / costs["read_s"],
-              "Ray task round trip at the driver": 1 / costs["ray_s"],
-              "transfer of document text (1 Gbit/s)": NETWORK_BYTES_S / costs["text_bytes"]}
+    limits = {
+        "model time on the workers": machines * workers_per_machine / costs["model_s"],
+        "driver write (append + fsync + journal)": 1 / costs["write_s"],
+        "driver read + sha256 of the documents": 1 / costs["read_s"],
+        "Ray task round trip at the driver": 1 / costs["ray_s"],
+        "transfer of document text (1 Gbit/s)": NETWORK_BYTES_S / costs["text_bytes"],
+    }
     binding = min(limits, key=limits.__getitem__)
     return MILLION / limits[binding] / 3600, binding
 
@@ -124,8 +131,15 @@ def main(args: Any, run_batch: Callable[..., dict], quality: Callable[..., str])
             for n in range(args.rounds):  # alternate, so a change in machine load hits both alike
                 local = run_batch(root / "docs", root / f"local-{n}.jsonl", args.task, 2, 2, extra)
                 rows.append(("local --workers 2", local))
-                on_ray = run_batch(root / "docs", root / f"ray-{n}.jsonl", args.task, 2, 0,
-                                   [*extra, "--ray", address, "--ray-workers", "2", "--ray-threads", "1"], ray_env)
+                on_ray = run_batch(
+                    root / "docs",
+                    root / f"ray-{n}.jsonl",
+                    args.task,
+                    2,
+                    0,
+                    [*extra, "--ray", address, "--ray-workers", "2", "--ray-threads", "1"],
+                    ray_env,
+                )
                 rows.append(("--ray, 2 workers", on_ray))
             ray_s = ray_round_trip_s(address, root / "docs")
         finally:
@@ -134,38 +148,57 @@ def main(args: Any, run_batch: Callable[..., dict], quality: Callable[..., str])
             kill_leftovers(str(ray_tmp))
         for label, summary in rows:
             if summary["processed"] + summary["reused"] != args.docs:
-                sys.exit(f"{label}: expected {args.docs} documents, got {summary['processed']} + {summary['reused']}")
-        same = all(_results(root / f"local-{n}.jsonl") == _results(root / f"ray-{n}.jsonl") for n in range(args.rounds))
+                sys.exit(
+                    f"{label}: expected {args.docs} documents, got {summary['processed']} + {summary['reused']}"
+                )
+        same = all(
+            _results(root / f"local-{n}.jsonl") == _results(root / f"ray-{n}.jsonl")
+            for n in range(args.rounds)
+        )
         costs = {**driver_costs(root / "docs", root / "ray-0.jsonl"), "ray_s": ray_s}
         answers = quality(root / "ray-0.jsonl", truth, args.task)
-    print(f"localagent batch --task {args.task}: {args.docs} generated documents, "
-          f"{args.model or 'default model'}, 1 thread per worker, {args.rounds} rounds alternating; "
-          f"load average before: {load_before}")
-    print(f"{'run':>20} {'wall s':>8} {'docs/min (wall)':>16} {'docs/min (work)':>16} {'docs/min (steady)':>18}")
+    print(
+        f"localagent batch --task {args.task}: {args.docs} generated documents, "
+        f"{args.model or 'default model'}, 1 thread per worker, {args.rounds} rounds alternating; "
+        f"load average before: {load_before}"
+    )
+    print(
+        f"{'run':>20} {'wall s':>8} {'docs/min (wall)':>16} {'docs/min (work)':>16} {'docs/min (steady)':>18}"
+    )
     for label, s in rows:
-        print(f"{label:>20} {s['wall_s']:>8.1f} {60 * args.docs / s['wall_s']:>16.1f} {s['docs_per_minute']:>16.1f} "
-              f"{s['steady_dpm']:>18.1f}")
+        print(
+            f"{label:>20} {s['wall_s']:>8.1f} {60 * args.docs / s['wall_s']:>16.1f} {s['docs_per_minute']:>16.1f} "
+            f"{s['steady_dpm']:>18.1f}"
+        )
     local = [s for label, s in rows if label.startswith("local")]
     ray = [s for label, s in rows if label.startswith("--ray")]
     wall = mean(60 * args.docs / s["wall_s"] for s in ray) / mean(60 * args.docs / s["wall_s"] for s in local)
     work = mean(s["docs_per_minute"] for s in ray) / mean(s["docs_per_minute"] for s in local)
     steady = mean(s["steady_dpm"] for s in ray) / mean(s["steady_dpm"] for s in local)
-    print(f"--ray / local throughput: {wall:.2f}x wall (Ray overhead {100 * (1 - wall):.0f} %), "
-          f"{work:.2f}x work phase ({100 * (1 - work):.0f} %), "
-          f"{steady:.2f}x steady state, first record to last ({100 * (1 - steady):.0f} %)")
+    print(
+        f"--ray / local throughput: {wall:.2f}x wall (Ray overhead {100 * (1 - wall):.0f} %), "
+        f"{work:.2f}x work phase ({100 * (1 - work):.0f} %), "
+        f"{steady:.2f}x steady state, first record to last ({100 * (1 - steady):.0f} %)"
+    )
     print(f"records equal (results + status): {same}; {answers}")
-    print(f"driver per document: read + sha256 {1000 * costs['read_s']:.2f} ms, text sent "
-          f"{costs['text_bytes']:.0f} B, write (append + fsync + journal) {1000 * costs['write_s']:.2f} ms, "
-          f"Ray round trip (echo actors, no model) {1000 * costs['ray_s']:.2f} ms; "
-          f"model time per document on one thread {costs['model_s']:.3f} s")
+    print(
+        f"driver per document: read + sha256 {1000 * costs['read_s']:.2f} ms, text sent "
+        f"{costs['text_bytes']:.0f} B, write (append + fsync + journal) {1000 * costs['write_s']:.2f} ms, "
+        f"Ray round trip (echo actors, no model) {1000 * costs['ray_s']:.2f} ms; "
+        f"model time per document on one thread {costs['model_s']:.3f} s"
+    )
     print(f"1M documents like these (network assumed {NETWORK_BYTES_S * 8 / 1e9:.0f} Gbit/s):")
     for per_machine in (2, 16):
         for machines in (10, 100):
             hours, binding = scale(costs, per_machine, machines)
-            print(f"  {machines:>3} machines x {per_machine:>2} single-thread workers: {hours:7.1f} h, "
-                  f"bound by {binding}")
+            print(
+                f"  {machines:>3} machines x {per_machine:>2} single-thread workers: {hours:7.1f} h, "
+                f"bound by {binding}"
+            )
 
 
 def _results(path: Path) -> dict[str, tuple]:
-    return {r["file"]: (r["status"], json.dumps(r["result"], sort_keys=True))
-            for r in map(json.loads, path.read_text(encoding="utf-8").splitlines())}
+    return {
+        r["file"]: (r["status"], json.dumps(r["result"], sort_keys=True))
+        for r in map(json.loads, path.read_text(encoding="utf-8").splitlines())
+    }

@@ -15,7 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # before bench/: its kernels.py shadows the package
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1])
+)  # before bench/: its kernels.py shadows the package
 
 from localagent.engine import Engine  # noqa: E402
 from localagent.engine.system import physical_cores  # noqa: E402
@@ -48,13 +50,21 @@ def measure(path: Path, threads: int, repeats: int, gen_tokens: int) -> dict[str
         gens.append(engine.stats.gen_tok_s)
         info = engine.info
         engine.close()
-    return {"load_s": statistics.median(loads), "prompt_tok_s": statistics.median(prompts),
-            "gen_tok_s": statistics.median(gens), "bpw": info.bits_per_weight, "type": info.main_type,
-            "mb": info.file_size / 1e6, "prompt_tokens": engine.stats.prompt_tokens}
+    return {
+        "load_s": statistics.median(loads),
+        "prompt_tok_s": statistics.median(prompts),
+        "gen_tok_s": statistics.median(gens),
+        "bpw": info.bits_per_weight,
+        "type": info.main_type,
+        "mb": info.file_size / 1e6,
+        "prompt_tokens": engine.stats.prompt_tokens,
+    }
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("models", nargs="*", type=Path)
     parser.add_argument("--threads", type=int, default=physical_cores())
     parser.add_argument("--repeats", type=int, default=3)
@@ -62,16 +72,20 @@ def main() -> int:
     args = parser.parse_args()
     models = [(p.stem, p) for p in args.models] or registry_models()
     print(f"threads={args.threads} repeats={args.repeats} gen_tokens={args.gen_tokens}")
-    header = f"{'model':<28} {'type':<7} {'bits/w':>6} {'MB':>7} {'load s':>7} {'prompt tok/s':>13} " \
-             f"{'gen tok/s':>10} {'prompt x':>8} {'gen x':>6}"
+    header = (
+        f"{'model':<28} {'type':<7} {'bits/w':>6} {'MB':>7} {'load s':>7} {'prompt tok/s':>13} "
+        f"{'gen tok/s':>10} {'prompt x':>8} {'gen x':>6}"
+    )
     print(header)
     base = None
     for name, path in models:
         r = measure(path, args.threads, args.repeats, args.gen_tokens)
         base = base or r
-        print(f"{name[:28]:<28} {r['type']:<7} {r['bpw']:>6.2f} {r['mb']:>7.1f} {r['load_s']:>7.2f} "
-              f"{r['prompt_tok_s']:>13.1f} {r['gen_tok_s']:>10.1f} "
-              f"{r['prompt_tok_s'] / base['prompt_tok_s']:>8.2f} {r['gen_tok_s'] / base['gen_tok_s']:>6.2f}")
+        print(
+            f"{name[:28]:<28} {r['type']:<7} {r['bpw']:>6.2f} {r['mb']:>7.1f} {r['load_s']:>7.2f} "
+            f"{r['prompt_tok_s']:>13.1f} {r['gen_tok_s']:>10.1f} "
+            f"{r['prompt_tok_s'] / base['prompt_tok_s']:>8.2f} {r['gen_tok_s'] / base['gen_tok_s']:>6.2f}"
+        )
     return 0
 
 

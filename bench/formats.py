@@ -70,8 +70,13 @@ def _measure(extract: Callable[[Path], list[str]], files: list[Path]) -> dict[st
         count = count_glued(text)
         glued, words, pages = glued + count.glued, words + count.words, pages + 1
         flagged += looks_glued(text)
-    return {"pages": pages, "pages_s": pages / wall, "cpu_s_page": cpu / max(pages, 1),
-            "glued_share": glued / max(words, 1), "glued_pages": flagged}
+    return {
+        "pages": pages,
+        "pages_s": pages / wall,
+        "cpu_s_page": cpu / max(pages, 1),
+        "glued_share": glued / max(words, 1),
+        "glued_pages": flagged,
+    }
 
 
 def compare_pdf_extractors(files: list[Path]) -> dict[str, dict[str, float]]:
@@ -84,12 +89,16 @@ def print_comparison(files: list[Path], result: dict[str, dict[str, float]]) -> 
     print(f"\nreal typeset PDFs: {len(files)} files, {total} pages ({', '.join(p.name for p in files)})")
     print(f"  {'extractor':<10} {'pages/s':>9} {'CPU s/page':>11} {'glued words':>12} {'glued pages':>12}")
     for name, row in result.items():
-        print(f"  {name:<10} {row['pages_s']:>9.1f} {row['cpu_s_page']:>11.4f} {row['glued_share']:>11.3%} "
-              f"{int(row['glued_pages']):>12}")
+        print(
+            f"  {name:<10} {row['pages_s']:>9.1f} {row['cpu_s_page']:>11.4f} {row['glued_share']:>11.3%} "
+            f"{int(row['glued_pages']):>12}"
+        )
     speed = result["pdfium"]["pages_s"] / max(result["pypdf"]["pages_s"], 1e-9)
     cpu = result["pypdf"]["cpu_s_page"] / max(result["pdfium"]["cpu_s_page"], 1e-9)
-    print(f"  PDFium / pypdf: {speed:.1f}x pages/s, {cpu:.1f}x less CPU per page (target >= 5x)  "
-          f"{'meets' if min(speed, cpu) >= 5 else 'MISSES'}")
+    print(
+        f"  PDFium / pypdf: {speed:.1f}x pages/s, {cpu:.1f}x less CPU per page (target >= 5x)  "
+        f"{'meets' if min(speed, cpu) >= 5 else 'MISSES'}"
+    )
 
 
 def write_flow_corpus(root: Path, files: int, paragraphs: int) -> None:
@@ -97,8 +106,10 @@ def write_flow_corpus(root: Path, files: int, paragraphs: int) -> None:
     import docx
 
     root.mkdir(parents=True)
-    text = ("The tenant shall keep the premises in good repair and return them in the same state, "
-            "normal wear excepted, at the end of the term agreed in section {n}.")
+    text = (
+        "The tenant shall keep the premises in good repair and return them in the same state, "
+        "normal wear excepted, at the end of the term agreed in section {n}."
+    )
     for number in range(files):
         document = docx.Document()
         html = ["<html><head><title>Manual</title><script>var x = 1;</script></head><body><nav>Home</nav>"]
@@ -112,7 +123,9 @@ def write_flow_corpus(root: Path, files: int, paragraphs: int) -> None:
         for row in table.rows:
             for cell in row.cells:
                 cell.text = "fee 175"
-        html.append("<table>" + "<tr><td>fee</td><td>175</td><td>kr</td></tr>" * 10 + "</table></body></html>")
+        html.append(
+            "<table>" + "<tr><td>fee</td><td>175</td><td>kr</td></tr>" * 10 + "</table></body></html>"
+        )
         document.save(str(root / f"contract{number:03d}.docx"))
         (root / f"manual{number:03d}.html").write_text("\n".join(html))
 
@@ -124,8 +137,12 @@ def measure_flow(root: Path, suffix: str, chars_per_page: int = 3000) -> dict[st
     chars = sum(len(page.text) for path in files for page in read_document(path))
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     pages = chars / chars_per_page
-    return {"files_s": len(files) / wall, "pages_s": pages / wall, "cpu_s_page": cpu / max(pages, 1e-9),
-            "pages": pages}
+    return {
+        "files_s": len(files) / wall,
+        "pages_s": pages / wall,
+        "cpu_s_page": cpu / max(pages, 1e-9),
+        "pages": pages,
+    }
 
 
 def measure_ocr(root: Path, pages: int) -> dict[str, float] | None:
@@ -140,9 +157,11 @@ def measure_ocr(root: Path, pages: int) -> dict[str, float] | None:
     from pdfs import make_scanned_pdf
 
     root.mkdir(parents=True, exist_ok=True)
-    lines = ["Invoice number 4711 from Holmgren Shipping, Bergen.",
-             "The total amount of 980 euros is payable by the end of March.",
-             "Goods were delivered in good order; claims within 14 days."] * 4
+    lines = [
+        "Invoice number 4711 from Holmgren Shipping, Bergen.",
+        "The total amount of 980 euros is payable by the end of March.",
+        "Goods were delivered in good order; claims within 14 days.",
+    ] * 4
     scans = [make_scanned_pdf(root / f"scan{n}.pdf", lines, dpi=300) for n in range(pages)]
     started = time.perf_counter()
     _engine()
@@ -152,6 +171,11 @@ def measure_ocr(root: Path, pages: int) -> dict[str, float] | None:
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     found = sum("Holmgren" in page.text for page in read)
     confidence = sum(page.ocr_confidence or 0 for page in read) / len(read)
-    return {"s_page": wall / pages, "cpu_s_page": cpu / pages, "engine_load_s": load,
-            "found": found, "pages": pages, "confidence": confidence}
-
+    return {
+        "s_page": wall / pages,
+        "cpu_s_page": cpu / pages,
+        "engine_load_s": load,
+        "found": found,
+        "pages": pages,
+        "confidence": confidence,
+    }

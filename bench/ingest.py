@@ -34,7 +34,24 @@ from localagent.docs import Page, chunk_pages  # noqa: E402
 from localagent.index import Index, index_paths  # noqa: E402
 from localagent.index.reading import auto_jobs  # noqa: E402
 
-SYLLABLES = ["ka", "lo", "mi", "ter", "an", "sel", "ru", "po", "di", "ven", "ac", "hor", "ne", "tis", "bu", "gra"]
+SYLLABLES = [
+    "ka",
+    "lo",
+    "mi",
+    "ter",
+    "an",
+    "sel",
+    "ru",
+    "po",
+    "di",
+    "ven",
+    "ac",
+    "hor",
+    "ne",
+    "tis",
+    "bu",
+    "gra",
+]
 
 
 class Vocabulary:
@@ -73,8 +90,10 @@ def percentile(values: list[float], p: float) -> float:
 def report(name: str, value: float, unit: str, target: float, higher_is_better: bool) -> None:
     ratio = value / target if higher_is_better else target / max(value, 1e-9)
     verdict = "meets" if ratio >= 1 else "MISSES"
-    print(f"  {name:<28} {value:>10.2f} {unit:<7} target {'>=' if higher_is_better else '<'} "
-          f"{target:g} {unit:<7} ratio {ratio:6.1f}x  {verdict}")
+    print(
+        f"  {name:<28} {value:>10.2f} {unit:<7} target {'>=' if higher_is_better else '<'} "
+        f"{target:g} {unit:<7} ratio {ratio:6.1f}x  {verdict}"
+    )
 
 
 def write_corpus(root: Path, pages: int, pages_per_file: int, vocab: Vocabulary) -> int:
@@ -83,8 +102,7 @@ def write_corpus(root: Path, pages: int, pages_per_file: int, vocab: Vocabulary)
     file_number = 0
     while written < pages:
         count = min(pages_per_file, pages - written)
-        make_pdf(root / f"report{file_number:04d}.pdf",
-                 [vocab.page_lines(40, 12) for _ in range(count)])
+        make_pdf(root / f"report{file_number:04d}.pdf", [vocab.page_lines(40, 12) for _ in range(count)])
         written += count
         file_number += 1
     return sum(p.stat().st_size for p in root.iterdir())
@@ -95,11 +113,19 @@ def grow_index(index: Index, target_chunks: int, vocab: Vocabulary, chunk_tokens
     started = time.perf_counter()
     number = 0
     while index.count_chunks() < target_chunks:
-        pages = [Page(n, "\n\n".join("\n".join(vocab.page_lines(3, 12)) for _ in range(5)))
-                 for n in range(1, 51)]
+        pages = [
+            Page(n, "\n\n".join("\n".join(vocab.page_lines(3, 12)) for _ in range(5))) for n in range(1, 51)
+        ]
         chunks = chunk_pages(pages, chunk_tokens, chunk_tokens // 7)
-        index.write_document("bench", f"/synthetic/doc{number:05d}.txt", size=0, mtime_ns=0,
-                             sha256="", pages=pages, chunks=chunks)
+        index.write_document(
+            "bench",
+            f"/synthetic/doc{number:05d}.txt",
+            size=0,
+            mtime_ns=0,
+            sha256="",
+            pages=pages,
+            chunks=chunks,
+        )
         number += 1
     return time.perf_counter() - started
 
@@ -115,8 +141,10 @@ def make_queries(vocab: Vocabulary, count: int, seed: int) -> list[tuple[str, st
         elif kind == "2-3 mixed words":
             query = " ".join(vocab.words[rng.randrange(20, size)] for _ in range(rng.randint(2, 3)))
         elif kind == "question":
-            query = (f"what does the {vocab.words[rng.randrange(50, 2000)]} say about "
-                     f"{vocab.words[rng.randrange(200, size)]}?")
+            query = (
+                f"what does the {vocab.words[rng.randrange(50, 2000)]} say about "
+                f"{vocab.words[rng.randrange(200, size)]}?"
+            )
         else:
             query = vocab.words[rng.randrange(0, 10)]
         kinds.append((kind, query))
@@ -124,17 +152,25 @@ def make_queries(vocab: Vocabulary, count: int, seed: int) -> list[tuple[str, st
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--pages", type=int, default=1000, help="pages in the PDF corpus")
     parser.add_argument("--pages-per-file", type=int, default=25)
     parser.add_argument("--chunks", type=int, default=100_000, help="index size for the search timing")
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--chunk-tokens", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--real-pdfs", type=Path, metavar="DIR",
-                        help="folder searched for real PDFs (5 pages or more) to compare pypdf and PDFium")
+    parser.add_argument(
+        "--real-pdfs",
+        type=Path,
+        metavar="DIR",
+        help="folder searched for real PDFs (5 pages or more) to compare pypdf and PDFium",
+    )
     parser.add_argument("--max-real-pages", type=int, default=1200, help="stop adding real PDFs past this")
-    parser.add_argument("--flow-files", type=int, default=20, help="Word and HTML files (200 paragraphs each)")
+    parser.add_argument(
+        "--flow-files", type=int, default=20, help="Word and HTML files (200 paragraphs each)"
+    )
     parser.add_argument("--ocr-pages", type=int, default=3, help="scanned pages to OCR (0: skip)")
     parser.add_argument("--skip-synthetic", action="store_true", help="only the real-document figures")
     args = parser.parse_args()
@@ -148,40 +184,64 @@ def main() -> int:
         corpus = tmp_path / "corpus"
         t0 = time.perf_counter()
         size = write_corpus(corpus, args.pages, args.pages_per_file, vocab)
-        print(f"corpus: {args.pages} PDF pages in {len(list(corpus.iterdir()))} files, "
-              f"{size / 1e6:.1f} MB, written in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"corpus: {args.pages} PDF pages in {len(list(corpus.iterdir()))} files, "
+            f"{size / 1e6:.1f} MB, written in {time.perf_counter() - t0:.1f} s"
+        )
 
         db = tmp_path / "home" / "index.sqlite3"
         with Index.open(db) as index:
             readers = max(2, auto_jobs())
             cpu_start = time.process_time()
-            first = index_paths([corpus], collection="bench", index=index,
-                                chunk_tokens=args.chunk_tokens, chunk_overlap=30, jobs=1)
+            first = index_paths(
+                [corpus],
+                collection="bench",
+                index=index,
+                chunk_tokens=args.chunk_tokens,
+                chunk_overlap=30,
+                jobs=1,
+            )
             ingest_cpu = time.process_time() - cpu_start
-            parallel = index_paths([corpus], collection="bench", index=index, rebuild=True,
-                                   chunk_tokens=args.chunk_tokens, chunk_overlap=30, jobs=readers)
-            again = index_paths([corpus], collection="bench", index=index,
-                                chunk_tokens=args.chunk_tokens, chunk_overlap=30)
+            parallel = index_paths(
+                [corpus],
+                collection="bench",
+                index=index,
+                rebuild=True,
+                chunk_tokens=args.chunk_tokens,
+                chunk_overlap=30,
+                jobs=readers,
+            )
+            again = index_paths(
+                [corpus], collection="bench", index=index, chunk_tokens=args.chunk_tokens, chunk_overlap=30
+            )
             print("\ningest (PDFium text extraction + chunking + SQLite/FTS5 writes):")
             report("pages/s, 1 process", first.pages / first.elapsed, "pages/s", 50, True)
             report("pages per CPU-second", first.pages / ingest_cpu, "pages/s", 50, True)
-            report(f"pages/s, {readers} reader processes", parallel.pages / parallel.elapsed, "pages/s",
-                   50, True)
-            print(f"  {'MB/s (PDF bytes)':<28} {first.bytes_read / 1e6 / first.elapsed:>10.2f} MB/s    "
-                  "(no target; these PDFs are Flate-compressed, ~1.4 KB per page)")
-            print(f"  {'indexed':<28} {first.indexed} files, {first.pages} pages, {first.chunks} chunks "
-                  f"in {first.elapsed:.2f} s")
+            report(
+                f"pages/s, {readers} reader processes", parallel.pages / parallel.elapsed, "pages/s", 50, True
+            )
+            print(
+                f"  {'MB/s (PDF bytes)':<28} {first.bytes_read / 1e6 / first.elapsed:>10.2f} MB/s    "
+                "(no target; these PDFs are Flate-compressed, ~1.4 KB per page)"
+            )
+            print(
+                f"  {'indexed':<28} {first.indexed} files, {first.pages} pages, {first.chunks} chunks "
+                f"in {first.elapsed:.2f} s"
+            )
             report("re-index unchanged", again.elapsed * 1000, "ms", 1000, False)
             assert again.indexed == 0 and again.unchanged == first.indexed
 
             grow_s = grow_index(index, args.chunks, vocab, args.chunk_tokens)
             chunks = index.count_chunks()
-            print(f"\nsearch at {chunks} chunks (index grown with synthetic documents in {grow_s:.1f} s, "
-                  f"database {db.stat().st_size / 1e6:.0f} MB + WAL):")
+            print(
+                f"\nsearch at {chunks} chunks (index grown with synthetic documents in {grow_s:.1f} s, "
+                f"database {db.stat().st_size / 1e6:.0f} MB + WAL):"
+            )
             small = tmp_path / "small"
             write_corpus(small, 20, 20, vocab)  # a second collection, so the filter is real
-            index_paths([small], collection="other", index=index, chunk_tokens=args.chunk_tokens,
-                        chunk_overlap=30)
+            index_paths(
+                [small], collection="other", index=index, chunk_tokens=args.chunk_tokens, chunk_overlap=30
+            )
             queries = make_queries(vocab, args.queries, args.seed)
             for _, query in queries[:20]:  # warm the page cache the way a session would
                 index.search(query, collection="bench", skip_missing=False)
@@ -195,11 +255,15 @@ def main() -> int:
                 cpu.setdefault(kind, []).append((time.process_time() - start_cpu) * 1000)
                 empty += not hits
             everything = [t for values in times.values() for t in values]
-            print(f"  (collection filter on; {os.cpu_count()} CPUs, load average "
-                  f"{os.getloadavg()[0]:.1f} during the run: wall time counts waiting for the CPU)")
+            print(
+                f"  (collection filter on; {os.cpu_count()} CPUs, load average "
+                f"{os.getloadavg()[0]:.1f} during the run: wall time counts waiting for the CPU)"
+            )
             for kind, values in times.items():
-                print(f"  {kind:<28} p50 {percentile(values, 50):6.2f} ms  p95 {percentile(values, 95):6.2f} ms"
-                      f"  max {max(values):6.2f} ms   CPU p95 {percentile(cpu[kind], 95):6.2f} ms")
+                print(
+                    f"  {kind:<28} p50 {percentile(values, 50):6.2f} ms  p95 {percentile(values, 95):6.2f} ms"
+                    f"  max {max(values):6.2f} ms   CPU p95 {percentile(cpu[kind], 95):6.2f} ms"
+                )
             report("search p50 (all queries)", percentile(everything, 50), "ms", 20, False)
             report("search p95 (all queries)", percentile(everything, 95), "ms", 20, False)
             all_cpu = [t for values in cpu.values() for t in values]
@@ -227,26 +291,40 @@ def real_documents(args: argparse.Namespace) -> int:
             else:
                 formats.print_comparison(chosen, formats.compare_pdf_extractors(chosen))
                 with Index.open(tmp_path / "real.sqlite3") as index:
-                    summary = index_paths(chosen, collection="real", index=index, chunk_tokens=args.chunk_tokens,
-                                          chunk_overlap=30, jobs=1)
+                    summary = index_paths(
+                        chosen,
+                        collection="real",
+                        index=index,
+                        chunk_tokens=args.chunk_tokens,
+                        chunk_overlap=30,
+                        jobs=1,
+                    )
                 report("indexed end to end, 1 proc", summary.pages / summary.elapsed, "pages/s", 50, True)
         flow = tmp_path / "flow"
         formats.write_flow_corpus(flow, args.flow_files, 200)
-        print(f"\nWord and HTML: {args.flow_files} files each, 200 paragraphs, a table, headings "
-              "(a page = 3,000 characters of extracted text)")
+        print(
+            f"\nWord and HTML: {args.flow_files} files each, 200 paragraphs, a table, headings "
+            "(a page = 3,000 characters of extracted text)"
+        )
         for suffix in (".docx", ".html"):
             row = formats.measure_flow(flow, suffix)
-            print(f"  {suffix:<6} {row['files_s']:8.1f} files/s {row['pages_s']:8.1f} pages/s "
-                  f"{row['cpu_s_page'] * 1000:8.2f} CPU ms/page")
+            print(
+                f"  {suffix:<6} {row['files_s']:8.1f} files/s {row['pages_s']:8.1f} pages/s "
+                f"{row['cpu_s_page'] * 1000:8.2f} CPU ms/page"
+            )
         if args.ocr_pages:
             ocr = formats.measure_ocr(tmp_path / "scans", args.ocr_pages)
             if ocr is None:
                 print("\nOCR: the [ocr] extra is not installed (pip install -e '.[ocr]')")
             else:
-                print(f"\nOCR (RapidOCR, ONNX Runtime) on {ocr['pages']} scanned Letter pages (300 dpi, 12 lines of text):")
-                print(f"  {ocr['s_page']:.2f} s/page ({ocr['cpu_s_page']:.2f} CPU s/page), engine load "
-                      f"{ocr['engine_load_s']:.2f} s, mean confidence {ocr['confidence']:.3f}, "
-                      f"word found on {ocr['found']} of {ocr['pages']} pages")
+                print(
+                    f"\nOCR (RapidOCR, ONNX Runtime) on {ocr['pages']} scanned Letter pages (300 dpi, 12 lines of text):"
+                )
+                print(
+                    f"  {ocr['s_page']:.2f} s/page ({ocr['cpu_s_page']:.2f} CPU s/page), engine load "
+                    f"{ocr['engine_load_s']:.2f} s, mean confidence {ocr['confidence']:.3f}, "
+                    f"word found on {ocr['found']} of {ocr['pages']} pages"
+                )
     return 0
 
 

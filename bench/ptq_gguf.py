@@ -65,8 +65,11 @@ def ptq(src: Path, dst: Path, method: str) -> int:
             return None
 
         def data() -> np.ndarray:
-            w = gguf_quants.dequantize(np.asarray(tensor.data), tensor.tensor_type).reshape(numpy_shape(tensor))
+            w = gguf_quants.dequantize(np.asarray(tensor.data), tensor.tensor_type).reshape(
+                numpy_shape(tensor)
+            )
             return kernels.quantize(prepare(w.astype(np.float32)), "q2_0")
+
         return gguf_types.Q2_0, data
 
     return rewrite_gguf(src, dst, retype, int(gguf_types.MOSTLY_Q2_0))
@@ -93,8 +96,12 @@ def main() -> int:
         n = ptq(args.model, out, method)
         t0 = time.perf_counter()
         result = perplexity(out, text, ctx=args.ctx, n_threads=args.threads)
-        rows.append((f"{method} ({n} tensors)", out.stat().st_size, result.perplexity, time.perf_counter() - t0))
-    print(f"{args.model.name}: perplexity over {base.n_tokens} tokens ({base.n_windows} window(s) of {args.ctx})")
+        rows.append(
+            (f"{method} ({n} tensors)", out.stat().st_size, result.perplexity, time.perf_counter() - t0)
+        )
+    print(
+        f"{args.model.name}: perplexity over {base.n_tokens} tokens ({base.n_windows} window(s) of {args.ctx})"
+    )
     print(f"{'weights':<34} {'bytes':>12} {'perplexity':>14} {'ratio':>10} {'eval s':>8}")
     for name, size, ppl, secs in rows:
         print(f"{name:<34} {size:>12} {ppl:>14.2f} {ppl / base.perplexity:>10.2f} {secs:>8.1f}")

@@ -71,8 +71,17 @@ def contains_gold(answer: str, golds: list[str]) -> bool:
 
 def evaluate(asker, questions: list[dict], show: bool) -> dict:
     """Ask every question; counts of gold answers, right pages, refusals, and who answered."""
-    counts = {"answerable": 0, "gold": 0, "cited_page": 0, "gold_and_page": 0, "answered": 0, "unanswerable": 0,
-              "refused": 0, "seconds": 0.0, "by_model": {}}
+    counts = {
+        "answerable": 0,
+        "gold": 0,
+        "cited_page": 0,
+        "gold_and_page": 0,
+        "answered": 0,
+        "unanswerable": 0,
+        "refused": 0,
+        "seconds": 0.0,
+        "by_model": {},
+    }
     ttfts: list[float] = []
     for q in questions:
         started = time.perf_counter()
@@ -99,8 +108,11 @@ def evaluate(asker, questions: list[dict], show: bool) -> dict:
             counts["refused"] += not answer.found
             verdict = "OK " if not answer.found else "BAD"
         if show:
-            print(f"{verdict} {q['question']!r} -> {answer.text!r} {pages} by {getattr(answer, 'model', '')} "
-                  f"| draft {answer.draft.strip()!r} | {answer.reason}", flush=True)
+            print(
+                f"{verdict} {q['question']!r} -> {answer.text!r} {pages} by {getattr(answer, 'model', '')} "
+                f"| draft {answer.draft.strip()!r} | {answer.reason}",
+                flush=True,
+            )
     ttfts.sort()
     counts["ttft_median_ms"] = ttfts[len(ttfts) // 2] if ttfts else 0.0
     return counts
@@ -109,17 +121,24 @@ def evaluate(asker, questions: list[dict], show: bool) -> dict:
 def report_line(name: str, c: dict) -> str:
     n, u, q = max(1, c["answerable"]), max(1, c["unanswerable"]), max(1, c["answerable"] + c["unanswerable"])
     shares = ", ".join(f"{m} {k}" for m, k in sorted(c["by_model"].items()))
-    return (f"| {name} | {c['gold_and_page']}/{c['answerable']} = {c['gold_and_page'] / n:.0%} "
-            f"| {c['gold']}/{c['answerable']} | {c['refused']}/{c['unanswerable']} = {c['refused'] / u:.0%} "
-            f"| {c['seconds'] / q:.2f} | {c['ttft_median_ms']:.0f} | {shares or '-'} |")
+    return (
+        f"| {name} | {c['gold_and_page']}/{c['answerable']} = {c['gold_and_page'] / n:.0%} "
+        f"| {c['gold']}/{c['answerable']} | {c['refused']}/{c['unanswerable']} = {c['refused'] / u:.0%} "
+        f"| {c['seconds'] / q:.2f} | {c['ttft_median_ms']:.0f} | {shares or '-'} |"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("datasets", type=Path, nargs="+", metavar="DATASET")
-    parser.add_argument("--model", action="append", default=[], metavar="MODELS",
-                        help="a model name or .gguf path, or a cascade 'a,b' (tried in turn); repeat to compare "
-                             "several side by side in one run (default: the registry default)")
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="MODELS",
+        help="a model name or .gguf path, or a cascade 'a,b' (tried in turn); repeat to compare "
+        "several side by side in one run (default: the registry default)",
+    )
     parser.add_argument("--agent", action="store_true", help="use the agent loop instead of the pipeline")
     parser.add_argument("--show", action="store_true", help="print every question with its answer")
     parser.add_argument("--limit", type=int, default=0, help="ask only the first N questions")
@@ -143,7 +162,9 @@ def main(argv: list[str] | None = None) -> int:
             engines[name] = load_engine(cfg, model=name)
         return engines[name]
 
-    print("| set | models | gold + right page | gold | unanswerable refused | s/question | ttft ms | answered by |")
+    print(
+        "| set | models | gold + right page | gold | unanswerable refused | s/question | ttft ms | answered by |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for number, dataset in enumerate(args.datasets):
         documents, questions = load_dataset(dataset)

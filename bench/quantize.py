@@ -49,7 +49,9 @@ def make_checkpoint(directory: Path, layers: int, seed: int = 0) -> tuple[int, i
 
     rng = np.random.default_rng(seed)
     directory.mkdir(parents=True, exist_ok=True)
-    shape = TinyShape(hidden=HIDDEN, n_layers=layers, n_heads=HEADS, n_kv_heads=KV_HEADS, ffn=FFN, vocab=VOCAB)
+    shape = TinyShape(
+        hidden=HIDDEN, n_layers=layers, n_heads=HEADS, n_kv_heads=KV_HEADS, ffn=FFN, vocab=VOCAB
+    )
     (directory / "config.json").write_text(json.dumps(llama_config(shape)))
     import sentencepiece as spm
 
@@ -57,22 +59,35 @@ def make_checkpoint(directory: Path, layers: int, seed: int = 0) -> tuple[int, i
     (directory / "tokenizer.model").write_bytes(sp)
     assert spm.SentencePieceProcessor(model_proto=sp).vocab_size() <= VOCAB
     hd = HIDDEN // HEADS
-    shards: list[dict[str, np.ndarray]] = [{
-        "model.embed_tokens.weight": rng.standard_normal((VOCAB, HIDDEN), dtype=np.float32).astype(np.float16),
-        "model.norm.weight": np.ones(HIDDEN, np.float16),
-    }]
+    shards: list[dict[str, np.ndarray]] = [
+        {
+            "model.embed_tokens.weight": rng.standard_normal((VOCAB, HIDDEN), dtype=np.float32).astype(
+                np.float16
+            ),
+            "model.norm.weight": np.ones(HIDDEN, np.float16),
+        }
+    ]
     for i in range(layers):
         p = f"model.layers.{i}."
-        layer = {p + "input_layernorm.weight": np.ones(HIDDEN, np.float16),
-                 p + "post_attention_layernorm.weight": np.ones(HIDDEN, np.float16)}
-        for name, (rows, cols) in {"self_attn.q_proj": (HIDDEN, HIDDEN), "self_attn.k_proj": (KV_HEADS * hd, HIDDEN),
-                                   "self_attn.v_proj": (KV_HEADS * hd, HIDDEN), "self_attn.o_proj": (HIDDEN, HIDDEN),
-                                   "mlp.gate_proj": (FFN, HIDDEN), "mlp.up_proj": (FFN, HIDDEN),
-                                   "mlp.down_proj": (HIDDEN, FFN)}.items():
+        layer = {
+            p + "input_layernorm.weight": np.ones(HIDDEN, np.float16),
+            p + "post_attention_layernorm.weight": np.ones(HIDDEN, np.float16),
+        }
+        for name, (rows, cols) in {
+            "self_attn.q_proj": (HIDDEN, HIDDEN),
+            "self_attn.k_proj": (KV_HEADS * hd, HIDDEN),
+            "self_attn.v_proj": (KV_HEADS * hd, HIDDEN),
+            "self_attn.o_proj": (HIDDEN, HIDDEN),
+            "mlp.gate_proj": (FFN, HIDDEN),
+            "mlp.up_proj": (FFN, HIDDEN),
+            "mlp.down_proj": (HIDDEN, FFN),
+        }.items():
             codes = rng.integers(-1, 2, size=(rows, cols), dtype=np.int8)
             layer[p + name + ".weight"] = codes.astype(np.float16) * np.float16(1 / np.sqrt(cols))
         shards.append(layer)
-    shards.append({"lm_head.weight": rng.standard_normal((VOCAB, HIDDEN), dtype=np.float32).astype(np.float16)})
+    shards.append(
+        {"lm_head.weight": rng.standard_normal((VOCAB, HIDDEN), dtype=np.float32).astype(np.float16)}
+    )
     weight_map, total, largest = {}, 0, 0
     for k, tensors in enumerate(shards):
         fname = f"model-{k + 1:05d}-of-{len(shards):05d}.safetensors"
@@ -81,27 +96,40 @@ def make_checkpoint(directory: Path, layers: int, seed: int = 0) -> tuple[int, i
             weight_map[n] = fname
             total += a.nbytes
             largest = max(largest, a.nbytes)
-    (directory / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
+    (directory / "model.safetensors.index.json").write_text(
+        json.dumps({"metadata": {}, "weight_map": weight_map})
+    )
     return total, largest
 
 
 def convert_once(ckpt: Path, out: Path, qtype: str) -> tuple[float, float, int, int]:
     """(wall seconds, CPU seconds, peak RSS bytes of the converting process, output bytes)."""
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "quantize", "convert", str(ckpt), "-o", str(out), "--type", qtype,
-                             "--json"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "quantize", "convert", str(ckpt), "-o", str(out), "--type", qtype, "--json"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     if status != 0:
-        raise SystemExit(f"convert --type {qtype} failed: {proc.stderr.read().decode() if proc.stderr else ''}")
+        raise SystemExit(
+            f"convert --type {qtype} failed: {proc.stderr.read().decode() if proc.stderr else ''}"
+        )
     return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, out.stat().st_size
 
 
-def llama_cpp_once(script: Path, python: str, ckpt: Path, out: Path, qtype: str) -> tuple[float, float, int, int]:
+def llama_cpp_once(
+    script: Path, python: str, ckpt: Path, out: Path, qtype: str
+) -> tuple[float, float, int, int]:
     """llama.cpp's convert_hf_to_gguf.py: (wall seconds, CPU seconds, peak RSS bytes, output bytes)."""
     start = time.perf_counter()
-    proc = subprocess.Popen([python, str(script), str(ckpt), "--outfile", str(out), "--outtype", qtype],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [python, str(script), str(ckpt), "--outfile", str(out), "--outtype", qtype],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     if status != 0:
@@ -124,13 +152,17 @@ def same_tensors(ours: Path, theirs: Path) -> tuple[int, int, list[str]]:
 def side_by_side(work: Path, total: int, qtype: str, sdist: Path, python: str, runs: int) -> int:
     script = sdist / "vendor" / "llama.cpp" / "convert_hf_to_gguf.py"
     if not script.is_file():
-        raise SystemExit(f"{script}: not found (--llama-cpp must point at the unpacked llama-cpp-python sdist)")
+        raise SystemExit(
+            f"{script}: not found (--llama-cpp must point at the unpacked llama-cpp-python sdist)"
+        )
     ours, theirs = [], []
     for _ in range(runs):  # alternate, so a change in machine load hits both
         ours.append(convert_once(work / "ckpt", work / "ours.gguf", qtype))
         theirs.append(llama_cpp_once(script, python, work / "ckpt", work / "theirs.gguf", qtype))
-    med = {name: [statistics.median(r[i] for r in rows) for i in range(4)]
-           for name, rows in (("quantize convert", ours), ("llama.cpp convert_hf_to_gguf", theirs))}
+    med = {
+        name: [statistics.median(r[i] for r in rows) for i in range(4)]
+        for name, rows in (("quantize convert", ours), ("llama.cpp convert_hf_to_gguf", theirs))
+    }
     print(f"\n{qtype}, {runs} alternating run(s) each, medians ({total / MB:.0f} MB checkpoint):")
     print(f"{'converter':<30} {'wall s':>8} {'CPU s':>7} {'peak RSS MB':>12} {'out MB':>8}")
     for name, (wall, cpu, rss, size) in med.items():
@@ -138,8 +170,10 @@ def side_by_side(work: Path, total: int, qtype: str, sdist: Path, python: str, r
     (w1, c1, r1, _), (w2, c2, r2, _) = med.values()
     print(f"ratio ours/theirs: wall {w1 / w2:.2f}, CPU {c1 / c2:.2f}, peak RSS {r1 / r2:.2f}")
     n, same, differ = same_tensors(work / "ours.gguf", work / "theirs.gguf")
-    print(f"tensors stored in the same type by both: {n}; byte-identical: {same}"
-          + (f"; differ: {', '.join(differ[:5])}" if differ else ""))
+    print(
+        f"tensors stored in the same type by both: {n}; byte-identical: {same}"
+        + (f"; differ: {', '.join(differ[:5])}" if differ else "")
+    )
     return 0 if not differ else 1
 
 
@@ -149,10 +183,16 @@ def main() -> int:
     ap.add_argument("--types", default="tq2_0,tq1_0,q1_0,q8_0,f16")
     ap.add_argument("--keep", help="keep checkpoint and outputs in this directory")
     ap.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--llama-cpp", default=os.environ.get("LLAMA_CPP_SDIST"),
-                    help="unpacked llama-cpp-python sdist: also run its convert_hf_to_gguf.py side by side")
-    ap.add_argument("--llama-cpp-python", default=os.environ.get("LLAMA_CPP_PYTHON", sys.executable),
-                    help="python with torch + transformers for llama.cpp's converter")
+    ap.add_argument(
+        "--llama-cpp",
+        default=os.environ.get("LLAMA_CPP_SDIST"),
+        help="unpacked llama-cpp-python sdist: also run its convert_hf_to_gguf.py side by side",
+    )
+    ap.add_argument(
+        "--llama-cpp-python",
+        default=os.environ.get("LLAMA_CPP_PYTHON", sys.executable),
+        help="python with torch + transformers for llama.cpp's converter",
+    )
     ap.add_argument("--runs", type=int, default=3, help="alternating runs per converter in the side-by-side")
     args = ap.parse_args()
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-quantize-"))
@@ -167,22 +207,40 @@ def main() -> int:
         if made.is_file() and json.loads(made.read_text())["layers"] == args.layers:
             total, largest = json.loads(made.read_text())["sizes"]
         else:
-            gen = subprocess.run([sys.executable, __file__, "--generate-only", "--keep", str(work), "--layers",
-                                  str(args.layers)], check=True, capture_output=True, text=True)
+            gen = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--generate-only",
+                    "--keep",
+                    str(work),
+                    "--layers",
+                    str(args.layers),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
             total, largest = json.loads(gen.stdout.strip().splitlines()[-1])
             made.write_text(json.dumps({"layers": args.layers, "sizes": [total, largest]}))
-        print(f"checkpoint: {total / MB:.0f} MB fp16 (sharded), largest tensor {largest / MB:.0f} MB, "
-              f"generated in {time.perf_counter() - t0:.1f}s")
+        print(
+            f"checkpoint: {total / MB:.0f} MB fp16 (sharded), largest tensor {largest / MB:.0f} MB, "
+            f"generated in {time.perf_counter() - t0:.1f}s"
+        )
         budget = 1.5 * largest + 300 * MB
         print(f"peak RSS budget: 1.5 x {largest / MB:.0f} MB + 300 MB = {budget / MB:.0f} MB")
-        print(f"{'type':<7} {'seconds':>8} {'MB/s':>7} {'CPU s':>6} {'MB/CPU-s':>9} {'out MB':>7} "
-              f"{'peak RSS MB':>12} {'RSS/budget':>11}")
+        print(
+            f"{'type':<7} {'seconds':>8} {'MB/s':>7} {'CPU s':>6} {'MB/CPU-s':>9} {'out MB':>7} "
+            f"{'peak RSS MB':>12} {'RSS/budget':>11}"
+        )
         worst = 0.0
         for qtype in args.types.split(","):
             seconds, cpu, rss, size = convert_once(work / "ckpt", work / f"out-{qtype}.gguf", qtype)
             worst = max(worst, rss / budget)
-            print(f"{qtype:<7} {seconds:>8.1f} {total / MB / seconds:>7.1f} {cpu:>6.1f} {total / MB / cpu:>9.1f} "
-                  f"{size / MB:>7.1f} {rss / MB:>12.0f} {rss / budget:>11.2f}")
+            print(
+                f"{qtype:<7} {seconds:>8.1f} {total / MB / seconds:>7.1f} {cpu:>6.1f} {total / MB / cpu:>9.1f} "
+                f"{size / MB:>7.1f} {rss / MB:>12.0f} {rss / budget:>11.2f}"
+            )
             if not args.keep:
                 (work / f"out-{qtype}.gguf").unlink()
         print(f"worst peak RSS / budget: {worst:.2f} ({'within' if worst <= 1 else 'OVER'} budget)")

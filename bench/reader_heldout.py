@@ -34,11 +34,11 @@ def source_spans(engine, prompt: list[int], newline: list[int]) -> list[tuple[in
     question = engine.tokenize("Question:")[:2]
     spans, at = [], 0
     while at < len(prompt):
-        if prompt[at:at + len(question)] == question:
+        if prompt[at : at + len(question)] == question:
             break
-        if prompt[at:at + len(tail)] == tail:
+        if prompt[at : at + len(tail)] == tail:
             start = end = at + len(tail)
-            while end < len(prompt) and prompt[end:end + len(newline)] != newline:
+            while end < len(prompt) and prompt[end : end + len(newline)] != newline:
                 end += 1
             spans.append((start, end))
             at = end
@@ -74,29 +74,39 @@ def main(argv: list[str] | None = None) -> int:
             continue
         sources = [prompt[a:b] for a, b in spans]
         qa = row["qas"][0]
-        reply = copy_span(engine, prompt, sources, end, numbers[: len(sources)], engine.llama.token_eos(),
-                          decline_bias=-1e9)
+        reply = copy_span(
+            engine, prompt, sources, end, numbers[: len(sources)], engine.llama.token_eos(), decline_bias=-1e9
+        )
         text = span_text(engine, sources[reply.source], reply.start, len(reply.tokens or [])) or ""
-        results.append((qa["answer"], qa["source"], text, reply.source + 1, reply.decline_logprob,
-                        reply.first_logprob))
+        results.append(
+            (qa["answer"], qa["source"], text, reply.source + 1, reply.decline_logprob, reply.first_logprob)
+        )
     answerable = [r for r in results if r[0]]
     unanswerable = [r for r in results if not r[0]]
-    print(f"{args.model.name} on {len(results)} held-out questions ({len(answerable)} answerable, "
-          f"{len(unanswerable)} not) of {args.data}")
-    print("| decline bias | exact + right source | contains gold | wrong | declined (answerable) "
-          "| declined (unanswerable) |")
+    print(
+        f"{args.model.name} on {len(results)} held-out questions ({len(answerable)} answerable, "
+        f"{len(unanswerable)} not) of {args.data}"
+    )
+    print(
+        "| decline bias | exact + right source | contains gold | wrong | declined (answerable) "
+        "| declined (unanswerable) |"
+    )
     print("|---|---|---|---|---|---|")
     for bias in BIASES:
+
         def declined(r, bias=bias):
             return r[4] + bias > r[5]
+
         exact = sum(not declined(r) and r[2] == r[0] and r[3] == r[1] for r in answerable)
         contains = sum(not declined(r) and r[0] in r[2] for r in answerable)
         wrong = sum(not declined(r) and r[0] not in r[2] for r in answerable)
         d_ans = sum(declined(r) for r in answerable)
         d_un = sum(declined(r) for r in unanswerable)
         n, u = max(1, len(answerable)), max(1, len(unanswerable))
-        print(f"| {bias:+.0f} | {exact / n:.0%} | {contains / n:.0%} | {wrong / n:.0%} | {d_ans / n:.0%} "
-              f"| {d_un}/{len(unanswerable)} = {d_un / u:.0%} |")
+        print(
+            f"| {bias:+.0f} | {exact / n:.0%} | {contains / n:.0%} | {wrong / n:.0%} | {d_ans / n:.0%} "
+            f"| {d_un}/{len(unanswerable)} = {d_un / u:.0%} |"
+        )
     return 0
 
 

@@ -120,7 +120,9 @@ def c_vec_dot(data: np.ndarray, qtype: str, xq: np.ndarray, generic: bool = True
     lib = _cpu()
     # a type with no SIMD kernel on this CPU (Q2_0 on x86) has only the generic C, which ggml's
     # arch-fallback.h names without the _generic suffix
-    fn = getattr(lib, name + "_generic") if generic and hasattr(lib, name + "_generic") else getattr(lib, name)
+    fn = (
+        getattr(lib, name + "_generic") if generic and hasattr(lib, name + "_generic") else getattr(lib, name)
+    )
     fn.restype = None
     fn.argtypes = list(_VEC_DOT_ARGS)
     out = np.empty(rows, dtype=np.float32)

@@ -65,7 +65,9 @@ def read_hparams(reader: GGUFReader) -> Hparams:
     """The hyper-parameters llama.cpp reads for the llama / bitnet architectures."""
     arch = str(_field(reader, "general.architecture"))
     if arch not in SUPPORTED_ARCHS:
-        raise UnsupportedModelError(f"unsupported architecture '{arch}' (reference supports: {', '.join(SUPPORTED_ARCHS)})")
+        raise UnsupportedModelError(
+            f"unsupported architecture '{arch}' (reference supports: {', '.join(SUPPORTED_ARCHS)})"
+        )
     if int(_field(reader, f"{arch}.expert_count", 0)):
         raise UnsupportedModelError(f"unsupported: mixture-of-experts {arch} model")
     scaling = str(_field(reader, f"{arch}.rope.scaling.type", "linear"))

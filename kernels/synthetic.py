@@ -60,8 +60,12 @@ def _token_type(sp: spm.SentencePieceProcessor, i: int) -> int:
 @dataclass(frozen=True)
 class SyntheticConfig:
     arch: str = "llama"  # or "bitnet", or "qwen3" (per-head Q/K norms, tied embeddings: no output.weight)
-    weight_type: str = "tq2_0"  # tq1_0 / tq2_0 / q1_0 / q2_0 (or q8_0 / f16 / bf16 / f32) for every layer matrix
-    embed_type: str = "f16"  # token_embd (also the output head of bitnet, qwen3); llama's output.weight is q8_0
+    weight_type: str = (
+        "tq2_0"  # tq1_0 / tq2_0 / q1_0 / q2_0 (or q8_0 / f16 / bf16 / f32) for every layer matrix
+    )
+    embed_type: str = (
+        "f16"  # token_embd (also the output head of bitnet, qwen3); llama's output.weight is q8_0
+    )
     n_embd: int = 256
     n_ff: int = 512
     n_head: int = 4

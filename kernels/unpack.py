@@ -30,8 +30,12 @@ from kernels import gguf_types
 
 from . import dequantize
 
-UNPACKED_TYPES = {GGMLQuantizationType.TQ1_0, GGMLQuantizationType.TQ2_0, GGMLQuantizationType.Q1_0,
-                  gguf_types.Q2_0}
+UNPACKED_TYPES = {
+    GGMLQuantizationType.TQ1_0,
+    GGMLQuantizationType.TQ2_0,
+    GGMLQuantizationType.Q1_0,
+    gguf_types.Q2_0,
+}
 # tensor -> None (copy it) or (new type, a function making its data: float16 values or packed uint8 rows)
 Retype = Callable[[object], tuple[GGMLQuantizationType, Callable[[], np.ndarray]] | None]
 
@@ -82,8 +86,9 @@ def rewrite_gguf(src: Path, dst: Path, retype: Retype, file_type: int) -> int:
                 nbytes = int(np.prod(shape)) // block * type_size
                 writer.add_tensor_info(tensor.name, shape, np.dtype(np.float32), nbytes, plan[0])
             else:
-                writer.add_tensor_info(tensor.name, tensor.data.shape, tensor.data.dtype, tensor.data.nbytes,
-                                       tensor.tensor_type)
+                writer.add_tensor_info(
+                    tensor.name, tensor.data.shape, tensor.data.dtype, tensor.data.nbytes, tensor.tensor_type
+                )
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
         writer.write_ti_data_to_file()

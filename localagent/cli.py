@@ -45,16 +45,19 @@ Start with:
 def common_options() -> argparse.ArgumentParser:
     """Options every subcommand accepts, also after the subcommand name."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="show the full traceback on errors")
-    common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
-                        help="show llama.cpp's own log lines")
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback on errors"
+    )
+    common.add_argument(
+        "--verbose", action="store_true", default=argparse.SUPPRESS, help="show llama.cpp's own log lines"
+    )
     return common
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="localagent", description=DESCRIPTION,
+        prog="localagent",
+        description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"localagent {__version__}")
@@ -69,8 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if getattr(args, "func", None) is None:
-        if args.command is None and sys.stdin.isatty() and sys.stdout.isatty() \
-                and "localagent.commands.chat" in COMMAND_MODULES:
+        if (
+            args.command is None
+            and sys.stdin.isatty()
+            and sys.stdout.isatty()
+            and "localagent.commands.chat" in COMMAND_MODULES
+        ):
             args = parser.parse_args(["chat"])
         else:
             parser.print_help()
@@ -98,8 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug, not a user error: still one line unless --debug
         if debug:
             traceback.print_exc()
-        print(f"localagent: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
-              file=sys.stderr)
+        print(
+            f"localagent: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+            file=sys.stderr,
+        )
         return 1
 
 

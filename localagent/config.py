@@ -46,8 +46,11 @@ class Settings:
     chunk_overlap: int = _setting(30, "tokens shared by neighbouring chunks")
     read_timeout_s: int = _setting(300, "seconds one file may take to read when indexing; 0: no limit")
     read_memory_mb: int = _setting(4096, "memory (MB) one file's reader process may use; 0: no limit")
-    answer_models: str = _setting("", "models `ask` and `chat` try in turn, comma-separated (a cascade: the "
-                                      "next is asked only when one declines); empty means just `model`")
+    answer_models: str = _setting(
+        "",
+        "models `ask` and `chat` try in turn, comma-separated (a cascade: the "
+        "next is asked only when one declines); empty means just `model`",
+    )
     retrieval_k: int = _setting(4, "sources put in front of the model by `ask`")
     reader_sources: int = _setting(8, "sources a reader model (tern-reader) reads per question, at most 9")
     ask_source_tokens: int = _setting(360, "prompt tokens `ask` gives to sources (fewer is faster)")
@@ -62,8 +65,13 @@ SETTINGS: dict[str, Setting] = {
 
 ENV_PREFIX = "LOCALAGENT_"
 # Env vars with this prefix that are not settings (they choose where files live).
-NON_SETTING_ENV = {"LOCALAGENT_HOME", "LOCALAGENT_CONFIG_DIR", "LOCALAGENT_DATA_DIR", "LOCALAGENT_CACHE_DIR",
-                   "LOCALAGENT_EXTRA_BUFFERS"}
+NON_SETTING_ENV = {
+    "LOCALAGENT_HOME",
+    "LOCALAGENT_CONFIG_DIR",
+    "LOCALAGENT_DATA_DIR",
+    "LOCALAGENT_CACHE_DIR",
+    "LOCALAGENT_EXTRA_BUFFERS",
+}
 
 
 @dataclass(frozen=True)
@@ -80,8 +88,10 @@ class Config(Settings):
 
     @classmethod
     def of(cls, values: dict[str, Value]) -> Config:
-        return cls(**{name: v.value for name, v in values.items()},
-                   sources={name: v.source for name, v in values.items()})
+        return cls(
+            **{name: v.value for name, v in values.items()},
+            sources={name: v.source for name, v in values.items()},
+        )
 
     def source(self, name: str) -> str:
         return self.sources.get(name, "default")
@@ -95,8 +105,10 @@ class Config(Settings):
         for name, raw in flags.items():
             if raw is None or name not in SETTINGS:
                 continue
-            values[name] = Value(_coerce(SETTINGS[name], raw, f"flag --{name.replace('_', '-')}"),
-                                 f"flag --{name.replace('_', '-')}")
+            values[name] = Value(
+                _coerce(SETTINGS[name], raw, f"flag --{name.replace('_', '-')}"),
+                f"flag --{name.replace('_', '-')}",
+            )
         return Config.of(values)
 
 
@@ -163,7 +175,7 @@ def load_config(flags: dict[str, Any] | None = None) -> Config:
     for env_name, raw in os.environ.items():
         if not env_name.startswith(ENV_PREFIX) or env_name in NON_SETTING_ENV:
             continue
-        key = env_name[len(ENV_PREFIX):].lower()
+        key = env_name[len(ENV_PREFIX) :].lower()
         if key in SETTINGS:
             values[key] = Value(_coerce(SETTINGS[key], raw, f"env {env_name}"), f"env {env_name}")
     return Config.of(values).with_overrides(flags or {})

@@ -58,9 +58,11 @@ def get_paths() -> Paths:
         root = Path(home).expanduser().resolve()
         base = {"config": root / "config", "data": root / "data", "cache": root / "cache"}
     else:
-        base = {"config": Path(platformdirs.user_config_dir(APP_NAME)),
-                "data": Path(platformdirs.user_data_dir(APP_NAME)),
-                "cache": Path(platformdirs.user_cache_dir(APP_NAME))}
+        base = {
+            "config": Path(platformdirs.user_config_dir(APP_NAME)),
+            "data": Path(platformdirs.user_data_dir(APP_NAME)),
+            "cache": Path(platformdirs.user_cache_dir(APP_NAME)),
+        }
     for kind in base:
         override = os.environ.get(f"LOCALAGENT_{kind.upper()}_DIR")
         if override:

@@ -33,14 +33,30 @@ class TextEngine(Protocol):
 
     def detokenize(self, tokens: list[int]) -> str: ...
 
-    def complete(self, prompt: str, max_tokens: int = 256, temperature: float = 0.7,
-                 stop: list[str] | None = None, seed: int | None = None, grammar: Any = None,
-                 cancel: threading.Event | None = None, top_k: int = 40, top_p: float = 0.95,
-                 repeat_penalty: float = 1.0) -> Iterator[str]: ...
+    def complete(
+        self,
+        prompt: str,
+        max_tokens: int = 256,
+        temperature: float = 0.7,
+        stop: list[str] | None = None,
+        seed: int | None = None,
+        grammar: Any = None,
+        cancel: threading.Event | None = None,
+        top_k: int = 40,
+        top_p: float = 0.95,
+        repeat_penalty: float = 1.0,
+    ) -> Iterator[str]: ...
 
-    def chat(self, messages: list[dict[str, str]], max_tokens: int = 256, temperature: float = 0.7,
-             stop: list[str] | None = None, seed: int | None = None, grammar: Any = None,
-             cancel: threading.Event | None = None) -> Iterator[str]: ...
+    def chat(
+        self,
+        messages: list[dict[str, str]],
+        max_tokens: int = 256,
+        temperature: float = 0.7,
+        stop: list[str] | None = None,
+        seed: int | None = None,
+        grammar: Any = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[str]: ...
 
     def close(self) -> None: ...
 
@@ -48,8 +64,9 @@ class TextEngine(Protocol):
 class DocumentIndex(Protocol):
     """The read side of the document index (localagent.index.Index)."""
 
-    def search(self, query: str, collection: str | None = None, limit: int = 10,
-               skip_missing: bool = True) -> list[SearchHit]: ...
+    def search(
+        self, query: str, collection: str | None = None, limit: int = 10, skip_missing: bool = True
+    ) -> list[SearchHit]: ...
 
     def list_documents(self, collection: str | None = None, failed: bool = False) -> list[DocumentRecord]: ...
 
@@ -63,6 +80,10 @@ class DocumentIndex(Protocol):
 class QuestionAnswerer(Protocol):
     """Answers one question from the documents (agent.Answerer, agent.loop.AgentLoop)."""
 
-    def ask(self, question: str, collection: str | None = None,
-            on_token: Callable[[str], None] | None = None,
-            cancel: threading.Event | None = None) -> Answer: ...
+    def ask(
+        self,
+        question: str,
+        collection: str | None = None,
+        on_token: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Answer: ...

@@ -18,8 +18,16 @@ from safetensors import safe_open
 from quantize.errors import QuantizeError
 
 _NUMPY_DTYPES = {
-    "F64": np.float64, "F32": np.float32, "F16": np.float16, "BF16": np.uint16,
-    "I64": np.int64, "I32": np.int32, "I16": np.int16, "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_,
+    "F64": np.float64,
+    "F32": np.float32,
+    "F16": np.float16,
+    "BF16": np.uint16,
+    "I64": np.int64,
+    "I32": np.int32,
+    "I16": np.int16,
+    "I8": np.int8,
+    "U8": np.uint8,
+    "BOOL": np.bool_,
 }
 
 # every fp16 bit pattern -> its float32 value (256 KB, stays in cache)
@@ -67,7 +75,9 @@ class LazyTensor:
         raw = self.raw_rows(start, stop)
         if self.dtype == "BF16":
             return (raw.astype(np.uint32) << 16).view(np.float32)
-        if self.dtype == "F16":  # a table lookup: 3x numpy's float16 cast, the same bits (the table is that cast)
+        if (
+            self.dtype == "F16"
+        ):  # a table lookup: 3x numpy's float16 cast, the same bits (the table is that cast)
             return np.take(_F16_TO_F32, raw.view(np.uint16))
         if self.dtype not in ("F32", "F64"):
             raise QuantizeError(f"tensor {self.name}: expected a floating-point tensor, found {self.dtype}")
@@ -142,8 +152,13 @@ def _open_file(path: Path, tensors: dict[str, LazyTensor]) -> None:
     for name in names:
         entry = header[name]
         begin, end = entry["data_offsets"]
-        tensors[name] = LazyTensor(name=name, file=path, dtype=entry["dtype"],
-                                   shape=tuple(int(d) for d in entry["shape"]), data_start=data_start + begin)
+        tensors[name] = LazyTensor(
+            name=name,
+            file=path,
+            dtype=entry["dtype"],
+            shape=tuple(int(d) for d in entry["shape"]),
+            data_start=data_start + begin,
+        )
 
 
 def load_checkpoint(directory: str | Path) -> Checkpoint:

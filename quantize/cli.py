@@ -22,21 +22,46 @@ def _convert(args: argparse.Namespace) -> int:
     from quantize.report import format_table, totals, write_json
 
     progress = _progress_line if sys.stderr.isatty() else None
-    result = convert(Path(args.checkpoint), Path(args.output), weight_type=args.type, embed_type=args.embed_type,
-                     strict=args.strict, allow_ptq=args.allow_ptq, bpe_pre=args.bpe_pre, progress=progress)
+    result = convert(
+        Path(args.checkpoint),
+        Path(args.output),
+        weight_type=args.type,
+        embed_type=args.embed_type,
+        strict=args.strict,
+        allow_ptq=args.allow_ptq,
+        bpe_pre=args.bpe_pre,
+        progress=progress,
+    )
     for line in result.messages:
         print(line, file=sys.stderr)
     if args.json:
-        print(json.dumps({"output": args.output, "arch": result.arch, "source_arch": result.source_arch,
-                          "totals": totals(result.records)}))
+        print(
+            json.dumps(
+                {
+                    "output": args.output,
+                    "arch": result.arch,
+                    "source_arch": result.source_arch,
+                    "totals": totals(result.records),
+                }
+            )
+        )
     else:
         print(f"{args.checkpoint} ({result.source_arch}) -> {args.output} (GGUF {result.arch})")
         print(format_table(result.records))
     if args.report:
-        write_json(Path(args.report), result.records,
-                   {"checkpoint": str(args.checkpoint), "output": str(args.output), "arch": result.arch,
-                    "source_arch": result.source_arch, "type": args.type, "embed_type": args.embed_type,
-                    "messages": result.messages})
+        write_json(
+            Path(args.report),
+            result.records,
+            {
+                "checkpoint": str(args.checkpoint),
+                "output": str(args.output),
+                "arch": result.arch,
+                "source_arch": result.source_arch,
+                "type": args.type,
+                "embed_type": args.embed_type,
+                "messages": result.messages,
+            },
+        )
     return 0
 
 
@@ -62,24 +87,37 @@ def _eval(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.__dict__))
     else:
-        print(f"perplexity {result.perplexity:.4f} over {result.n_tokens} tokens "
-              f"({result.n_windows} window(s) of {result.ctx})")
+        print(
+            f"perplexity {result.perplexity:.4f} over {result.n_tokens} tokens "
+            f"({result.n_windows} window(s) of {result.ctx})"
+        )
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     from quantize.convert import EMBED_TYPES, WEIGHT_TYPES
 
-    parser = argparse.ArgumentParser(prog="quantize", description="Hugging Face checkpoints -> ternary/binary GGUF")
+    parser = argparse.ArgumentParser(
+        prog="quantize", description="Hugging Face checkpoints -> ternary/binary GGUF"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("convert", help="convert a checkpoint directory into a GGUF file")
     p.add_argument("checkpoint", help="Hugging Face model directory (config.json, *.safetensors, tokenizer)")
     p.add_argument("-o", "--output", required=True, help="output .gguf file")
     p.add_argument("--type", default="tq2_0", choices=WEIGHT_TYPES, help="type of the linear weights")
-    p.add_argument("--embed-type", default="q8_0", choices=EMBED_TYPES, help="type of embeddings and output head")
-    p.add_argument("--strict", action="store_true", help="refuse fallbacks to another type and low-bit packing of weights that are not ternary")
-    p.add_argument("--allow-ptq", action="store_true",
-                   help="ternarize full-precision weights (ruins quality; for experiments only)")
+    p.add_argument(
+        "--embed-type", default="q8_0", choices=EMBED_TYPES, help="type of embeddings and output head"
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse fallbacks to another type and low-bit packing of weights that are not ternary",
+    )
+    p.add_argument(
+        "--allow-ptq",
+        action="store_true",
+        help="ternarize full-precision weights (ruins quality; for experiments only)",
+    )
     p.add_argument("--bpe-pre", help="llama.cpp pre-tokenizer name for a BPE tokenizer not recognised")
     p.add_argument("--report", help="write the per-tensor report as JSON to this file")
     p.add_argument("--json", action="store_true", help="print totals as JSON instead of the table")

@@ -19,9 +19,14 @@ from quantize.writer import Progress, TensorRecord, write_gguf
 
 WEIGHT_TYPES = ("tq2_0", "tq1_0", "q1_0", "q2_0", "q8_0", "f16")
 EMBED_TYPES = ("q8_0", "f16", "f32", "tq2_0", "tq1_0", "q1_0", "q2_0")
-FILE_TYPES = {"tq2_0": LlamaFileType.MOSTLY_TQ2_0, "tq1_0": LlamaFileType.MOSTLY_TQ1_0,
-              "q1_0": LlamaFileType.MOSTLY_Q1_0, "q2_0": gguf_types.MOSTLY_Q2_0,
-              "q8_0": LlamaFileType.MOSTLY_Q8_0, "f16": LlamaFileType.MOSTLY_F16}
+FILE_TYPES = {
+    "tq2_0": LlamaFileType.MOSTLY_TQ2_0,
+    "tq1_0": LlamaFileType.MOSTLY_TQ1_0,
+    "q1_0": LlamaFileType.MOSTLY_Q1_0,
+    "q2_0": gguf_types.MOSTLY_Q2_0,
+    "q8_0": LlamaFileType.MOSTLY_Q8_0,
+    "f16": LlamaFileType.MOSTLY_F16,
+}
 
 
 @dataclass
@@ -32,9 +37,16 @@ class ConvertResult:
     messages: list[str] = field(default_factory=list)  # warnings for the user
 
 
-def convert(ckpt_dir: Path, out: Path, weight_type: str = "tq2_0", embed_type: str = "q8_0",
-            strict: bool = False, allow_ptq: bool = False, bpe_pre: str | None = None,
-            progress: Progress | None = None) -> ConvertResult:
+def convert(
+    ckpt_dir: Path,
+    out: Path,
+    weight_type: str = "tq2_0",
+    embed_type: str = "q8_0",
+    strict: bool = False,
+    allow_ptq: bool = False,
+    bpe_pre: str | None = None,
+    progress: Progress | None = None,
+) -> ConvertResult:
     """Convert a Hugging Face checkpoint directory into a GGUF file (atomically)."""
     if weight_type not in WEIGHT_TYPES:
         raise QuantizeError(f"unknown --type {weight_type}: choose from {', '.join(WEIGHT_TYPES)}")
@@ -52,11 +64,22 @@ def convert(ckpt_dir: Path, out: Path, weight_type: str = "tq2_0", embed_type: s
     choices = {t.name: choose_type(t, wtype, etype) for t in plan.tensors}
     messages = list(plan.notes) + check_fallbacks(choices, strict)
     types = {name: (c.qtype, c.reason) for name, c in choices.items()}
-    records = write_gguf(out, plan, vocab, ckpt.directory, types, int(FILE_TYPES[weight_type]),
-                         model_name=ckpt.directory.resolve().name, strict=strict, progress=progress)
+    records = write_gguf(
+        out,
+        plan,
+        vocab,
+        ckpt.directory,
+        types,
+        int(FILE_TYPES[weight_type]),
+        model_name=ckpt.directory.resolve().name,
+        strict=strict,
+        progress=progress,
+    )
     off = [r for r in records if r.role == LINEAR and r.off_grid is not None and r.off_grid > OFF_GRID_LIMIT]
     if off:
         worst = max(off, key=lambda r: r.off_grid or 0.0)
-        messages.append(f"warning: {len(off)} linear tensor(s) are not ternary x scale (worst {worst.name}: "
-                        f"{worst.off_grid:.1%} of values off the grid): {weight_type} packing loses information")
+        messages.append(
+            f"warning: {len(off)} linear tensor(s) are not ternary x scale (worst {worst.name}: "
+            f"{worst.off_grid:.1%} of values off the grid): {weight_type} packing loses information"
+        )
     return ConvertResult(records=records, arch=plan.arch, source_arch=plan.source_arch, messages=messages)

@@ -26,8 +26,9 @@ def load_llama(path: Path, n_ctx: int, logits_all: bool = True, n_threads: int |
     if not Path(path).is_file():
         raise QuantizeError(f"{path}: no such file")
     try:
-        return open_llama(path, n_ctx=n_ctx, n_batch=min(512, n_ctx), logits_all=logits_all,
-                          n_threads=n_threads)
+        return open_llama(
+            path, n_ctx=n_ctx, n_batch=min(512, n_ctx), logits_all=logits_all, n_threads=n_threads
+        )
     except (ValueError, RuntimeError) as e:
         raise QuantizeError(f"{path}: llama.cpp cannot load it ({e})") from None
 
@@ -50,14 +51,14 @@ def perplexity(path: Path, text: str, ctx: int = 512, n_threads: int | None = No
     step = ctx - 1 if bos >= 0 else ctx
     nll, scored, windows = 0.0, 0, 0
     for start in range(0, len(tokens) - 1, step):
-        window = tokens[start:start + step]
+        window = tokens[start : start + step]
         if len(window) < 2:
             break
         seq = ([bos] if bos >= 0 else []) + window
         llm.reset()
         llm.eval(seq)
-        logits = np.asarray(llm.scores[:len(seq)])
-        lp = log_softmax(logits[:len(seq) - 1])  # position i predicts seq[i + 1]
+        logits = np.asarray(llm.scores[: len(seq)])
+        lp = log_softmax(logits[: len(seq) - 1])  # position i predicts seq[i + 1]
         targets = np.asarray(seq[1:])
         nll -= float(lp[np.arange(len(targets)), targets].sum())
         scored += len(targets)

@@ -38,15 +38,29 @@ def inspect_gguf(path: Path) -> dict[str, object]:
         reader = open_gguf(path)
         totals = tensor_totals(path, reader)
     except LocalAgentError as e:
-        raise QuantizeError(f"{path}: not a readable GGUF file ({str(e).removeprefix(f'{path}: ')})") from None
+        raise QuantizeError(
+            f"{path}: not a readable GGUF file ({str(e).removeprefix(f'{path}: ')})"
+        ) from None
     metadata = {name: _value(f) for name, f in reader.fields.items() if not name.startswith("GGUF.")}
-    tensors = [{"name": t.name, "type": t.tensor_type.name, "shape": [int(d) for d in reversed(t.shape.tolist())],
-                "bytes": int(t.n_bytes)} for t in reader.tensors]  # shape in numpy order (rows, cols)
-    return {"file": str(path), "architecture": metadata.get("general.architecture"),
-            "file_size": path.stat().st_size, "metadata": metadata, "tensors": tensors,
-            "n_parameters": totals.n_params,
-            "bits_per_weight": TensorTotals.bits(totals.n_bytes, totals.n_params),
-            "bits_per_weight_without_embeddings": TensorTotals.bits(totals.body_bytes, totals.body_params)}
+    tensors = [
+        {
+            "name": t.name,
+            "type": t.tensor_type.name,
+            "shape": [int(d) for d in reversed(t.shape.tolist())],
+            "bytes": int(t.n_bytes),
+        }
+        for t in reader.tensors
+    ]  # shape in numpy order (rows, cols)
+    return {
+        "file": str(path),
+        "architecture": metadata.get("general.architecture"),
+        "file_size": path.stat().st_size,
+        "metadata": metadata,
+        "tensors": tensors,
+        "n_parameters": totals.n_params,
+        "bits_per_weight": TensorTotals.bits(totals.n_bytes, totals.n_params),
+        "bits_per_weight_without_embeddings": TensorTotals.bits(totals.body_bytes, totals.body_params),
+    }
 
 
 def format_inspect(info: dict) -> str:
@@ -55,7 +69,9 @@ def format_inspect(info: dict) -> str:
     lines.append(f"{'tensor':<28} {'type':<6} {'shape':<16} {'bytes':>12}")
     for t in info["tensors"]:
         lines.append(f"{t['name']:<28} {t['type']:<6} {'x'.join(map(str, t['shape'])):<16} {t['bytes']:>12}")
-    lines.append(f"{len(info['tensors'])} tensors, {info['n_parameters']} parameters, "
-                 f"{info['bits_per_weight']} bits/weight, {info['bits_per_weight_without_embeddings']} "
-                 "without embeddings/output")
+    lines.append(
+        f"{len(info['tensors'])} tensors, {info['n_parameters']} parameters, "
+        f"{info['bits_per_weight']} bits/weight, {info['bits_per_weight_without_embeddings']} "
+        "without embeddings/output"
+    )
     return "\n".join(lines)

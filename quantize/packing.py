@@ -14,13 +14,15 @@ from kernels import gguf_types  # Q2_0 on gguf-py releases without it
 from quantize.errors import QuantizeError
 
 TYPE_BY_NAME = {
-    "f32": GGMLQuantizationType.F32, "f16": GGMLQuantizationType.F16,
-    "q8_0": GGMLQuantizationType.Q8_0, "q1_0": GGMLQuantizationType.Q1_0,
-    "tq1_0": GGMLQuantizationType.TQ1_0, "tq2_0": GGMLQuantizationType.TQ2_0,
+    "f32": GGMLQuantizationType.F32,
+    "f16": GGMLQuantizationType.F16,
+    "q8_0": GGMLQuantizationType.Q8_0,
+    "q1_0": GGMLQuantizationType.Q1_0,
+    "tq1_0": GGMLQuantizationType.TQ1_0,
+    "tq2_0": GGMLQuantizationType.TQ2_0,
     "q2_0": gguf_types.Q2_0,
 }
-LOW_BIT = {GGMLQuantizationType.TQ1_0, GGMLQuantizationType.TQ2_0, GGMLQuantizationType.Q1_0,
-           gguf_types.Q2_0}
+LOW_BIT = {GGMLQuantizationType.TQ1_0, GGMLQuantizationType.TQ2_0, GGMLQuantizationType.Q1_0, gguf_types.Q2_0}
 
 
 def _kernels_quantize():
@@ -55,5 +57,7 @@ def pack_rows(x: np.ndarray, qtype: GGMLQuantizationType) -> np.ndarray:
     if kq is not None:
         return np.ascontiguousarray(kq(np.ascontiguousarray(x, dtype=np.float32), qtype.name.lower()))
     if qtype in (GGMLQuantizationType.Q1_0, gguf_types.Q2_0):
-        raise QuantizeError(f"{qtype.name.lower()} packing needs the kernels package (kernels.quantize), not available")
+        raise QuantizeError(
+            f"{qtype.name.lower()} packing needs the kernels package (kernels.quantize), not available"
+        )
     return gguf_quants.quantize(np.ascontiguousarray(x, dtype=np.float32), qtype)

@@ -45,13 +45,17 @@ def _fallback(n_cols: int) -> GGMLQuantizationType:
     return Q8_0 if n_cols % block_size(Q8_0) == 0 else F16
 
 
-def choose_type(tensor: TensorPlan, weight_type: GGMLQuantizationType,
-                embed_type: GGMLQuantizationType) -> TypeChoice:
+def choose_type(
+    tensor: TensorPlan, weight_type: GGMLQuantizationType, embed_type: GGMLQuantizationType
+) -> TypeChoice:
     """The GGML type of one tensor under the policy above."""
     if tensor.role == NORM or len(tensor.shape) < 2:
         return TypeChoice(F32, "norm / 1-D tensor: F32")
     if tensor.role in (EMBED, OUTPUT):
-        wanted, why = embed_type, f"{'token embeddings' if tensor.role == EMBED else 'output head'}: --embed-type"
+        wanted, why = (
+            embed_type,
+            f"{'token embeddings' if tensor.role == EMBED else 'output head'}: --embed-type",
+        )
     elif tensor.role == LINEAR:
         wanted, why = weight_type, "linear weight: --type"
     else:
@@ -59,11 +63,18 @@ def choose_type(tensor: TensorPlan, weight_type: GGMLQuantizationType,
     if _fits(tensor.n_cols, wanted):
         return TypeChoice(wanted, f"{why} {wanted.name}")
     if wanted in TERNARY_256 and _fits(tensor.n_cols, Q2_0):
-        return TypeChoice(Q2_0, f"{why} {wanted.name} needs rows % {block_size(wanted)} == 0, row is "
-                                f"{tensor.n_cols}: Q2_0 (ternary, blocks of {block_size(Q2_0)})")
+        return TypeChoice(
+            Q2_0,
+            f"{why} {wanted.name} needs rows % {block_size(wanted)} == 0, row is "
+            f"{tensor.n_cols}: Q2_0 (ternary, blocks of {block_size(Q2_0)})",
+        )
     other = _fallback(tensor.n_cols)
-    return TypeChoice(other, f"{why} {wanted.name} needs rows % {block_size(wanted)} == 0, row is "
-                             f"{tensor.n_cols}: fallback {other.name}", fallback=True)
+    return TypeChoice(
+        other,
+        f"{why} {wanted.name} needs rows % {block_size(wanted)} == 0, row is "
+        f"{tensor.n_cols}: fallback {other.name}",
+        fallback=True,
+    )
 
 
 def check_fallbacks(choices: dict[str, TypeChoice], strict: bool) -> list[str]:
@@ -73,10 +84,14 @@ def check_fallbacks(choices: dict[str, TypeChoice], strict: bool) -> list[str]:
         return []
     listing = ", ".join(fell)
     if strict:
-        raise QuantizeError(f"--strict: {len(fell)} tensor(s) cannot take the requested type "
-                            f"(row length not a multiple of the block): {listing}")
-    return [f"warning: {len(fell)} tensor(s) fell back to another type (row length not a multiple "
-            f"of the block): {listing}"]
+        raise QuantizeError(
+            f"--strict: {len(fell)} tensor(s) cannot take the requested type "
+            f"(row length not a multiple of the block): {listing}"
+        )
+    return [
+        f"warning: {len(fell)} tensor(s) fell back to another type (row length not a multiple "
+        f"of the block): {listing}"
+    ]
 
 
 def off_grid_count(x: np.ndarray) -> int:

@@ -18,11 +18,15 @@ from gguf import GGUFWriter, SpecialVocab, TokenType
 
 from quantize.errors import QuantizeError
 
-LLAMA3_REGEX = ("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+"
-                "[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")
+LLAMA3_REGEX = (
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+"
+    "[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
+)
 GPT2_REGEX = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
-QWEN2_REGEX = ("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+"
-               "[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")  # Qwen2 / Qwen3 (PrismML Bonsai)
+QWEN2_REGEX = (
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+"
+    "[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
+)  # Qwen2 / Qwen3 (PrismML Bonsai)
 KNOWN_PRE = {LLAMA3_REGEX: "llama-bpe", GPT2_REGEX: "gpt-2", QWEN2_REGEX: "qwen2"}
 
 
@@ -68,9 +72,17 @@ def sentencepiece_vocab(path: Path, n_vocab: int) -> Vocab:
     for i in range(sp.vocab_size()):
         tokens.append(sp.IdToPiece(i))
         scores.append(float(sp.GetScore(i)))
-        types.append(TokenType.UNKNOWN if sp.IsUnknown(i) else TokenType.CONTROL if sp.IsControl(i)
-                     else TokenType.UNUSED if sp.IsUnused(i) else TokenType.BYTE if sp.IsByte(i)
-                     else TokenType.NORMAL)
+        types.append(
+            TokenType.UNKNOWN
+            if sp.IsUnknown(i)
+            else TokenType.CONTROL
+            if sp.IsControl(i)
+            else TokenType.UNUSED
+            if sp.IsUnused(i)
+            else TokenType.BYTE
+            if sp.IsByte(i)
+            else TokenType.NORMAL
+        )
     tokens, pad_types = _pad(n_vocab, tokens, str(path))
     scores += [-10000.0] * len(pad_types)
     types += pad_types
@@ -113,8 +125,10 @@ def bpe_vocab(path: Path, n_vocab: int, pre: str | None) -> Vocab:
     if pre is None:
         pre = recognise_pre(data.get("pre_tokenizer"))
         if pre is None:
-            raise QuantizeError(f"{path}: pre-tokenizer not recognised (known: llama-bpe, gpt-2, qwen2); "
-                                "pass --bpe-pre NAME with a name llama.cpp knows (e.g. falcon3, llama-bpe)")
+            raise QuantizeError(
+                f"{path}: pre-tokenizer not recognised (known: llama-bpe, gpt-2, qwen2); "
+                "pass --bpe-pre NAME with a name llama.cpp knows (e.g. falcon3, llama-bpe)"
+            )
     by_id = {int(i): tok for tok, i in model["vocab"].items()}
     types_by_id = {i: TokenType.NORMAL for i in by_id}
     for added in data.get("added_tokens") or []:
@@ -157,6 +171,11 @@ def _spm_special_defaults(path: Path, special: SpecialVocab) -> None:
 
     sp = SentencePieceProcessor()
     sp.LoadFromFile(str(path))
-    for kind, token_id in (("bos", sp.bos_id()), ("eos", sp.eos_id()), ("unk", sp.unk_id()), ("pad", sp.pad_id())):
+    for kind, token_id in (
+        ("bos", sp.bos_id()),
+        ("eos", sp.eos_id()),
+        ("unk", sp.unk_id()),
+        ("pad", sp.pad_id()),
+    ):
         if token_id >= 0 and kind not in special.special_token_ids:
             special.special_token_ids[kind] = token_id

@@ -52,10 +52,16 @@ class ArrayPackingWriter(GGUFWriter):
     thousands of items) in one struct call instead of one per item; the same bytes as gguf-py's
     element-by-element `_pack_val`. Anything else (nested or mixed arrays, big-endian) goes to gguf-py."""
 
-    def _pack_val(self, val: Any, vtype: GGUFValueType, add_vtype: bool,
-                  sub_type: GGUFValueType | None = None) -> bytes:
-        flat = (vtype == GGUFValueType.ARRAY and self.endianess == GGUFEndian.LITTLE
-                and isinstance(val, Sequence) and not isinstance(val, (str, bytes, bytearray)) and len(val) > 1)
+    def _pack_val(
+        self, val: Any, vtype: GGUFValueType, add_vtype: bool, sub_type: GGUFValueType | None = None
+    ) -> bytes:
+        flat = (
+            vtype == GGUFValueType.ARRAY
+            and self.endianess == GGUFEndian.LITTLE
+            and isinstance(val, Sequence)
+            and not isinstance(val, (str, bytes, bytearray))
+            and len(val) > 1
+        )
         if not flat:
             return super()._pack_val(val, vtype, add_vtype, sub_type)
         if sub_type is None:
@@ -86,7 +92,9 @@ def _add_kv(writer: GGUFWriter, key: str, value: object) -> None:
         raise TypeError(f"unsupported metadata value for {key}: {value!r}")
 
 
-def _stream_tensor(fout: BinaryIO, t: TensorPlan, qtype: GGMLQuantizationType, strict: bool) -> tuple[int, float | None]:
+def _stream_tensor(
+    fout: BinaryIO, t: TensorPlan, qtype: GGMLQuantizationType, strict: bool
+) -> tuple[int, float | None]:
     """Write one tensor's bytes; returns (bytes written, off-grid fraction or None).
 
     With strict, a low-bit linear weight that is not ternary x scale is refused (no silent loss)."""
@@ -99,7 +107,7 @@ def _stream_tensor(fout: BinaryIO, t: TensorPlan, qtype: GGMLQuantizationType, s
         stop = min(rows, start + step)
         chunk = t.read_rows(start, stop).reshape(stop - start, cols)
         for first in range(0, stop - start, per_pass):
-            x = chunk[first:first + per_pass]
+            x = chunk[first : first + per_pass]
             if not np.isfinite(x).all():
                 raise QuantizeError(f"tensor {t.source}: contains NaN or Inf values")
             if track:
@@ -108,8 +116,10 @@ def _stream_tensor(fout: BinaryIO, t: TensorPlan, qtype: GGMLQuantizationType, s
             fout.write(data.data if data.flags.c_contiguous else data.tobytes())
             written += data.nbytes
     if track and strict and off / t.n_elements > OFF_GRID_LIMIT:
-        raise QuantizeError(f"--strict: tensor {t.source} is not ternary x scale ({off / t.n_elements:.1%} of values "
-                            f"off the grid): {qtype.name} would lose information")
+        raise QuantizeError(
+            f"--strict: tensor {t.source} is not ternary x scale ({off / t.n_elements:.1%} of values "
+            f"off the grid): {qtype.name} would lose information"
+        )
     return written, (off / t.n_elements if track else None)
 
 
@@ -122,10 +132,16 @@ def tensor_data_file(writer: GGUFWriter) -> BinaryIO:
     runs it against the installed gguf-py."""
     files = getattr(writer, "fout", None)
     state = getattr(writer, "state", None)
-    if not (isinstance(files, list) and len(files) == 1 and hasattr(files[0], "write")
-            and getattr(state, "name", "") == "TI_DATA"):
-        raise QuantizeError(f"gguf-py {_gguf_version()} changed GGUFWriter's internals (fout={files!r}, "
-                            f"state={state!r}); quantize/writer.py:tensor_data_file needs updating")
+    if not (
+        isinstance(files, list)
+        and len(files) == 1
+        and hasattr(files[0], "write")
+        and getattr(state, "name", "") == "TI_DATA"
+    ):
+        raise QuantizeError(
+            f"gguf-py {_gguf_version()} changed GGUFWriter's internals (fout={files!r}, "
+            f"state={state!r}); quantize/writer.py:tensor_data_file needs updating"
+        )
     return files[0]
 
 
@@ -138,9 +154,17 @@ def _gguf_version() -> str:
         return "?"
 
 
-def write_gguf(path: Path, plan: ModelPlan, vocab: Vocab, tokenizer_dir: Path,
-               types: dict[str, tuple[GGMLQuantizationType, str]], file_type: int,
-               model_name: str, strict: bool = False, progress: Progress | None = None) -> list[TensorRecord]:
+def write_gguf(
+    path: Path,
+    plan: ModelPlan,
+    vocab: Vocab,
+    tokenizer_dir: Path,
+    types: dict[str, tuple[GGMLQuantizationType, str]],
+    file_type: int,
+    model_name: str,
+    strict: bool = False,
+    progress: Progress | None = None,
+) -> list[TensorRecord]:
     """Write plan to path atomically; types maps GGUF tensor name -> (GGML type, reason)."""
     path = Path(path)
     if not path.parent.is_dir():
@@ -158,8 +182,9 @@ def write_gguf(path: Path, plan: ModelPlan, vocab: Vocab, tokenizer_dir: Path,
         add_vocab(writer, tokenizer_dir, vocab)
         for t in plan.tensors:
             qtype = types[t.name][0]
-            writer.add_tensor_info(t.name, t.shape, np.dtype(np.float32), tensor_nbytes(t.shape, qtype),
-                                   raw_dtype=qtype)
+            writer.add_tensor_info(
+                t.name, t.shape, np.dtype(np.float32), tensor_nbytes(t.shape, qtype), raw_dtype=qtype
+            )
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
         writer.write_ti_data_to_file()
@@ -169,11 +194,24 @@ def write_gguf(path: Path, plan: ModelPlan, vocab: Vocab, tokenizer_dir: Path,
             writer.write_padding(fout, fout.tell())
             nbytes, off_grid = _stream_tensor(fout, t, qtype, strict)
             if nbytes != tensor_nbytes(t.shape, qtype):
-                raise AssertionError(f"{t.name}: wrote {nbytes} bytes, declared {tensor_nbytes(t.shape, qtype)}")
+                raise AssertionError(
+                    f"{t.name}: wrote {nbytes} bytes, declared {tensor_nbytes(t.shape, qtype)}"
+                )
             writer.write_padding(fout, nbytes)
-            records.append(TensorRecord(name=t.name, source=t.source, source_dtype=t.source_dtype,
-                                        shape=t.shape, ggml_type=qtype.name, nbytes=nbytes,
-                                        n_elements=t.n_elements, role=t.role, reason=reason, off_grid=off_grid))
+            records.append(
+                TensorRecord(
+                    name=t.name,
+                    source=t.source,
+                    source_dtype=t.source_dtype,
+                    shape=t.shape,
+                    ggml_type=qtype.name,
+                    nbytes=nbytes,
+                    n_elements=t.n_elements,
+                    role=t.role,
+                    reason=reason,
+                    off_grid=off_grid,
+                )
+            )
             if progress is not None:
                 progress(len(records), len(plan.tensors), t.name)
         writer.close()

@@ -6,12 +6,30 @@ import json
 import random
 from pathlib import Path
 
-CUSTOMERS = ["Harlow & Finch Ltd", "Northwind Traders", "Blue Heron Bakery", "Kessler Maschinenbau GmbH",
-             "Orchard Street Dental", "Pinewood Studios", "Marlowe Legal LLP", "Sunrise Logistics",
-             "Aster Health Clinic", "Copperfield Books", "Vega Solar Systems", "Lindqvist Design AB"]
+CUSTOMERS = [
+    "Harlow & Finch Ltd",
+    "Northwind Traders",
+    "Blue Heron Bakery",
+    "Kessler Maschinenbau GmbH",
+    "Orchard Street Dental",
+    "Pinewood Studios",
+    "Marlowe Legal LLP",
+    "Sunrise Logistics",
+    "Aster Health Clinic",
+    "Copperfield Books",
+    "Vega Solar Systems",
+    "Lindqvist Design AB",
+]
 SELLERS = ["Brightline Consulting", "Delta Print Shop", "Greenfield IT Services", "Atlas Office Supply"]
-ITEMS = ["Consulting services", "Printer paper, 20 boxes", "Website maintenance", "Office chairs",
-         "Network installation", "Annual software licence", "Catering for 40 people"]
+ITEMS = [
+    "Consulting services",
+    "Printer paper, 20 boxes",
+    "Website maintenance",
+    "Office chairs",
+    "Network installation",
+    "Annual software licence",
+    "Catering for 40 people",
+]
 CURRENCIES = ["EUR", "USD", "GBP"]
 
 INVOICE_SCHEMA = {
@@ -41,10 +59,12 @@ def make_invoices(folder: Path, count: int, seed: int = 7) -> dict[str, dict]:
             "currency": rng.choice(CURRENCIES),
         }
         item = rng.choice(ITEMS)
-        text = (f"{rng.choice(SELLERS)}\nINVOICE\n\nInvoice number: {fields['invoice_number']}\n"
-                f"Date: {fields['date']}\nBill to: {fields['customer']}\n\n"
-                f"Description: {item}\nTotal due: {fields['currency']} {fields['total']:.2f}\n"
-                f"Payment terms: {rng.choice([14, 30, 60])} days\n")
+        text = (
+            f"{rng.choice(SELLERS)}\nINVOICE\n\nInvoice number: {fields['invoice_number']}\n"
+            f"Date: {fields['date']}\nBill to: {fields['customer']}\n\n"
+            f"Description: {item}\nTotal due: {fields['currency']} {fields['total']:.2f}\n"
+            f"Payment terms: {rng.choice([14, 30, 60])} days\n"
+        )
         path = folder / f"invoice_{n:03d}.txt"
         path.write_text(text, encoding="utf-8")
         truth[str(path.resolve())] = fields
@@ -54,7 +74,7 @@ def make_invoices(folder: Path, count: int, seed: int = 7) -> dict[str, dict]:
 TOPICS = {
     "invoice": "Invoice {n}. Bill to: {name}. Total due: EUR {amount}. Payment within 30 days.",
     "letter": "Dear {name}, thank you for your kind letter of {amount} words. I hope to see you again soon. "
-              "Best wishes, Sam",
+    "Best wishes, Sam",
     "recipe": "Recipe {n}: mix flour, eggs and milk, then fry in butter for {amount} minutes.",
 }
 

@@ -48,15 +48,26 @@ def train_sentencepiece(vocab_size: int = 320) -> bytes:
     import sentencepiece as spm
 
     out = io.BytesIO()
-    spm.SentencePieceTrainer.train(sentence_iterator=iter(CORPUS), model_writer=out, vocab_size=vocab_size,
-                                   model_type="bpe", byte_fallback=True, character_coverage=1.0,
-                                   num_threads=1, minloglevel=2)
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(CORPUS),
+        model_writer=out,
+        vocab_size=vocab_size,
+        model_type="bpe",
+        byte_fallback=True,
+        character_coverage=1.0,
+        num_threads=1,
+        minloglevel=2,
+    )
     return out.getvalue()
 
 
 def bytes_to_unicode() -> dict[int, str]:
     """GPT-2's byte -> printable character table (byte-level BPE)."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    bs = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
     cs = bs[:]
     n = 0
     for b in range(256):
@@ -102,10 +113,24 @@ def bpe_tokenizer_json(merges_wanted: int = 40) -> tuple[dict, int]:
     eos_id = len(vocab)
     doc = {
         "version": "1.0",
-        "added_tokens": [{"id": eos_id, "content": "<|endoftext|>", "special": True, "single_word": False,
-                          "lstrip": False, "rstrip": False, "normalized": False}],
+        "added_tokens": [
+            {
+                "id": eos_id,
+                "content": "<|endoftext|>",
+                "special": True,
+                "single_word": False,
+                "lstrip": False,
+                "rstrip": False,
+                "normalized": False,
+            }
+        ],
         "normalizer": None,
-        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+        "pre_tokenizer": {
+            "type": "ByteLevel",
+            "add_prefix_space": False,
+            "trim_offsets": True,
+            "use_regex": True,
+        },
         "decoder": {"type": "ByteLevel"},
         "model": {"type": "BPE", "vocab": vocab, "merges": merges, "dropout": None, "unk_token": None},
     }
@@ -120,17 +145,36 @@ def ternary(rng: np.random.Generator, shape: tuple[int, int], scale: float) -> t
 
 def _linear_shapes(s: TinyShape) -> dict[str, tuple[int, int]]:
     q, kv = s.n_heads * s.head_dim, s.n_kv_heads * s.head_dim
-    return {"self_attn.q_proj": (q, s.hidden), "self_attn.k_proj": (kv, s.hidden),
-            "self_attn.v_proj": (kv, s.hidden), "self_attn.o_proj": (s.hidden, q),
-            "mlp.gate_proj": (s.ffn, s.hidden), "mlp.up_proj": (s.ffn, s.hidden), "mlp.down_proj": (s.hidden, s.ffn)}
+    return {
+        "self_attn.q_proj": (q, s.hidden),
+        "self_attn.k_proj": (kv, s.hidden),
+        "self_attn.v_proj": (kv, s.hidden),
+        "self_attn.o_proj": (s.hidden, q),
+        "mlp.gate_proj": (s.ffn, s.hidden),
+        "mlp.up_proj": (s.ffn, s.hidden),
+        "mlp.down_proj": (s.hidden, s.ffn),
+    }
 
 
 def llama_config(s: TinyShape, arch: str = "LlamaForCausalLM", **extra: object) -> dict:
-    return {"architectures": [arch], "model_type": "llama", "hidden_size": s.hidden,
-            "num_hidden_layers": s.n_layers, "num_attention_heads": s.n_heads, "num_key_value_heads": s.n_kv_heads,
-            "intermediate_size": s.ffn, "vocab_size": s.vocab, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
-            "max_position_embeddings": 256, "tie_word_embeddings": False, "bos_token_id": 1, "eos_token_id": 2,
-            "torch_dtype": "float16", **extra}
+    return {
+        "architectures": [arch],
+        "model_type": "llama",
+        "hidden_size": s.hidden,
+        "num_hidden_layers": s.n_layers,
+        "num_attention_heads": s.n_heads,
+        "num_key_value_heads": s.n_kv_heads,
+        "intermediate_size": s.ffn,
+        "vocab_size": s.vocab,
+        "rms_norm_eps": 1e-5,
+        "rope_theta": 10000.0,
+        "max_position_embeddings": 256,
+        "tie_word_embeddings": False,
+        "bos_token_id": 1,
+        "eos_token_id": 2,
+        "torch_dtype": "float16",
+        **extra,
+    }
 
 
 def save_safetensors(tensors: dict[str, np.ndarray], path: Path, bf16: bool = False) -> None:
@@ -153,15 +197,29 @@ def save_safetensors(tensors: dict[str, np.ndarray], path: Path, bf16: bool = Fa
     serialize_file(specs, str(path), metadata={"format": "pt"})
 
 
-def _save(directory: Path, tensors: dict[str, np.ndarray], config: dict, sp_model: bytes | None,
-          shards: int = 1, bf16: bool = False) -> Path:
+def _save(
+    directory: Path,
+    tensors: dict[str, np.ndarray],
+    config: dict,
+    sp_model: bytes | None,
+    shards: int = 1,
+    bf16: bool = False,
+) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "config.json").write_text(json.dumps(config, indent=1))
     if sp_model is not None:
         (directory / "tokenizer.model").write_bytes(sp_model)
-        (directory / "tokenizer_config.json").write_text(json.dumps(
-            {"add_bos_token": True, "add_eos_token": False, "bos_token": "<s>", "eos_token": "</s>",
-             "chat_template": "{% for m in messages %}{{ m['content'] }}{% endfor %}"}))
+        (directory / "tokenizer_config.json").write_text(
+            json.dumps(
+                {
+                    "add_bos_token": True,
+                    "add_eos_token": False,
+                    "bos_token": "<s>",
+                    "eos_token": "</s>",
+                    "chat_template": "{% for m in messages %}{{ m['content'] }}{% endfor %}",
+                }
+            )
+        )
     names = list(tensors)
     if shards == 1:
         save_safetensors(tensors, directory / "model.safetensors", bf16)
@@ -172,13 +230,23 @@ def _save(directory: Path, tensors: dict[str, np.ndarray], config: dict, sp_mode
         fname = f"model-{k + 1:05d}-of-{shards:05d}.safetensors"
         save_safetensors({n: tensors[n] for n in part}, directory / fname, bf16)
         weight_map.update({n: fname for n in part})
-    (directory / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
+    (directory / "model.safetensors.index.json").write_text(
+        json.dumps({"metadata": {}, "weight_map": weight_map})
+    )
     return directory
 
 
-def make_llama(directory: Path, sp_model: bytes | None, kind: str = "trilm", s: TinyShape = TinyShape(),
-               seed: int = 0, dtype: type = np.float16, shards: int = 1, vocab: int | None = None,
-               bf16: bool = False) -> Path:
+def make_llama(
+    directory: Path,
+    sp_model: bytes | None,
+    kind: str = "trilm",
+    s: TinyShape = TinyShape(),
+    seed: int = 0,
+    dtype: type = np.float16,
+    shards: int = 1,
+    vocab: int | None = None,
+    bf16: bool = False,
+) -> Path:
     """A tiny LlamaForCausalLM: kind = trilm (ternary x scale, unpacked), falcon (uint8 packed + weight_scale),
     fp (full precision), bitnet (1bitLLM BitnetForCausalLM latent weights with sub-norms), or qwen3
     (Qwen3ForCausalLM, ternary x scale like Bonsai: per-head q_norm / k_norm, head_dim in the config,
@@ -215,12 +283,25 @@ def make_llama(directory: Path, sp_model: bytes | None, kind: str = "trilm", s: 
         config = llama_config(s, "BitnetForCausalLM", tie_word_embeddings=True)
         del t["lm_head.weight"]
     elif kind == "qwen3":
-        config = llama_config(s, "Qwen3ForCausalLM", model_type="qwen3", head_dim=s.head_dim,
-                              tie_word_embeddings=True, attention_bias=False, rope_theta=1000000.0)
+        config = llama_config(
+            s,
+            "Qwen3ForCausalLM",
+            model_type="qwen3",
+            head_dim=s.head_dim,
+            tie_word_embeddings=True,
+            attention_bias=False,
+            rope_theta=1000000.0,
+        )
         del t["lm_head.weight"]
     elif kind == "falcon":
-        config = llama_config(s, quantization_config={"quant_method": "bitnet", "linear_class": "autobitlinear",
-                                                      "quantization_mode": "offline"})
+        config = llama_config(
+            s,
+            quantization_config={
+                "quant_method": "bitnet",
+                "linear_class": "autobitlinear",
+                "quantization_mode": "offline",
+            },
+        )
     else:
         config = llama_config(s)
     return _save(directory, t, config, sp_model, shards=shards, bf16=bf16)
@@ -231,7 +312,14 @@ def make_bpe_llama(directory: Path, seed: int = 0) -> Path:
     doc, n_vocab = bpe_tokenizer_json()
     make_llama(directory, None, kind="trilm", seed=seed, vocab=n_vocab)
     (directory / "tokenizer.json").write_text(json.dumps(doc))
-    (directory / "tokenizer_config.json").write_text(json.dumps(
-        {"bos_token": None, "eos_token": "<|endoftext|>", "add_bos_token": False,
-         "added_tokens_decoder": {str(n_vocab - 1): {"content": "<|endoftext|>", "special": True}}}))
+    (directory / "tokenizer_config.json").write_text(
+        json.dumps(
+            {
+                "bos_token": None,
+                "eos_token": "<|endoftext|>",
+                "add_bos_token": False,
+                "added_tokens_decoder": {str(n_vocab - 1): {"content": "<|endoftext|>", "special": True}},
+            }
+        )
+    )
     return directory

@@ -11,22 +11,27 @@ import io
 import zipfile
 from pathlib import Path
 
-FEES = [("Item", "Amount", "Due"), ("Late payment fee", "175 kroner", "within 14 days"),
-        ("Key replacement", "60 kroner", "on request")]
+FEES = [
+    ("Item", "Amount", "Due"),
+    ("Late payment fee", "175 kroner", "within 14 days"),
+    ("Key replacement", "60 kroner", "on request"),
+]
 
 # Sections of a real contract are longer than a line; this gives each one its own chunk.
-_CLAUSE = ("Any notice about {topic} must be given in writing and delivered by hand or by registered "
-           "post to the address stated in this agreement. A notice takes effect on the day it is "
-           "received, and copies of every notice are kept by both parties for the whole term.")
+_CLAUSE = (
+    "Any notice about {topic} must be given in writing and delivered by hand or by registered "
+    "post to the address stated in this agreement. A notice takes effect on the day it is "
+    "received, and copies of every notice are kept by both parties for the whole term."
+)
 
 _FOOTNOTES = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
     '<w:footnotes xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
     '<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:footnote>'
     '<w:footnote w:type="continuationSeparator" w:id="0"><w:p><w:r><w:continuationSeparator/></w:r></w:p>'
-    '</w:footnote>'
+    "</w:footnote>"
     '<w:footnote w:id="1"><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:footnote>'
-    '</w:footnotes>'
+    "</w:footnotes>"
 )
 
 
@@ -56,8 +61,12 @@ def docx_document(footnote: str = "Fees follow the tenancy act of 1999, section 
     document.add_heading("Ending the lease", level=1)
     document.add_paragraph("Either party may end the lease with three months notice.")
     # The footnote: its part, the relationship from the document, and a reference in the text.
-    part = Part(PackURI("/word/footnotes.xml"), CONTENT_TYPE.WML_FOOTNOTES,
-                _FOOTNOTES.format(text=footnote).encode(), document.part.package)
+    part = Part(
+        PackURI("/word/footnotes.xml"),
+        CONTENT_TYPE.WML_FOOTNOTES,
+        _FOOTNOTES.format(text=footnote).encode(),
+        document.part.package,
+    )
     document.part.relate_to(part, RELATIONSHIP_TYPE.FOOTNOTES)
     run = OxmlElement("w:r")
     reference = OxmlElement("w:footnoteReference")
@@ -108,11 +117,12 @@ def make_odt(path: Path) -> Path:
         f'<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="{office}" '
         f'xmlns:text="{text}" xmlns:table="{table}" office:version="1.2"><office:body><office:text>'
         '<text:h text:outline-level="1">Warranty</text:h>'
-        '<text:p>The warranty lasts<text:s/>two years.</text:p>'
+        "<text:p>The warranty lasts<text:s/>two years.</text:p>"
         '<text:h text:outline-level="2">Exclusions</text:h>'
-        '<table:table><table:table-row><table:table-cell><text:p>Water damage</text:p></table:table-cell>'
-        '<table:table-cell><text:p>not covered zanthorite</text:p></table:table-cell></table:table-row>'
-        '</table:table></office:text></office:body></office:document-content>')
+        "<table:table><table:table-row><table:table-cell><text:p>Water damage</text:p></table:table-cell>"
+        "<table:table-cell><text:p>not covered zanthorite</text:p></table:table-cell></table:table-row>"
+        "</table:table></office:text></office:body></office:document-content>"
+    )
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("mimetype", "application/vnd.oasis.opendocument.text", zipfile.ZIP_STORED)
         archive.writestr("content.xml", content, zipfile.ZIP_DEFLATED)

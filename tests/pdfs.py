@@ -32,8 +32,9 @@ def _content(lines: list[str] | None, typeset: bool = False) -> bytes:
     return b"\n".join(out) + b"\n"
 
 
-def pdf_bytes(pages: list[list[str] | None], compress: bool = True, labels: bytes = b"",
-              typeset: bool = False) -> bytes:
+def pdf_bytes(
+    pages: list[list[str] | None], compress: bool = True, labels: bytes = b"", typeset: bool = False
+) -> bytes:
     """A PDF whose page i shows ``pages[i]`` line by line (None: a page without any text).
 
     ``labels``: a /PageLabels number tree's /Nums array body, e.g. ``b"0 << /S /r >> 2 << /S /D >>"``
@@ -51,14 +52,16 @@ def pdf_bytes(pages: list[list[str] | None], compress: bool = True, labels: byte
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
     for index, lines in enumerate(pages):
         page_id = page_ids[index]
-        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-                       b"/Resources << /Font << /F1 %d 0 R >> >> /Contents %d 0 R >>"
-                       % (font_id, page_id + 1))
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            b"/Resources << /Font << /F1 %d 0 R >> >> /Contents %d 0 R >>" % (font_id, page_id + 1)
+        )
         stream = _content(lines, typeset)
         if compress:
             stream = zlib.compress(stream)
-            objects.append(b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream)
-                           + stream + b"\nendstream")
+            objects.append(
+                b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream"
+            )
         else:
             objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
@@ -74,8 +77,13 @@ def pdf_bytes(pages: list[list[str] | None], compress: bool = True, labels: byte
     return bytes(out)
 
 
-def make_pdf(path: Path, pages: list[list[str] | None], compress: bool = True, labels: bytes = b"",
-             typeset: bool = False) -> Path:
+def make_pdf(
+    path: Path,
+    pages: list[list[str] | None],
+    compress: bool = True,
+    labels: bytes = b"",
+    typeset: bool = False,
+) -> Path:
     path.write_bytes(pdf_bytes(pages, compress, labels, typeset))
     return path
 
@@ -104,8 +112,10 @@ def make_truncated_pdf(path: Path, pages: list[list[str] | None], keep: float = 
 def known_pages(count: int, marker: str = "page") -> list[list[str]]:
     """Pages with a unique word on each: page n holds ``f"{marker}word{n}"`` plus filler text."""
     filler = "The quick brown fox jumps over the lazy dog while the committee reviews the budget."
-    return [[f"Heading of {marker} {n}", f"This page holds {marker}word{n} in its body.", filler]
-            for n in range(1, count + 1)]
+    return [
+        [f"Heading of {marker} {n}", f"This page holds {marker}word{n} in its body.", filler]
+        for n in range(1, count + 1)
+    ]
 
 
 def scanned_image(lines: list[str], dpi: int = 150, height_pt: int = 792):

@@ -25,13 +25,28 @@ from pathlib import Path
 ATTEMPTS = 3
 
 
-def start(env: dict[str, str], workers: int = 1, cpus: int = 1, head_cpus: int = 1) -> tuple[subprocess.Popen, str]:
+def start(
+    env: dict[str, str], workers: int = 1, cpus: int = 1, head_cpus: int = 1
+) -> tuple[subprocess.Popen, str]:
     """This script in a subprocess (stdin a pipe: close it to stop the cluster); its address.
     ``env`` must name a RAY_TMPDIR of this cluster's own."""
     for attempt in range(1, ATTEMPTS + 1):
-        process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--workers", str(workers),
-                                    "--cpus", str(cpus), "--head-cpus", str(head_cpus)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   text=True, env={**os.environ, **env})
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--workers",
+                str(workers),
+                "--cpus",
+                str(cpus),
+                "--head-cpus",
+                str(head_cpus),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **env},
+        )
         line = process.stdout.readline()
         if line:
             return process, json.loads(line)["address"]
@@ -53,8 +68,10 @@ def main() -> None:
     from ray.cluster_utils import Cluster
 
     loopback = {"node_ip_address": "127.0.0.1", "object_store_memory": 80 * 1024 * 1024}
-    cluster = Cluster(initialize_head=True, head_node_args={**loopback, "num_cpus": args.head_cpus,
-                                                            "include_dashboard": False})
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={**loopback, "num_cpus": args.head_cpus, "include_dashboard": False},
+    )
     for _ in range(args.workers):
         cluster.add_node(**loopback, num_cpus=args.cpus)
     cluster.wait_for_nodes()

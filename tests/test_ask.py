@@ -20,8 +20,11 @@ from localagent.cli import main
 REPORT = [
     ["Annual report 2025", "The company grew in all regions during the year."],
     ["Staff", "The company employs 120 people in three offices."],
-    ["Outlook", "The new headquarters will open in Tallinn in September 2026.",
-     "Revenue is expected to reach 9.4 million euros."],
+    [
+        "Outlook",
+        "The new headquarters will open in Tallinn in September 2026.",
+        "Revenue is expected to reach 9.4 million euros.",
+    ],
 ]
 
 
@@ -30,6 +33,7 @@ def _source(n: int, text: str, file: str = "/docs/kettle.pdf", page: int = 1) ->
 
 
 # --- no model ------------------------------------------------------------------------------------
+
 
 def test_parse_reply_strips_markers_and_keeps_cited_numbers():
     assert parse_reply(" 31 March 2027 [2][1]\nQuestion: x") == ("31 March 2027", [2, 1])
@@ -42,16 +46,22 @@ def test_verify_accepts_copied_answer_and_credits_the_source_that_holds_it():
     assert verdict.found and [s.n for s in verdict.cited] == [2]
 
 
-@pytest.mark.parametrize("answer, question", [
-    ("1000 degrees Fahrenheit", "What is the maximum temperature of the kettle?"),  # invented
-    ("3 weeks", "How often should the kettle be descaled?"),  # number from another sentence
-    ("1.7 litres", "What is the power of the kettle?"),  # copied, but from a sentence about capacity
-    ("the kettle", "How often should the kettle be descaled?"),  # repeats the question
-    ("not found", "How often should the kettle be descaled?"),
-])
+@pytest.mark.parametrize(
+    "answer, question",
+    [
+        ("1000 degrees Fahrenheit", "What is the maximum temperature of the kettle?"),  # invented
+        ("3 weeks", "How often should the kettle be descaled?"),  # number from another sentence
+        ("1.7 litres", "What is the power of the kettle?"),  # copied, but from a sentence about capacity
+        ("the kettle", "How often should the kettle be descaled?"),  # repeats the question
+        ("not found", "How often should the kettle be descaled?"),
+    ],
+)
 def test_verify_refuses_unsupported_answers(answer, question):
-    source = _source(1, "Maximum capacity: 1.7 litres. Power: 2,200 watts. Descale the kettle every 4 weeks. "
-                        "The warranty period is 3 years.")
+    source = _source(
+        1,
+        "Maximum capacity: 1.7 litres. Power: 2,200 watts. Descale the kettle every 4 weeks. "
+        "The warranty period is 3 years.",
+    )
     assert not verify(answer, [1], [source], question).found
 
 
@@ -62,13 +72,16 @@ def test_sources_are_numbered_deduplicated_focused_and_within_budget():
         return SearchHit(chunk_id, 1, "/d/a.pdf", page, 1, 2, 0, len(text), text, None, snippet="", score=1.0)
 
     long = " ".join(f"Filler sentence number {i} about nothing." for i in range(60))
-    hits = [hit(1, long + " The deposit is 900 euros. " + long),
-            hit(2, "The deposit is 900 euros and is returned at the end."),
-            hit(3, "The deposit is 900 euros and is returned at the end."),  # duplicate text
-            hit(4, "Rent is due monthly.", page=2)]
+    hits = [
+        hit(1, long + " The deposit is 900 euros. " + long),
+        hit(2, "The deposit is 900 euros and is returned at the end."),
+        hit(3, "The deposit is 900 euros and is returned at the end."),  # duplicate text
+        hit(4, "Rent is due monthly.", page=2),
+    ]
     count = len  # one "token" per character: a strict budget
-    sources = build_sources(hits, "How large is the deposit?", count, max_sources=4, budget_tokens=400,
-                            source_tokens=120)
+    sources = build_sources(
+        hits, "How large is the deposit?", count, max_sources=4, budget_tokens=400, source_tokens=120
+    )
     assert [s.n for s in sources] == list(range(1, len(sources) + 1))
     assert len({s.chunk_id for s in sources}) == len(sources)
     assert sum(1 for s in sources if "returned at the end" in s.text) == 1
@@ -93,10 +106,13 @@ def test_ask_without_documents_is_a_one_line_error(capsys):
     assert len(err) == 1 and "no documents" in err[0] and "localagent index" in err[0]
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["ask", "   "], "the question is empty"),
-    (["ask", "--agent", "--max-steps", "0", "x"], "--max-steps must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["ask", "   "], "the question is empty"),
+        (["ask", "--agent", "--max-steps", "0", "x"], "--max-steps must be at least 1"),
+    ],
+)
 def test_ask_bad_input_is_a_one_line_error(argv, message, capsys):
     assert main(argv) == 1
     err = capsys.readouterr().err.strip().splitlines()
@@ -104,6 +120,7 @@ def test_ask_bad_input_is_a_one_line_error(argv, message, capsys):
 
 
 # --- with the default model ----------------------------------------------------------------------
+
 
 @pytest.mark.model
 def test_ask_cites_page_three_and_refuses_unrelated_question(tmp_path, default_model, capsys, monkeypatch):
@@ -166,14 +183,22 @@ def test_index_and_ask_run_without_network(tmp_path, default_model):
     env = dict(os.environ)
     cli = [sys.executable, "-m", "localagent"]
     offline = ["unshare", "-rn"]
-    check = subprocess.run(offline + [sys.executable, "-c",
-                                      "import socket; socket.create_connection(('1.1.1.1', 53), 2)"],
-                           capture_output=True, text=True, env=env)
+    check = subprocess.run(
+        offline + [sys.executable, "-c", "import socket; socket.create_connection(('1.1.1.1', 53), 2)"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert check.returncode != 0 and "unreachable" in check.stderr.lower()  # really offline
     done = subprocess.run(offline + cli + ["index", str(pdf)], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
-    done = subprocess.run(offline + cli + ["ask", "--json", "How many people does the company employ?"],
-                          capture_output=True, text=True, env=env, timeout=300)
+    done = subprocess.run(
+        offline + cli + ["ask", "--json", "How many people does the company employ?"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["found"] and "120" in data["answer"] and data["citations"][0]["page"] == 2
@@ -198,28 +223,34 @@ def test_prompt_header_kv_state_is_saved_and_restored_from_disk(tmp_path, defaul
     assert len(list((tmp_path / "kv").glob("*.kv"))) == 1
 
 
-@pytest.mark.parametrize("question, answer, ok", [
-    ("Who was invoice 2024-121 billed to?", "Invoice date: 12 February 2024.", False),
-    ("Which company issued the invoices?", "2024-121", False),
-    ("How much is the monthly rent?", "Maria Lopez", False),
-    ("Which company issued the invoices?", "Nordlicht Printing GmbH", True),
-    ("For how long may the tenant renew the lease?", "a further two years", True),
-    ("When does the patent license terminate?", "as of the date such litigation is filed", True),
-    ("Who must give written consent?", "the landlord", True),
-    ("What does the licence permit?", "use, copy and modify", True),  # no expectation
-])
+@pytest.mark.parametrize(
+    "question, answer, ok",
+    [
+        ("Who was invoice 2024-121 billed to?", "Invoice date: 12 February 2024.", False),
+        ("Which company issued the invoices?", "2024-121", False),
+        ("How much is the monthly rent?", "Maria Lopez", False),
+        ("Which company issued the invoices?", "Nordlicht Printing GmbH", True),
+        ("For how long may the tenant renew the lease?", "a further two years", True),
+        ("When does the patent license terminate?", "as of the date such litigation is filed", True),
+        ("Who must give written consent?", "the landlord", True),
+        ("What does the licence permit?", "use, copy and modify", True),  # no expectation
+    ],
+)
 def test_answer_must_be_the_kind_the_question_asks_for(question, answer, ok):
     from localagent.agent.answer_types import kind_matches
 
     assert kind_matches(question, answer) is ok
 
 
-@pytest.mark.parametrize("answer, source, expected", [
-    ("2004", "Apache License Version 2.0, January 2004 http://www.apache.org/licenses/", "January 2004"),
-    ("2007", "Version 3, 29 June 2007. Copyright (C) 2007 Free Software Foundation", "29 June 2007"),
-    ("1932", "It opened to traffic in 1932.", "1932"),
-    ("1,450 euros", "The rent is 1,450 euros in May 2024.", "1,450 euros"),
-])
+@pytest.mark.parametrize(
+    "answer, source, expected",
+    [
+        ("2004", "Apache License Version 2.0, January 2004 http://www.apache.org/licenses/", "January 2004"),
+        ("2007", "Version 3, 29 June 2007. Copyright (C) 2007 Free Software Foundation", "29 June 2007"),
+        ("1932", "It opened to traffic in 1932.", "1932"),
+        ("1,450 euros", "The rent is 1,450 euros in May 2024.", "1,450 euros"),
+    ],
+)
 def test_a_bare_year_becomes_the_whole_date_of_the_source(answer, source, expected):
     from localagent.agent.answer_types import complete_date
 

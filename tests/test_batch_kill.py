@@ -56,13 +56,27 @@ def _wait_for_growth(out: Path, process: subprocess.Popen, timeout: float) -> No
 
 
 def _command(docs: Path, out: Path, workers: int) -> list[str]:
-    return [sys.executable, "-m", "localagent", "batch", str(docs), "--task", "classify", "--labels",
-            "invoice,letter,recipe", "--out", str(out), "--workers", str(workers)]
+    return [
+        sys.executable,
+        "-m",
+        "localagent",
+        "batch",
+        str(docs),
+        "--task",
+        "classify",
+        "--labels",
+        "invoice,letter,recipe",
+        "--out",
+        str(out),
+        "--workers",
+        str(workers),
+    ]
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 def test_sigkill_at_random_moments_then_rerun_gives_one_ok_record_per_input(
-        tmp_path: Path, default_model: Path, fmt: str) -> None:
+    tmp_path: Path, default_model: Path, fmt: str
+) -> None:
     read_gguf_info(default_model)  # warm the model-facts cache, else every early kill repeats its parse
     # enough documents that the work outlasts all the kills on a fast idle machine too
     kinds = make_short_documents(tmp_path / "docs", 120 if fmt == "jsonl" else 30)
@@ -72,8 +86,9 @@ def test_sigkill_at_random_moments_then_rerun_gives_one_ok_record_per_input(
     sizes = []
     for n in range(kills):
         workers = 2 if n % 4 == 3 else 1  # some kills hit a parent with worker processes
-        process = subprocess.Popen(_command(tmp_path / "docs", out, workers), stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            _command(tmp_path / "docs", out, workers), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         if n % 2 == 0:  # a random moment from the start: start-up, model load, reconcile or work
             time.sleep(rng.uniform(0.2, 2.5))
         else:  # a random moment after the next record lands: generating or writing the one after

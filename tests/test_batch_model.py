@@ -30,8 +30,9 @@ def _batch(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, dict]:
     return code, json.loads(out)
 
 
-def test_classify_rerun_skips_done_and_copies_identical_documents(tmp_path: Path, default_model: Path,
-                                                                  capsys: pytest.CaptureFixture) -> None:
+def test_classify_rerun_skips_done_and_copies_identical_documents(
+    tmp_path: Path, default_model: Path, capsys: pytest.CaptureFixture
+) -> None:
     docs = tmp_path / "docs"
     make_short_documents(docs, 3)
     shutil.copy(docs / "doc_000.txt", docs / "copy_of_0.txt")
@@ -60,13 +61,24 @@ def test_classify_rerun_skips_done_and_copies_identical_documents(tmp_path: Path
 
 
 @pytest.mark.timeout(1200)  # 572 s on 2 cores at load average ~15 (pytest --durations); see pyproject
-def test_extract_invoices_gives_valid_json_and_mostly_right_fields(tmp_path: Path, default_model: Path,
-                                                                  capsys: pytest.CaptureFixture) -> None:
+def test_extract_invoices_gives_valid_json_and_mostly_right_fields(
+    tmp_path: Path, default_model: Path, capsys: pytest.CaptureFixture
+) -> None:
     truth = make_invoices(tmp_path / "invoices", 10)
     schema = write_schema(tmp_path / "invoice.schema.json")
     out = tmp_path / "invoices.jsonl"
-    code, summary = _batch(capsys, str(tmp_path / "invoices"), "--task", "extract", "--schema", str(schema),
-                           "--out", str(out), "--max-tokens", "80")
+    code, summary = _batch(
+        capsys,
+        str(tmp_path / "invoices"),
+        "--task",
+        "extract",
+        "--schema",
+        str(schema),
+        "--out",
+        str(out),
+        "--max-tokens",
+        "80",
+    )
     records = _records(out)
     assert code == 0 and len(records) == 10 and all(r["status"] == "ok" for r in records), records
     right = total = 0
@@ -80,10 +92,14 @@ def test_extract_invoices_gives_valid_json_and_mostly_right_fields(tmp_path: Pat
     assert rate >= 0.75
 
 
-def test_summarize_long_document_goes_through_map_reduce(default_model: Path, tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    text = "\n\n".join(f"Part {i}. The harbour committee met to plan the ferry timetable. Boats will leave "
-                       f"every {10 + i} minutes and a ticket costs {2 + i % 5} euros." for i in range(14))
+def test_summarize_long_document_goes_through_map_reduce(
+    default_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = "\n\n".join(
+        f"Part {i}. The harbour committee met to plan the ferry timetable. Boats will leave "
+        f"every {10 + i} minutes and a ticket costs {2 + i % 5} euros."
+        for i in range(14)
+    )
     (tmp_path / "long.txt").write_text(text)
     engine = Engine(default_model, n_ctx=256, n_threads=1)
     assert len(engine.tokenize(text)) > 256
@@ -104,12 +120,23 @@ def test_summarize_long_document_goes_through_map_reduce(default_model: Path, tm
     assert summary and len(summary) < len(text)
 
 
-def test_two_workers_one_record_each_and_no_stray_processes(tmp_path: Path, default_model: Path,
-                                                            capsys: pytest.CaptureFixture) -> None:
+def test_two_workers_one_record_each_and_no_stray_processes(
+    tmp_path: Path, default_model: Path, capsys: pytest.CaptureFixture
+) -> None:
     kinds = make_short_documents(tmp_path / "docs", 4)
     out = tmp_path / "labels.csv"
-    code, summary = _batch(capsys, str(tmp_path / "docs"), "--task", "classify", "--labels",
-                           "invoice,letter,recipe", "--out", str(out), "--workers", "2")
+    code, summary = _batch(
+        capsys,
+        str(tmp_path / "docs"),
+        "--task",
+        "classify",
+        "--labels",
+        "invoice,letter,recipe",
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+    )
     assert code == 0 and summary["ok"] == 4 and summary["processed"] == 4
     lines = out.read_text().splitlines()
     assert lines[0] == "file,sha256,task,status,result,error,model,elapsed_s"
@@ -119,16 +146,37 @@ def test_two_workers_one_record_each_and_no_stray_processes(tmp_path: Path, defa
     assert multiprocessing.active_children() == []
 
 
-def test_too_many_workers_refused_and_all_failed_exits_1(tmp_path: Path, default_model: Path,
-                                                         capsys: pytest.CaptureFixture) -> None:
+def test_too_many_workers_refused_and_all_failed_exits_1(
+    tmp_path: Path, default_model: Path, capsys: pytest.CaptureFixture
+) -> None:
     (tmp_path / "a.txt").write_text("Dear Ann, see you soon.\n")
-    code = main(["batch", str(tmp_path / "a.txt"), "--task", "classify", "--labels", "a,b", "--out",
-                 str(tmp_path / "o.jsonl"), "--workers", "100000"])
+    code = main(
+        [
+            "batch",
+            str(tmp_path / "a.txt"),
+            "--task",
+            "classify",
+            "--labels",
+            "a,b",
+            "--out",
+            str(tmp_path / "o.jsonl"),
+            "--workers",
+            "100000",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1 and "--workers 100000 needs about" in err and len(err.strip().splitlines()) == 1
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "b.txt").write_bytes(b"\x00\x00\x01 binary")
-    code, summary = _batch(capsys, str(tmp_path / "bin"), "--task", "classify", "--labels", "a,b", "--out",
-                           str(tmp_path / "o2.jsonl"))
+    code, summary = _batch(
+        capsys,
+        str(tmp_path / "bin"),
+        "--task",
+        "classify",
+        "--labels",
+        "a,b",
+        "--out",
+        str(tmp_path / "o2.jsonl"),
+    )
     assert code == 1 and summary["errors"] == 1 and summary["ok"] == 0
     assert _records(tmp_path / "o2.jsonl")[0]["status"] == "error"

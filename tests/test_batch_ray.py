@@ -25,8 +25,10 @@ import pytest
 import ray_local_cluster
 from batch_samples import make_invoices, make_short_documents, write_schema
 
-pytestmark = [pytest.mark.ray, pytest.mark.skipif(importlib.util.find_spec("ray") is None,
-                                                  reason="needs the [cluster] extra (ray)")]
+pytestmark = [
+    pytest.mark.ray,
+    pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="needs the [cluster] extra (ray)"),
+]
 
 TESTS = Path(__file__).resolve().parent
 MODEL = ["--model", "tern-18m", "--n-ctx", "512"]  # the project's 18M ternary model: fast on 2 cores
@@ -40,12 +42,22 @@ class Cluster:
         self.process, self.address, self.env = process, address, env
 
     def batch(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "localagent", "batch", *args], capture_output=True,
-                              text=True, env={**os.environ, **self.env}, timeout=timeout)
+        return subprocess.run(
+            [sys.executable, "-m", "localagent", "batch", *args],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **self.env},
+            timeout=timeout,
+        )
 
     def popen_batch(self, *args: str) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "-m", "localagent", "batch", *args], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env={**os.environ, **self.env})
+        return subprocess.Popen(
+            [sys.executable, "-m", "localagent", "batch", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **self.env},
+        )
 
     def actor_pids(self) -> list[int]:
         return [pid for pid in _descendants(self.process.pid) if _cmdline(pid).startswith("ray::BatchActor")]
@@ -53,10 +65,16 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    ray_tmp = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))  # short: Ray's socket paths must fit 107 bytes
+    ray_tmp = Path(
+        tempfile.mkdtemp(prefix="ray-", dir="/tmp")
+    )  # short: Ray's socket paths must fit 107 bytes
     home = tmp_path_factory.mktemp("ray-home")
-    env = {"RAY_TMPDIR": str(ray_tmp), "RAY_USAGE_STATS_ENABLED": "0", "LOCALAGENT_HOME": str(home / "home"),
-           "LOCALAGENT_CACHE_DIR": str(home / "cache")}
+    env = {
+        "RAY_TMPDIR": str(ray_tmp),
+        "RAY_USAGE_STATS_ENABLED": "0",
+        "LOCALAGENT_HOME": str(home / "home"),
+        "LOCALAGENT_CACHE_DIR": str(home / "cache"),
+    }
     process, address = ray_local_cluster.start(env, workers=1, cpus=1, head_cpus=1)  # 2 nodes: 2 CPUs
     try:
         assert address.startswith("127.0.0.1:")
@@ -117,7 +135,7 @@ def _inet_sockets(pids: list[int]) -> list[str]:
 
 def _address(hex_ip: str) -> str:
     raw = bytes.fromhex(hex_ip)
-    words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))  # little-endian 32-bit words
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))  # little-endian 32-bit words
     if len(words) == 16 and words[:12] == b"\0" * 10 + b"\xff\xff":
         words = words[12:]  # IPv4-mapped IPv6
     if len(words) == 4:
@@ -128,7 +146,9 @@ def _address(hex_ip: str) -> str:
 def _assert_loopback_only(pids: list[int]) -> None:
     addresses = _inet_sockets(pids)
     assert addresses, "found no sockets of the Ray processes (is /proc readable?)"
-    assert set(addresses) <= {"127.0.0.1", "::1"}, f"a Ray process holds a non-loopback socket: {set(addresses)}"
+    assert set(addresses) <= {"127.0.0.1", "::1"}, (
+        f"a Ray process holds a non-loopback socket: {set(addresses)}"
+    )
 
 
 def _records(path: Path) -> list[dict]:
@@ -138,7 +158,9 @@ def _records(path: Path) -> list[dict]:
 def _by_file(path: Path) -> dict[str, tuple]:
     records = _records(path)
     assert len({r["file"] for r in records}) == len(records), "a document has two records"
-    return {r["file"]: (r["sha256"], r["task"], r["status"], r["result"], r["error"], r["model"]) for r in records}
+    return {
+        r["file"]: (r["sha256"], r["task"], r["status"], r["result"], r["error"], r["model"]) for r in records
+    }
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +168,11 @@ def documents(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("ray-docs")
     make_short_documents(root / "short", DOCS)
     make_invoices(root / "invoices", DOCS)
-    return {"short": root / "short", "invoices": root / "invoices", "schema": write_schema(root / "schema.json")}
+    return {
+        "short": root / "short",
+        "invoices": root / "invoices",
+        "schema": write_schema(root / "schema.json"),
+    }
 
 
 def test_cluster_binds_loopback_only(cluster: Cluster) -> None:
@@ -154,17 +180,27 @@ def test_cluster_binds_loopback_only(cluster: Cluster) -> None:
 
 
 @pytest.mark.parametrize("task", ["classify", "extract"])
-def test_ray_records_equal_a_local_one_worker_run(cluster: Cluster, documents: dict[str, Path], tmp_path: Path,
-                                                   task: str) -> None:
+def test_ray_records_equal_a_local_one_worker_run(
+    cluster: Cluster, documents: dict[str, Path], tmp_path: Path, task: str
+) -> None:
     if task == "classify":
         args = [str(documents["short"]), *CLASSIFY, *MODEL]
     else:
-        args = [str(documents["invoices"]), "--task", "extract", "--schema", str(documents["schema"]),
-                "--max-tokens", EXTRACT_TOKENS, *MODEL]
+        args = [
+            str(documents["invoices"]),
+            "--task",
+            "extract",
+            "--schema",
+            str(documents["schema"]),
+            "--max-tokens",
+            EXTRACT_TOKENS,
+            *MODEL,
+        ]
     local = cluster.batch(*args, "--out", str(tmp_path / "local.jsonl"), "--workers", "1")
     assert local.returncode == 0, local.stderr
-    on_ray = cluster.batch(*args, "--out", str(tmp_path / "ray.jsonl"), "--ray", cluster.address,
-                           "--ray-workers", "2", "--json")
+    on_ray = cluster.batch(
+        *args, "--out", str(tmp_path / "ray.jsonl"), "--ray", cluster.address, "--ray-workers", "2", "--json"
+    )
     assert on_ray.returncode == 0, on_ray.stderr
     summary = json.loads(on_ray.stdout)
     assert summary["processed"] == DOCS and summary["retried"] == 0
@@ -185,15 +221,25 @@ def _wait_for_records(out: Path, process: subprocess.Popen, count: int, timeout:
 
 
 def _extract_args(documents: dict[str, Path]) -> list[str]:
-    return [str(documents["invoices"]), "--task", "extract", "--schema", str(documents["schema"]),
-            "--max-tokens", EXTRACT_TOKENS, *MODEL]
+    return [
+        str(documents["invoices"]),
+        "--task",
+        "extract",
+        "--schema",
+        str(documents["schema"]),
+        "--max-tokens",
+        EXTRACT_TOKENS,
+        *MODEL,
+    ]
 
 
-def test_killed_worker_documents_are_retried_and_written_once(cluster: Cluster, documents: dict[str, Path],
-                                                              tmp_path: Path) -> None:
+def test_killed_worker_documents_are_retried_and_written_once(
+    cluster: Cluster, documents: dict[str, Path], tmp_path: Path
+) -> None:
     out = tmp_path / "fields.jsonl"
-    driver = cluster.popen_batch(*_extract_args(documents), "--out", str(out), "--ray", cluster.address,
-                                 "--ray-workers", "2", "--json")
+    driver = cluster.popen_batch(
+        *_extract_args(documents), "--out", str(out), "--ray", cluster.address, "--ray-workers", "2", "--json"
+    )
     _wait_for_records(out, driver, 4)
     actors = cluster.actor_pids()
     assert len(actors) == 2, [_cmdline(pid) for pid in actors]
@@ -208,8 +254,9 @@ def test_killed_worker_documents_are_retried_and_written_once(cluster: Cluster, 
     assert all("Ray worker" not in (error or "") for _, _, _, _, error, _ in records.values())
 
 
-def test_sigkilled_driver_then_rerun_gives_one_record_per_document(cluster: Cluster, documents: dict[str, Path],
-                                                                   tmp_path: Path) -> None:
+def test_sigkilled_driver_then_rerun_gives_one_record_per_document(
+    cluster: Cluster, documents: dict[str, Path], tmp_path: Path
+) -> None:
     out = tmp_path / "fields.jsonl"
     args = [*_extract_args(documents), "--out", str(out), "--ray", cluster.address, "--ray-workers", "2"]
     driver = cluster.popen_batch(*args)
@@ -232,12 +279,20 @@ def test_sigkilled_driver_then_rerun_gives_one_record_per_document(cluster: Clus
     assert sorted(r["file"] for r in records) == sorted(str(p) for p in documents["invoices"].iterdir())
 
 
-def test_worker_without_the_model_or_with_another_is_one_line_exit_1(cluster: Cluster, documents: dict[str, Path],
-                                                                    tmp_path: Path) -> None:
+def test_worker_without_the_model_or_with_another_is_one_line_exit_1(
+    cluster: Cluster, documents: dict[str, Path], tmp_path: Path
+) -> None:
     base = [str(documents["short"]), *CLASSIFY, *MODEL, "--ray", cluster.address]
-    missing = cluster.batch(*base, "--out", str(tmp_path / "a.jsonl"), "--ray-model-path", str(tmp_path / "no.gguf"))
-    other = cluster.batch(*base, "--out", str(tmp_path / "b.jsonl"), "--ray-model-path",
-                          str(TESTS.parent / "models" / "tern-18m-tq1_0.gguf"))
+    missing = cluster.batch(
+        *base, "--out", str(tmp_path / "a.jsonl"), "--ray-model-path", str(tmp_path / "no.gguf")
+    )
+    other = cluster.batch(
+        *base,
+        "--out",
+        str(tmp_path / "b.jsonl"),
+        "--ray-model-path",
+        str(TESTS.parent / "models" / "tern-18m-tq1_0.gguf"),
+    )
     for result, phrase in ((missing, "no model file at"), (other, "is another model than the driver's")):
         assert result.returncode == 1
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
@@ -254,9 +309,19 @@ def _unused_port() -> int:
     return next(port for port in range(47000, 48000) if port not in used)
 
 
-def test_unreachable_cluster_is_one_line_exit_1(cluster: Cluster, documents: dict[str, Path], tmp_path: Path) -> None:
-    result = cluster.batch(str(documents["short"]), *CLASSIFY, *MODEL, "--out", str(tmp_path / "a.jsonl"),
-                           "--ray", f"127.0.0.1:{_unused_port()}", timeout=60)
+def test_unreachable_cluster_is_one_line_exit_1(
+    cluster: Cluster, documents: dict[str, Path], tmp_path: Path
+) -> None:
+    result = cluster.batch(
+        str(documents["short"]),
+        *CLASSIFY,
+        *MODEL,
+        "--out",
+        str(tmp_path / "a.jsonl"),
+        "--ray",
+        f"127.0.0.1:{_unused_port()}",
+        timeout=60,
+    )
     assert result.returncode == 1
     assert result.stderr.startswith("localagent: error: cannot reach the Ray cluster at 127.0.0.1:")
     assert len(result.stderr.strip().splitlines()) == 1

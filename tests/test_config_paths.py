@@ -58,7 +58,7 @@ def test_unknown_key_names_file_and_line() -> None:
 
 
 def test_bad_toml_is_one_line_error_with_line(capsys: pytest.CaptureFixture[str]) -> None:
-    write_config("n_ctx = 1024\nmodel = \"unterminated\n")
+    write_config('n_ctx = 1024\nmodel = "unterminated\n')
     assert main(["config", "show"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "invalid TOML" in err and "line 2" in err
@@ -71,7 +71,9 @@ def test_wrong_type_in_env_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
         load_config()
 
 
-def test_config_show_reports_sources(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_config_show_reports_sources(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     write_config("temperature = 0.2\n")
     monkeypatch.setenv("LOCALAGENT_SEED", "7")
     assert main(["config", "show", "--json"]) == 0

@@ -40,15 +40,22 @@ def test_pdf_with_a_blank_page_keeps_numbering(tmp_path: Path):
     assert [(p.number, p.text.strip()) for p in pages] == [(1, "first"), (2, ""), (3, "third")]
 
 
-@pytest.mark.parametrize(("maker", "reason"), [
-    (lambda p: make_encrypted_pdf(p, known_pages(2)), "encrypted PDF (needs a password)"),
-    (lambda p: make_truncated_pdf(p, known_pages(6), keep=0.1), "truncated PDF"),
-    (lambda p: p.write_bytes(b"") and p, "empty file"),
-    (lambda p: make_pdf(p, [None, None]), "no text layer — scanned?"),
-    (lambda p: p.write_bytes(b"<html>not a pdf</html>") and p, "not a PDF"),
-    (lambda p: p.write_bytes(pdf_bytes(known_pages(2)).replace(b"/Pages 2 0 R", b"/Pages 9 0 R")) and p,
-     "corrupt PDF"),
-])
+@pytest.mark.parametrize(
+    ("maker", "reason"),
+    [
+        (lambda p: make_encrypted_pdf(p, known_pages(2)), "encrypted PDF (needs a password)"),
+        (lambda p: make_truncated_pdf(p, known_pages(6), keep=0.1), "truncated PDF"),
+        (lambda p: p.write_bytes(b"") and p, "empty file"),
+        (lambda p: make_pdf(p, [None, None]), "no text layer — scanned?"),
+        (lambda p: p.write_bytes(b"<html>not a pdf</html>") and p, "not a PDF"),
+        (
+            lambda p: (
+                p.write_bytes(pdf_bytes(known_pages(2)).replace(b"/Pages 2 0 R", b"/Pages 9 0 R")) and p
+            ),
+            "corrupt PDF",
+        ),
+    ],
+)
 def test_broken_pdfs_fail_with_a_reason(tmp_path: Path, maker, reason: str):
     path = tmp_path / "broken.pdf"
     maker(path)
@@ -71,12 +78,15 @@ def test_text_encodings(tmp_path: Path, encoding: str):
     assert pages[0].text == "Crème brûlée costs 5 €.\nSecond line.\n"
 
 
-@pytest.mark.parametrize(("data", "reason"), [
-    (b"", "empty file"),
-    (b"  \n\t\n", "empty file"),
-    (b"\x7fELF\x02\x01\x01\x00\x00\x00" + bytes(range(256)), "binary data"),
-    (b"caf\x81 au lait \x8d", "undecodable text"),
-])
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty file"),
+        (b"  \n\t\n", "empty file"),
+        (b"\x7fELF\x02\x01\x01\x00\x00\x00" + bytes(range(256)), "binary data"),
+        (b"caf\x81 au lait \x8d", "undecodable text"),
+    ],
+)
 def test_bad_text_files_fail_with_a_reason(tmp_path: Path, data: bytes, reason: str):
     path = tmp_path / "file.txt"
     path.write_bytes(data)
@@ -103,7 +113,11 @@ def test_form_feeds_split_text_into_pages_with_file_line_numbers(tmp_path: Path)
 def test_markdown_headings_skip_code_fences():
     text = "# Guide\n\nIntro\n\n```\n# not a heading\n```\n\nSetup\n-----\n\n### Deep ###\n"
     headings = find_headings(text)
-    assert [(h.line, h.level, h.title) for h in headings] == [(1, 1, "Guide"), (9, 2, "Setup"), (12, 3, "Deep")]
+    assert [(h.line, h.level, h.title) for h in headings] == [
+        (1, 1, "Guide"),
+        (9, 2, "Setup"),
+        (12, 3, "Deep"),
+    ]
 
 
 def test_markdown_reader_attaches_headings(tmp_path: Path):
@@ -132,8 +146,10 @@ def test_markdown_front_matter_is_not_a_heading():
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), min_size=1, max_size=12),
-       st.booleans())
+@given(
+    st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), min_size=1, max_size=12),
+    st.booleans(),
+)
 def test_damaged_pdfs_are_read_or_fail_with_a_reason(tmp_path: Path, changes, compress: bool):
     data = bytearray(pdf_bytes(known_pages(3), compress=compress))
     for where, value in changes:

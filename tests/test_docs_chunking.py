@@ -18,8 +18,10 @@ def _prose(seed: int, paragraphs: int) -> str:
     words = ["alpha", "beta", "gamma", "delta", "budget", "lease", "contract", "tenant", "a", "of"]
     out = []
     for _ in range(paragraphs):
-        lines = [" ".join(rng.choice(words) for _ in range(rng.randint(3, 14))) + "."
-                 for _ in range(rng.randint(1, 6))]
+        lines = [
+            " ".join(rng.choice(words) for _ in range(rng.randint(3, 14))) + "."
+            for _ in range(rng.randint(1, 6))
+        ]
         out.append("\n".join(lines))
     return "\n\n".join(out) + "\n"
 
@@ -41,7 +43,7 @@ def test_chunks_are_exact_slices_with_correct_lines(target: int, overlap: int):
     lines = text.split("\n")
     for chunk in chunks:
         assert chunk.page == 3
-        assert text[chunk.char_start:chunk.char_end] == chunk.text
+        assert text[chunk.char_start : chunk.char_end] == chunk.text
         assert chunk.text.strip() == chunk.text
         # line numbers are file lines: first_line + index of the line in the page
         assert chunk.text.split("\n")[0] in lines[chunk.line_start - 10]
@@ -87,14 +89,16 @@ def test_very_long_line_and_giant_word_are_cut():
     chunks = chunk_pages([Page(1, text)], 100, 10)
     assert len(chunks) > 20
     assert all(count_tokens(c.text) <= 150 for c in chunks)
-    assert all(text[c.char_start:c.char_end] == c.text for c in chunks)
+    assert all(text[c.char_start : c.char_end] == c.text for c in chunks)
     assert chunks[-1].line_start == chunks[-1].line_end == 2
 
 
 def test_markdown_sections_start_new_chunks_with_heading_paths():
-    text = ("# Manual\n\nIntro text here about the manual and why it exists.\n\n"
-            "## Install\n\n" + "Install step with detail. " * 12 + "\n\n"
-            "## Usage\n\nRun the tool.\n")
+    text = (
+        "# Manual\n\nIntro text here about the manual and why it exists.\n\n"
+        "## Install\n\n" + "Install step with detail. " * 12 + "\n\n"
+        "## Usage\n\nRun the tool.\n"
+    )
     page = Page(1, text, headings=find_headings(text))
     chunks = chunk_pages([page], 60, 10)
     usage = [c for c in chunks if "Run the tool." in c.text]
@@ -111,10 +115,15 @@ def test_empty_pages_give_no_chunks():
         chunk_pages([Page(1, "x")], 0, 0)
 
 
-_LINES = st.lists(st.one_of(
-    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\f\r"), max_size=120),
-    st.sampled_from(["", "# Title", "## Part two", "Setext", "-----", "```", "word " * 80]),
-), max_size=40)
+_LINES = st.lists(
+    st.one_of(
+        st.text(
+            alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\f\r"), max_size=120
+        ),
+        st.sampled_from(["", "# Title", "## Part two", "Setext", "-----", "```", "word " * 80]),
+    ),
+    max_size=40,
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -126,7 +135,7 @@ def test_chunk_invariants_hold_for_any_text(lines, target, overlap, first_line):
     starts = [c.char_start for c in chunks]
     assert starts == sorted(set(starts))
     for chunk in chunks:
-        assert text[chunk.char_start:chunk.char_end] == chunk.text and chunk.text.strip()
+        assert text[chunk.char_start : chunk.char_end] == chunk.text and chunk.text.strip()
         assert chunk.line_start == first_line + text.count("\n", 0, chunk.char_start)
         assert chunk.line_end == first_line + text.count("\n", 0, chunk.char_end)
     covered = set()

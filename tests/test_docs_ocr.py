@@ -25,8 +25,14 @@ def test_scanned_page_is_ocred_indexed_and_found(tmp_path: Path):
     make_pdf(docs / "typed.pdf", known_pages(1))
     with Index.open(tmp_path / "index.sqlite3") as index:
         # Default limits: the scan is read in a worker process with the memory cap.
-        summary = index_paths([docs], index=index, chunk_tokens=200, chunk_overlap=30, jobs=1,
-                              limits=ReadLimits(timeout_s=600, memory_mb=4096))
+        summary = index_paths(
+            [docs],
+            index=index,
+            chunk_tokens=200,
+            chunk_overlap=30,
+            jobs=1,
+            limits=ReadLimits(timeout_s=600, memory_mb=4096),
+        )
         assert summary.failed == [] and summary.indexed == 2
         assert summary.ocr_pages == 1 and summary.ocr_seconds > 0
         hit = index.search("payable March")[0]
@@ -62,13 +68,16 @@ def _sliver():
 
 
 @needs_ocr
-@pytest.mark.parametrize(("name", "write", "reason"), [
-    ("blank.png", lambda p: scanned_image([""], height_pt=100).save(p), "no text found by OCR"),
-    ("cut.png", lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(40)), "damaged or unknown image"),
-    ("text.jpg", lambda p: p.write_text("not an image"), "damaged or unknown image"),
-    # A 4000 x 2 pixel sliver: RapidOCR's own resize step raises (an OCR engine error).
-    ("sliver.png", lambda p: _sliver().save(p), "OCR failed (ResizeImgError"),
-])
+@pytest.mark.parametrize(
+    ("name", "write", "reason"),
+    [
+        ("blank.png", lambda p: scanned_image([""], height_pt=100).save(p), "no text found by OCR"),
+        ("cut.png", lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(40)), "damaged or unknown image"),
+        ("text.jpg", lambda p: p.write_text("not an image"), "damaged or unknown image"),
+        # A 4000 x 2 pixel sliver: RapidOCR's own resize step raises (an OCR engine error).
+        ("sliver.png", lambda p: _sliver().save(p), "OCR failed (ResizeImgError"),
+    ],
+)
 def test_bad_images_fail_with_a_reason(tmp_path: Path, name: str, write, reason: str):
     path = tmp_path / name
     write(path)
@@ -84,8 +93,9 @@ def test_without_the_extra_scans_say_how_to_get_it(tmp_path: Path, monkeypatch):
     scan = make_scanned_pdf(tmp_path / "scan.pdf", LINES, height_pt=110)
     with pytest.raises(DocumentError) as info:
         read_document(scan)
-    assert info.value.reason == ("no text layer — scanned? (install the [ocr] extra to read scans: "
-                                 "pip install 'localagent[ocr]')")
+    assert info.value.reason == (
+        "no text layer — scanned? (install the [ocr] extra to read scans: pip install 'localagent[ocr]')"
+    )
     image = tmp_path / "photo.png"
     scanned_image(LINES, height_pt=110).save(image)
     with pytest.raises(DocumentError, match=r"^image: needs OCR, install the \[ocr\] extra"):

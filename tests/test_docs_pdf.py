@@ -60,8 +60,12 @@ def test_typeset_words_keep_their_spaces(tmp_path: Path):
 
 
 def test_glued_words_are_counted_and_flag_the_page(tmp_path: Path):
-    glued = ["ofthepackageshouldbebrieflyexplainedinthisfile", "thenameofthepackageisgiveninthecontrolfile",
-             "everydebianpackagemusthaveacopyrightfile", "Normal words follow on this line."]
+    glued = [
+        "ofthepackageshouldbebrieflyexplainedinthisfile",
+        "thenameofthepackageisgiveninthecontrolfile",
+        "everydebianpackagemusthaveacopyrightfile",
+        "Normal words follow on this line.",
+    ]
     path = make_pdf(tmp_path / "glued.pdf", [glued, ["Only normal words on this page."]])
     pages = read_document(path)
     assert count_glued(pages[0].text).glued == 3 and looks_glued(pages[0].text)
@@ -89,12 +93,15 @@ def test_page_ranges():
     assert page_ranges([5, 1, 2, 3, 9, 10]) == "pages 1-3, 5, 9-10"
 
 
-@pytest.mark.parametrize(("file", "expected"), [
-    ("/d/contract.docx", "section “Fees > Late”, paragraphs 3-5"),
-    ("/d/page.html", "section “Fees > Late”, paragraphs 3-5"),
-    ("/d/report.pdf", "page 1"),
-    ("/d/notes.txt", "page 1"),
-])
+@pytest.mark.parametrize(
+    ("file", "expected"),
+    [
+        ("/d/contract.docx", "section “Fees > Late”, paragraphs 3-5"),
+        ("/d/page.html", "section “Fees > Late”, paragraphs 3-5"),
+        ("/d/report.pdf", "page 1"),
+        ("/d/notes.txt", "page 1"),
+    ],
+)
 def test_describe_place(file: str, expected: str):
     assert describe_place(file, 1, None, "Fees > Late", 3, 5) == expected
 

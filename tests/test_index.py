@@ -63,9 +63,15 @@ def index(tmp_path: Path):
 def run(paths, index, **kwargs):
     """index_paths in this process (jobs=1 and no per-file limits unless given: worker start-up
     would dominate here; tests/test_index_limits.py covers the limits)."""
-    return index_paths(paths, index=index, chunk_tokens=kwargs.pop("chunk_tokens", 200),
-                       chunk_overlap=kwargs.pop("chunk_overlap", 30), jobs=kwargs.pop("jobs", 1),
-                       limits=kwargs.pop("limits", ReadLimits()), **kwargs)
+    return index_paths(
+        paths,
+        index=index,
+        chunk_tokens=kwargs.pop("chunk_tokens", 200),
+        chunk_overlap=kwargs.pop("chunk_overlap", 30),
+        jobs=kwargs.pop("jobs", 1),
+        limits=kwargs.pop("limits", ReadLimits()),
+        **kwargs,
+    )
 
 
 def test_index_and_search_right_file_and_page(corpus: Path, index: Index):
@@ -135,7 +141,7 @@ def test_page_text_get_chunk_and_offsets(corpus: Path, index: Index):
     run([corpus], index)
     hit = index.search("reportword3")[0]
     page = index.page_text(hit.file, 3)
-    assert page is not None and page[hit.char_start:hit.char_end] == hit.text
+    assert page is not None and page[hit.char_start : hit.char_end] == hit.text
     assert index.page_text(hit.file, 99) is None and index.page_text("/nope", 1) is None
     chunk = index.get_chunk(hit.chunk_id)
     assert chunk is not None and chunk.text == hit.text and chunk.page == 3
@@ -193,7 +199,10 @@ def test_progress_events_and_cancel(corpus: Path, index: Index):
     assert [e.files_done for e in events if e.kind == "file"] == [1, 2, 3]
     assert events[0].files_total == WALKED
     rest = run([corpus], index)
-    assert rest.unchanged + rest.indexed == INDEXED and rest.indexed + len(rest.failed) + rest.unchanged == WALKED
+    assert (
+        rest.unchanged + rest.indexed == INDEXED
+        and rest.indexed + len(rest.failed) + rest.unchanged == WALKED
+    )
 
 
 def test_worker_processes_read_the_same_as_one_process(corpus: Path, tmp_path: Path):
@@ -204,7 +213,8 @@ def test_worker_processes_read_the_same_as_one_process(corpus: Path, tmp_path: P
             summary = run([corpus], index, jobs=jobs)
             chunks = index._conn.execute(
                 "SELECT d.path, c.page, c.line_start, c.char_start, c.char_end, c.text FROM chunks c "
-                "JOIN documents d ON d.id = c.document_id ORDER BY 1, 2, 4").fetchall()
+                "JOIN documents d ON d.id = c.document_id ORDER BY 1, 2, 4"
+            ).fetchall()
             failures = sorted((Path(f.path).name, f.reason) for f in summary.failed)
             results.append((summary.indexed, summary.pages, failures, chunks))
     assert results[0] == results[1]
@@ -241,11 +251,16 @@ def test_migration_from_version_1_keeps_documents_searchable(tmp_path: Path):
     conn = sqlite3.connect(path, isolation_level=None)
     schema.migrate(conn, target=1)  # the first released schema, written the way v1 wrote it
     conn.execute("INSERT INTO collections(name, created_at) VALUES ('old', 0)")
-    conn.execute("INSERT INTO documents(collection_id, path, size, mtime_ns, status, pages, chunks, "
-                 "indexed_at) VALUES (1, '/old/a.txt', 1, 1, 'ok', 1, 1, 0)")
+    conn.execute(
+        "INSERT INTO documents(collection_id, path, size, mtime_ns, status, pages, chunks, "
+        "indexed_at) VALUES (1, '/old/a.txt', 1, 1, 'ok', 1, 1, 0)"
+    )
     chunk = chunk_pages([Page(1, "the walrus memo")], 50, 0)[0]
-    conn.execute("INSERT INTO chunks(document_id, page, line_start, line_end, char_start, char_end, text) "
-                 "VALUES (1, 1, 1, 1, ?, ?, ?)", (chunk.char_start, chunk.char_end, chunk.text))
+    conn.execute(
+        "INSERT INTO chunks(document_id, page, line_start, line_end, char_start, char_end, text) "
+        "VALUES (1, 1, 1, 1, ?, ?, ?)",
+        (chunk.char_start, chunk.char_end, chunk.text),
+    )
     conn.close()
     with Index.open(path) as index:
         hits = index.search("walrus", collection="old", skip_missing=False)

@@ -31,7 +31,8 @@ def test_a_file_over_the_time_limit_is_failed_and_the_rest_indexed(tmp_path: Pat
     index, summary = _run(root, tmp_path, ReadLimits(timeout_s=2.0))
     with index:
         assert [(Path(f.path).name, f.reason) for f in summary.failed] == [
-            ("m-huge.txt", "took longer than 2 s to read (time limit per file; setting read_timeout_s)")]
+            ("m-huge.txt", "took longer than 2 s to read (time limit per file; setting read_timeout_s)")
+        ]
         assert summary.indexed == 2
         assert index.search("reportword2")[0].page == 2
         assert index.search("quokka")[0].file.endswith("z-notes.md")
@@ -51,4 +52,3 @@ def test_limits_come_from_the_settings(monkeypatch):
     monkeypatch.setenv("LOCALAGENT_READ_MEMORY_MB", "0")
     assert ReadLimits.from_settings() == ReadLimits(7.0, 0)
     assert ReadLimits.from_settings().active and not ReadLimits().active
-

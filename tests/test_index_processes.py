@@ -53,12 +53,14 @@ def assert_consistent(db: Path) -> int:
         rows = conn.execute(
             "SELECT d.path, d.status, d.pages, d.chunks, "
             "(SELECT count(*) FROM pages p WHERE p.document_id = d.id), "
-            "(SELECT count(*) FROM chunks c WHERE c.document_id = d.id) FROM documents d").fetchall()
+            "(SELECT count(*) FROM chunks c WHERE c.document_id = d.id) FROM documents d"
+        ).fetchall()
         for path, status, pages, chunks, page_rows, chunk_rows in rows:
             assert (pages, chunks) == (page_rows, chunk_rows), path
             assert status == "ok" and pages == PAGES, path
-        orphans = conn.execute("SELECT count(*) FROM chunks WHERE document_id NOT IN "
-                               "(SELECT id FROM documents)").fetchone()[0]
+        orphans = conn.execute(
+            "SELECT count(*) FROM chunks WHERE document_id NOT IN (SELECT id FROM documents)"
+        ).fetchone()[0]
         assert orphans == 0
         return len(rows)
     finally:
@@ -95,8 +97,12 @@ def wait_for_documents(db: Path, proc: subprocess.Popen, at_least: int, timeout:
 def test_kill_mid_run_then_resume_gives_complete_consistent_index(tmp_path: Path):
     corpus = make_many(tmp_path / "corpus")
     db = get_paths().index_db
-    proc = subprocess.Popen(index_command(str(corpus), "--json", "--jobs", "2"), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=os.environ.copy())
+    proc = subprocess.Popen(
+        index_command(str(corpus), "--json", "--jobs", "2"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=os.environ.copy(),
+    )
     try:
         wait_for_documents(db, proc, at_least=5)
         workers = children_of(proc.pid)
@@ -112,8 +118,13 @@ def test_kill_mid_run_then_resume_gives_complete_consistent_index(tmp_path: Path
     finished = assert_consistent(db)
     assert 5 <= finished < FILES
 
-    rerun = subprocess.run(index_command(str(corpus), "--json"), capture_output=True, text=True,
-                           env=os.environ.copy(), timeout=300)
+    rerun = subprocess.run(
+        index_command(str(corpus), "--json"),
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=300,
+    )
     assert rerun.returncode == 0, rerun.stderr
     summary = json.loads(rerun.stdout)
     assert summary["unchanged"] == finished  # finished files are not read again
@@ -129,8 +140,12 @@ def test_kill_mid_run_then_resume_gives_complete_consistent_index(tmp_path: Path
 def test_indexing_and_searching_processes_run_at_once(tmp_path: Path):
     corpus = make_many(tmp_path / "corpus")
     db = get_paths().index_db
-    proc = subprocess.Popen(index_command(str(corpus), "--json"), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=os.environ.copy())
+    proc = subprocess.Popen(
+        index_command(str(corpus), "--json"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=os.environ.copy(),
+    )
     searches, counts, cli = 0, [], None
     search_command = [sys.executable, "-m", "localagent", "search", "budget", "--json"]
     try:
@@ -165,8 +180,13 @@ def test_indexing_and_searching_processes_run_at_once(tmp_path: Path):
 def test_ctrl_c_finishes_the_current_file_and_reports(tmp_path: Path):
     corpus = make_many(tmp_path / "corpus")
     db = get_paths().index_db
-    proc = subprocess.Popen(index_command(str(corpus), "--json"), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    proc = subprocess.Popen(
+        index_command(str(corpus), "--json"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
     try:
         wait_for_documents(db, proc, at_least=3)
         proc.send_signal(signal.SIGINT)

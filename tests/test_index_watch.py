@@ -44,8 +44,13 @@ def test_watch_picks_up_new_changed_deleted_and_renamed_files(tmp_path: Path):
     docs.mkdir()
     (docs / "first.txt").write_text("The heron nests by the river.\n")
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "localagent", "index", "--watch", str(docs)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "localagent", "index", "--watch", str(docs)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     lines: queue.Queue[str] = queue.Queue()
     reader = threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True)
     reader.start()

@@ -169,15 +169,36 @@ def test_roundf_matches_a_plain_transcription() -> None:
     from kernels.formats.common import roundf
 
     rng = np.random.default_rng(3)
-    v = np.concatenate([
-        (rng.standard_normal(100_000) * 60).astype(np.float32),
-        np.arange(-600, 600, dtype=np.float32) + np.float32(0.5),
-        np.array([0.49999997, -0.49999997, 0.5, -0.5, 2.0**22 + 0.5, 2.0**23 - 0.5, 2.0**23 + 1, 3e38, -0.0, 0.0,
-                  1e-45, -1e-45, 8388607.5], np.float32),
-    ])
+    v = np.concatenate(
+        [
+            (rng.standard_normal(100_000) * 60).astype(np.float32),
+            np.arange(-600, 600, dtype=np.float32) + np.float32(0.5),
+            np.array(
+                [
+                    0.49999997,
+                    -0.49999997,
+                    0.5,
+                    -0.5,
+                    2.0**22 + 0.5,
+                    2.0**23 - 0.5,
+                    2.0**23 + 1,
+                    3e38,
+                    -0.0,
+                    0.0,
+                    1e-45,
+                    -1e-45,
+                    8388607.5,
+                ],
+                np.float32,
+            ),
+        ]
+    )
     r64 = v.astype(np.float64)
     want = (np.sign(r64) * np.floor(np.abs(r64) + 0.5)).astype(np.float32)  # exact in float64
     got = roundf(v)
     np.testing.assert_array_equal(got, want)
     assert np.array_equal(np.signbit(got), np.signbit(v))  # -0.3 -> -0.0, as C gives
-    assert np.isnan(roundf(np.array([np.nan], np.float32)))[0] and roundf(np.array([-np.inf], np.float32))[0] == -np.inf
+    assert (
+        np.isnan(roundf(np.array([np.nan], np.float32)))[0]
+        and roundf(np.array([-np.inf], np.float32))[0] == -np.inf
+    )

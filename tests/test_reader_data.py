@@ -35,7 +35,7 @@ class TextFiles:
         for name in ("tern-18m-heldout-prose.txt", "tern-18m-heldout-general.txt"):
             lines = (REPO / "models" / name).read_text(encoding="utf-8").splitlines()
             for i in range(0, min(len(lines), 1200), 40):
-                yield Document(f"{self.id}/{name}/{i}", "\n".join(lines[i:i + 40]), general=True)
+                yield Document(f"{self.id}/{name}/{i}", "\n".join(lines[i : i + 40]), general=True)
 
     def describe(self) -> dict:
         return {"id": self.id, "licence": "as models/tern-18m-corpus.json says"}
@@ -49,23 +49,30 @@ def vocab() -> Vocab:
 def test_spans_and_questions_by_kind():
     sentence = "Camlidl version 1.04 was released on 1 May 2002 and uses 12 MB of memory at most."
     kinds = {span.kind: span.text(sentence) for span in find_spans(sentence)}
-    assert kinds["version"] == "version 1.04" and kinds["date"] == "1 May 2002" and kinds["quantity"] == "12 MB"
+    assert (
+        kinds["version"] == "version 1.04" and kinds["date"] == "1 May 2002" and kinds["quantity"] == "12 MB"
+    )
     rng = random.Random(3)
     for span in find_spans(sentence):
         for _ in range(5):
             question = ask_about(sentence, span, rng)
-            assert question is None or (question.endswith("?") and span.text(sentence).lower() not in question.lower())
+            assert question is None or (
+                question.endswith("?") and span.text(sentence).lower() not in question.lower()
+            )
 
 
 def test_reflow_joins_wrapped_lines_only():
     text = "The option sets the\nsize of the buffer.\n\n  -v, --verbose\n  print more\nNext paragraph."
-    assert reflow(text) == ("The option sets the size of the buffer.\n\n  -v, --verbose print more\n"
-                            "Next paragraph.")
+    assert reflow(text) == (
+        "The option sets the size of the buffer.\n\n  -v, --verbose print more\nNext paragraph."
+    )
 
 
 def test_prompt_sources_are_token_runs_of_their_text(vocab):
-    sources = [SourceText(1, "/x/lease.pdf", 2, "The lease term ends on 31 March 2027."),
-               SourceText(2, "notes.md", 1, "Rent is 1,450 euros.")]
+    sources = [
+        SourceText(1, "/x/lease.pdf", 2, "The lease term ends on 31 March 2027."),
+        SourceText(2, "notes.md", 1, "Rent is 1,450 euros."),
+    ]
     prompt = build_prompt(sources, "When does the lease end?", vocab.tokenize, vocab.bos, vocab.newline)
     assert prompt.tokens[0] == vocab.bos
     for i, source in enumerate(sources):
@@ -85,8 +92,15 @@ def test_source_runs_only_continue_spans_that_exist():
 
 
 def test_reading_data_is_deterministic_answers_are_copied_and_split_by_document(tmp_path, vocab):
-    cfg = BuildConfig(examples=30, heldout_examples=6, heldout_percent=20, min_tokens=300, max_tokens=450,
-                      seq_len=700, questions=5)
+    cfg = BuildConfig(
+        examples=30,
+        heldout_examples=6,
+        heldout_percent=20,
+        min_tokens=300,
+        max_tokens=450,
+        seq_len=700,
+        questions=5,
+    )
     build_reading_data(tmp_path / "a", [TextFiles()], TERN, cfg, log=lambda line: None)
     build_reading_data(tmp_path / "b", [TextFiles()], TERN, cfg, log=lambda line: None)
     for name in ("train.npz", "heldout.npz", "train.jsonl", "heldout.jsonl", "manifest.json"):
@@ -102,7 +116,9 @@ def test_reading_data_is_deterministic_answers_are_copied_and_split_by_document(
     answered = 0
     for tokens, mask, row in zip(data["tokens"], data["mask"], rows, strict=True):
         text = vocab.llama.detokenize([int(t) for t in tokens if t != vocab.eos]).decode("utf-8", "replace")
-        sources = {int(line.split("]", 1)[0].strip(" [")): line for line in text.split("\n") if line.startswith(" [")}
+        sources = {
+            int(line.split("]", 1)[0].strip(" [")): line for line in text.split("\n") if line.startswith(" [")
+        }
         for qa in row["qas"]:
             if qa["answer"]:
                 assert qa["answer"] in sources[qa["source"]], qa  # copied from the source it cites
@@ -116,11 +132,42 @@ def test_reading_data_is_deterministic_answers_are_copied_and_split_by_document(
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.lists(st.sampled_from(["the", "lease", "ends", "on", "31", "March", "2027", "rent", "is",
-                                          "1,450", "euros", "/etc/app.conf", "--verbose", "version", "4.19.0",
-                                          "naïve", "café", "(see", "below)", "[2]", "x86-64"]),
-                         min_size=3, max_size=30), min_size=1, max_size=5),
-       st.text(alphabet="abcdefghij klmnop?", min_size=3, max_size=40))
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from(
+                [
+                    "the",
+                    "lease",
+                    "ends",
+                    "on",
+                    "31",
+                    "March",
+                    "2027",
+                    "rent",
+                    "is",
+                    "1,450",
+                    "euros",
+                    "/etc/app.conf",
+                    "--verbose",
+                    "version",
+                    "4.19.0",
+                    "naïve",
+                    "café",
+                    "(see",
+                    "below)",
+                    "[2]",
+                    "x86-64",
+                ]
+            ),
+            min_size=3,
+            max_size=30,
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    st.text(alphabet="abcdefghij klmnop?", min_size=3, max_size=40),
+)
 def test_every_copied_span_is_verbatim_in_the_source_it_cites(tern_engine, texts, question):
     from localagent.agent.reader import span_text
     from localagent.agent.reader_prompt import citation_tokens
@@ -130,9 +177,15 @@ def test_every_copied_span_is_verbatim_in_the_source_it_cites(tern_engine, texts
     sources = [SourceText(i + 1, f"doc{i}.txt", 1, " ".join(words)) for i, words in enumerate(texts)]
     prompt = build_prompt(sources, question, engine.tokenize, engine.llama.token_bos(), engine.tokenize("\n"))
     numbers = [citation_tokens(s.n, engine.tokenize)[1] for s in sources]
-    reply = copy_span(engine, prompt.tokens, [prompt.source_tokens(i) for i in range(len(sources))],
-                      citation_tokens(1, engine.tokenize)[0], numbers, engine.llama.token_eos(),
-                      decline_bias=-50.0)  # never decline: every reply is a span
+    reply = copy_span(
+        engine,
+        prompt.tokens,
+        [prompt.source_tokens(i) for i in range(len(sources))],
+        citation_tokens(1, engine.tokenize)[0],
+        numbers,
+        engine.llama.token_eos(),
+        decline_bias=-50.0,
+    )  # never decline: every reply is a span
     assert not reply.declined
     text = span_text(engine, prompt.source_tokens(reply.source), reply.start, len(reply.tokens))
     assert text is not None and text in sources[reply.source].text

@@ -17,10 +17,29 @@ from localagent.index import EmptyQueryError, Index, build_match, index_paths
 from localagent.paths import get_paths
 
 HOSTILE = [
-    '"unbalanced', "AND OR NOT", "col:umn*", "text:secret", "heading:Install", "NEAR(a b, 2)",
-    "'; DROP TABLE chunks; --", "\"; DELETE FROM documents; --", "a* OR b^ -c +d", ")(", '"" "',
-    "rank MATCH 'bm25(10)'", "{text heading}: x", "x\x00y", "🙂 ünïcödé 中文", "*", "^start",
-    "chunks_fts", "1=1 OR 1=1", "\\", "%_", "NOT", "OR",
+    '"unbalanced',
+    "AND OR NOT",
+    "col:umn*",
+    "text:secret",
+    "heading:Install",
+    "NEAR(a b, 2)",
+    "'; DROP TABLE chunks; --",
+    '"; DELETE FROM documents; --',
+    "a* OR b^ -c +d",
+    ")(",
+    '"" "',
+    "rank MATCH 'bm25(10)'",
+    "{text heading}: x",
+    "x\x00y",
+    "🙂 ünïcödé 中文",
+    "*",
+    "^start",
+    "chunks_fts",
+    "1=1 OR 1=1",
+    "\\",
+    "%_",
+    "NOT",
+    "OR",
 ]
 
 
@@ -92,8 +111,18 @@ def test_cli_search_json_format(indexed: Path, capsys):
     assert main(["search", "reportword2", "--json", "--limit", "3"]) == 0
     data = json.loads(capsys.readouterr().out)
     first = data["results"][0]
-    assert set(first) == {"file", "page", "page_label", "place", "heading", "line_start", "line_end",
-                          "snippet", "score", "chunk_id"}
+    assert set(first) == {
+        "file",
+        "page",
+        "page_label",
+        "place",
+        "heading",
+        "line_start",
+        "line_end",
+        "snippet",
+        "score",
+        "chunk_id",
+    }
     assert first["place"] == "page 2" and first["page_label"] is None
     assert first["file"] == str(indexed / "report.pdf") and first["page"] == 2
     assert "**reportword2**" in first["snippet"] and first["score"] > 0
@@ -105,7 +134,11 @@ def test_cli_search_human_output_and_errors(indexed: Path, capsys):
     assert "report.pdf page 3" in out and "reportword3" in out
     assert main(["search", "?!*"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("localagent: error:") and "no words to search for" in err and len(err.splitlines()) == 1
+    assert (
+        err.startswith("localagent: error:")
+        and "no words to search for" in err
+        and len(err.splitlines()) == 1
+    )
     assert main(["search", "nothingmatchesthis"]) == 0
     assert "no results" in capsys.readouterr().err
     assert main(["search", "x", "--collection", "empty"]) == 1

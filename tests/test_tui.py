@@ -52,13 +52,19 @@ async def ask(pilot, question: str) -> None:
     box.focus()
     box.value = question
     await pilot.press("enter")
-    await wait_until(pilot, lambda: len(pilot.app.conversation.query(AnswerView)) > before, timeout=10,
-                     what="the answer to start")
+    await wait_until(
+        pilot,
+        lambda: len(pilot.app.conversation.query(AnswerView)) > before,
+        timeout=10,
+        what="the answer to start",
+    )
 
 
 @pytest.mark.model
 @sync
-async def test_ask_streams_an_answer_and_a_citation_opens_the_page(tmp_path: Path, default_model: Path) -> None:
+async def test_ask_streams_an_answer_and_a_citation_opens_the_page(
+    tmp_path: Path, default_model: Path
+) -> None:
     indexed_documents(tmp_path / "docs")
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -117,8 +123,12 @@ class LongAnswerer:
 
     def ask(self, question, collection=None, on_token=None, cancel=None):
         pieces = []
-        for piece in self.engine.complete("Once upon a time, in a town by the sea,", max_tokens=self.max_tokens,
-                                          temperature=0.0, cancel=cancel):
+        for piece in self.engine.complete(
+            "Once upon a time, in a town by the sea,",
+            max_tokens=self.max_tokens,
+            temperature=0.0,
+            cancel=cancel,
+        ):
             pieces.append(piece)
             on_token(piece)
         return {"text": "".join(pieces), "found": True, "citations": [], "draft": "".join(pieces)}
@@ -147,31 +157,50 @@ async def test_escape_stops_an_answer_part_way(tmp_path: Path, default_model: Pa
 
 @pytest.mark.model
 @sync
-async def test_index_a_folder_from_the_palette(tmp_path: Path, default_model: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_index_a_folder_from_the_palette(
+    tmp_path: Path, default_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = make_documents(tmp_path / "docs")
     for n in range(4):  # enough PDFs that the indexer reads them in spawned worker processes
         make_pdf(folder / f"report-{n}.pdf", known_pages(2, marker=f"r{n}x"))
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, EmptyCollectionScreen), timeout=10,
-                         what="the empty-collection screen")
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, EmptyCollectionScreen),
+            timeout=10,
+            what="the empty-collection screen",
+        )
         assert "has no documents yet" in str(app.screen.query_one(".dialog-note").render())
         await pilot.press("escape")
         await wait_for_model(pilot)
         await pilot.press("ctrl+p")
         await pilot.press(*"index a folder")
-        await wait_until(pilot, lambda: "Index a folder" in str(app.screen.query_one(OptionList).get_option_at_index(0).prompt)
-                         if app.screen.query(OptionList) else False, timeout=10, what="the palette hit")
+        await wait_until(
+            pilot,
+            lambda: (
+                "Index a folder" in str(app.screen.query_one(OptionList).get_option_at_index(0).prompt)
+                if app.screen.query(OptionList)
+                else False
+            ),
+            timeout=10,
+            what="the palette hit",
+        )
         await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, FolderScreen), timeout=10, what="the folder prompt")
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, FolderScreen), timeout=10, what="the folder prompt"
+        )
         app.screen.query_one("#folder", Input).value = str(folder)
         # In a real terminal Textual swaps sys.stderr for a capture whose fileno() is -1 (run_test
         # does not); spawning the indexer's worker processes must survive that.
         monkeypatch.setattr(sys, "stderr", _PrintCapture(app, stderr=True))
         await pilot.press("enter")
-        await wait_until(pilot, lambda: not app.indexing and any("indexed" in n.message for n in app._notifications),
-                         timeout=90, what="indexing to finish")
+        await wait_until(
+            pilot,
+            lambda: not app.indexing and any("indexed" in n.message for n in app._notifications),
+            timeout=90,
+            what="indexing to finish",
+        )
         assert any("indexed 6 file(s)" in n.message for n in app._notifications), app._notifications
         labels = " ".join(tree_labels(app))
         assert "lease.pdf  3 p" in labels and "notes.md  1 p" in labels and "report-3.pdf  2 p" in labels
@@ -249,8 +278,9 @@ async def test_switch_collection_and_model_from_the_palette(tmp_path: Path, defa
 
 @pytest.mark.model
 @sync
-async def test_documents_in_the_side_panel_open_or_say_why_they_failed(tmp_path: Path,
-                                                                      default_model: Path) -> None:
+async def test_documents_in_the_side_panel_open_or_say_why_they_failed(
+    tmp_path: Path, default_model: Path
+) -> None:
     folder = make_documents(tmp_path / "docs")
     make_truncated_pdf(folder / "broken.pdf", known_pages(3))
     index_paths([folder])
@@ -276,29 +306,43 @@ async def test_documents_in_the_side_panel_open_or_say_why_they_failed(tmp_path:
 
 
 @sync
-async def test_missing_model_gets_a_screen_and_errors_are_notifications(tmp_path: Path,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_missing_model_gets_a_screen_and_errors_are_notifications(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LOCALAGENT_MODEL", str(tmp_path / "nowhere.gguf"))
     indexed_documents(tmp_path / "docs")
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, MissingModelScreen)
-                         and app.screen.query("#setup-text") and app.screen.query_one("#setup-text").source,
-                         timeout=30, what="the missing-model screen with its text")
+        await wait_until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, MissingModelScreen)
+                and app.screen.query("#setup-text")
+                and app.screen.query_one("#setup-text").source
+            ),
+            timeout=30,
+            what="the missing-model screen with its text",
+        )
         text = app.screen.query_one("#setup-text").source
         assert "nowhere.gguf" in text and "localagent models add" in text
         await pilot.press("escape")
         await ask_without_model(pilot)
         await pilot.press("ctrl+p", *"index a folder", "enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, FolderScreen), timeout=10, what="the folder prompt")
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, FolderScreen), timeout=10, what="the folder prompt"
+        )
         app.screen.query_one("#folder", Input).value = str(tmp_path / "not-there")
         await pilot.press("enter")
         await pilot.pause()
         assert any("no such file or folder" in n.message for n in app._notifications)
         app.store.close()  # the chat history breaks under the UI: an error in a handler
         await pilot.press("ctrl+p", *"past chat", "enter")
-        await wait_until(pilot, lambda: any(n.message.startswith("error: ProgrammingError")
-                                            for n in app._notifications), timeout=10, what="the error")
+        await wait_until(
+            pilot,
+            lambda: any(n.message.startswith("error: ProgrammingError") for n in app._notifications),
+            timeout=10,
+            what="the error",
+        )
         assert app.is_running and app.return_code is None
 
 
@@ -355,8 +399,18 @@ def test_status_line_shows_names_literally() -> None:
 
     from localagent.tui.widgets.status import StatusInfo, status_text
 
-    info = StatusInfo(model="m[x]", quant="TQ2_0", bits_per_weight=2.06, rss_bytes=300 * 2**20, tok_s=21.5,
-                      context_used=120, n_ctx=2048, collection="[b]laws", activity="indexing 3/9")
+    info = StatusInfo(
+        model="m[x]",
+        quant="TQ2_0",
+        bits_per_weight=2.06,
+        rss_bytes=300 * 2**20,
+        tok_s=21.5,
+        context_used=120,
+        n_ctx=2048,
+        collection="[b]laws",
+        activity="indexing 3/9",
+    )
     assert Content.from_markup(status_text(info)).plain == (
         "m[x]  │  TQ2_0 2.06 bits/w  │  RAM 300 MB  │  21.5 tok/s  │  ctx 120/2048  │  collection [b]laws"
-        "  │  indexing 3/9")
+        "  │  indexing 3/9"
+    )

@@ -27,8 +27,13 @@ def saved_chat(folder: Path) -> int:
     store = ChatStore.open()
     chat = store.new_chat(QUESTION, "default", "Gemma 3 270m")
     store.add_message(chat, "user", QUESTION)
-    store.add_message(chat, "assistant", "The warehouse lease ends on **31 March 2031** [1].", found=True,
-                      citations=[CitedSource(1, hit.file, hit.page, hit.chunk_id, 1.25, LEASE_FACT)])
+    store.add_message(
+        chat,
+        "assistant",
+        "The warehouse lease ends on **31 March 2031** [1].",
+        found=True,
+        citations=[CitedSource(1, hit.file, hit.page, hit.chunk_id, 1.25, LEASE_FACT)],
+    )
     store.close()
     return chat
 
@@ -46,6 +51,7 @@ def reopened(chat: int):
         await steady(pilot)
         await pilot.app.show_chat(chat)
         await pilot.pause()
+
     return run_before
 
 

@@ -26,8 +26,9 @@ SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "build")
 pytestmark = pytest.mark.slow
 
 
-def _run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None,
-         timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def _run(
+    cmd: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
     return done
@@ -46,18 +47,46 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         else:
             shutil.copy2(path, src / name)
     dist = root / "dist"
-    _run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "--no-build-isolation",
-          "--no-index", "-w", str(dist)], cwd=root)
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(src),
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-w",
+            str(dist),
+        ],
+        cwd=root,
+    )
     (wheel,) = dist.glob("localagent-*.whl")
     env_dir = root / "venv"
     venv.create(env_dir, with_pip=False)
     python = env_dir / "bin" / "python"
-    site = Path(_run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                     cwd=root).stdout.strip())
+    site = Path(
+        _run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=root
+        ).stdout.strip()
+    )
     outer = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     (site / "_reuse_test_deps.pth").write_text("\n".join(sorted(outer)) + "\n")
-    _run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index",
-          str(wheel)], cwd=root)
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--no-deps",
+            "--no-index",
+            str(wheel),
+        ],
+        cwd=root,
+    )
     return env_dir
 
 
@@ -69,12 +98,18 @@ def _env(home: Path) -> dict[str, str]:
 
 def test_wheel_ships_registry_and_models(installed: Path, tmp_path: Path) -> None:
     env = _env(tmp_path / "home")
-    where = _run([str(installed / "bin" / "python"), "-c", "import localagent; print(localagent.__file__)"],
-                 cwd=tmp_path, env=env).stdout.strip()
+    where = _run(
+        [str(installed / "bin" / "python"), "-c", "import localagent; print(localagent.__file__)"],
+        cwd=tmp_path,
+        env=env,
+    ).stdout.strip()
     assert Path(where).is_relative_to(installed), f"imported the checkout, not the wheel: {where}"
 
-    listed = json.loads(_run([str(installed / "bin" / "localagent"), "models", "list", "--json"],
-                             cwd=tmp_path, env=env).stdout)
+    listed = json.loads(
+        _run(
+            [str(installed / "bin" / "localagent"), "models", "list", "--json"], cwd=tmp_path, env=env
+        ).stdout
+    )
     rows = {row["name"]: row for row in listed["models"]}
     assert listed["default"] == "gemma3-270m" and rows["gemma3-270m"]["default"] is True
     tern = rows["tern-18m"]
@@ -86,8 +121,22 @@ def test_wheel_ships_registry_and_models(installed: Path, tmp_path: Path) -> Non
 
     assert version.strip() == f"localagent {localagent.__version__}"
 
-    made = _run([str(installed / "bin" / "localagent"), "generate", "The ship", "--model", "tern-18m",
-                 "--max-tokens", "8", "--temperature", "0", "--json"], cwd=tmp_path, env=env)
+    made = _run(
+        [
+            str(installed / "bin" / "localagent"),
+            "generate",
+            "The ship",
+            "--model",
+            "tern-18m",
+            "--max-tokens",
+            "8",
+            "--temperature",
+            "0",
+            "--json",
+        ],
+        cwd=tmp_path,
+        env=env,
+    )
     out = json.loads(made.stdout)
     assert out["text"].strip() and out["stats"]["gen_tokens"] >= 1
 
@@ -96,7 +145,19 @@ def test_wheel_ships_registry_and_models(installed: Path, tmp_path: Path) -> Non
 def test_wheel_runs_the_default_model(installed: Path, tmp_path: Path, default_model: Path) -> None:
     env = _env(tmp_path / "home")
     env["LOCALAGENT_CACHE_DIR"] = str(default_model.parent.parent)  # reuse the assembled default model
-    made = _run([str(installed / "bin" / "localagent"), "generate", "The capital of France is",
-                 "--max-tokens", "4", "--temperature", "0", "--json"], cwd=tmp_path, env=env)
+    made = _run(
+        [
+            str(installed / "bin" / "localagent"),
+            "generate",
+            "The capital of France is",
+            "--max-tokens",
+            "4",
+            "--temperature",
+            "0",
+            "--json",
+        ],
+        cwd=tmp_path,
+        env=env,
+    )
     out = json.loads(made.stdout)
     assert out["text"].strip() and "gemma" in out["stats"]["model_name"].lower()

@@ -24,13 +24,20 @@ QUESTION = "When does the warehouse lease end?"
 def make_documents(folder: Path) -> Path:
     """A 3-page PDF whose page 3 states LEASE_FACT, and a Markdown note."""
     folder.mkdir(parents=True, exist_ok=True)
-    make_pdf(folder / "lease.pdf", [
-        ["Warehouse lease agreement", "This agreement is made between Harbor Storage Ltd and Mira Foods."],
-        ["Rent and payments", "The monthly rent is paid on the first working day of each month."],
-        ["Term of the lease", LEASE_FACT, "After that date the tenant must return the keys."],
-    ])
-    (folder / "notes.md").write_text("# Team notes\n\nThe office plants are watered every Tuesday by Jonas.\n",
-                                     encoding="utf-8")
+    make_pdf(
+        folder / "lease.pdf",
+        [
+            [
+                "Warehouse lease agreement",
+                "This agreement is made between Harbor Storage Ltd and Mira Foods.",
+            ],
+            ["Rent and payments", "The monthly rent is paid on the first working day of each month."],
+            ["Term of the lease", LEASE_FACT, "After that date the tenant must return the keys."],
+        ],
+    )
+    (folder / "notes.md").write_text(
+        "# Team notes\n\nThe office plants are watered every Tuesday by Jonas.\n", encoding="utf-8"
+    )
     return folder
 
 

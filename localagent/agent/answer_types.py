@@ -11,25 +11,33 @@ import re
 
 from localagent.agent.terms import TOKEN, normalize, terms
 
-MONTHS = frozenset("""january february march april may june july august september october november december
+MONTHS = frozenset(
+    """january february march april may june july august september october november december
 jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday saturday
-sunday""".split())
-NUMBER_WORDS = frozenset("""zero one two three four five six seven eight nine ten eleven twelve thirteen
+sunday""".split()
+)
+NUMBER_WORDS = frozenset(
+    """zero one two three four five six seven eight nine ten eleven twelve thirteen
 fourteen fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty
-ninety hundred thousand million billion half quarter dozen once twice single double triple""".split())
-TIME_WORDS = frozenset("""date day days year years month months week weeks hour hours minute minutes
+ninety hundred thousand million billion half quarter dozen once twice single double triple""".split()
+)
+TIME_WORDS = frozenset(
+    """date day days year years month months week weeks hour hours minute minutes
 after before until upon within when once immediately daily weekly monthly yearly annually time
-morning evening night noon midnight today tomorrow""".split())
+morning evening night noon midnight today tomorrow""".split()
+)
 ENTITY_NOUNS = "company|person|organi[sz]ation|firm|bank|city|country|town|engineer|author|vendor|supplier"
 
-_QUANTITY = re.compile(r"\bhow (many|much|long|often|large|big|old|far|high|tall|wide|heavy)\b|"
-                       r"\b(rate|percentage|number of|amount)\b")
+_QUANTITY = re.compile(
+    r"\bhow (many|much|long|often|large|big|old|far|high|tall|wide|heavy)\b|"
+    r"\b(rate|percentage|number of|amount)\b"
+)
 _TIME = re.compile(r"^(when)\b|\bwhat (date|year|day|time)\b|\bwhich (date|year|day)\b|\bby when\b")
 _ENTITY = re.compile(rf"^(who|whom|whose)\b|\b(which|what) ({ENTITY_NOUNS})\b")
 
 
 def expected_kind(question: str) -> str | None:
-    """"quantity", "time", "entity" or None (anything goes)."""
+    """ "quantity", "time", "entity" or None (anything goes)."""
     q = " ".join(question.lower().split())
     if _QUANTITY.search(q):
         return "quantity"
@@ -60,8 +68,11 @@ def kind_matches(question: str, answer: str) -> bool:
 
 
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
-_DATE_BEFORE = re.compile(rf"(?:(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH})|(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?)"
-                          rf"|{_MONTH})\s+$", re.IGNORECASE)
+_DATE_BEFORE = re.compile(
+    rf"(?:(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH})|(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?)"
+    rf"|{_MONTH})\s+$",
+    re.IGNORECASE,
+)
 
 
 def complete_date(answer: str, source_text: str) -> str:
@@ -71,7 +82,7 @@ def complete_date(answer: str, source_text: str) -> str:
     if not re.fullmatch(r"\d{4}", year):
         return answer
     for match in re.finditer(rf"(?<!\d){year}(?!\d)", source_text):
-        before = _DATE_BEFORE.search(source_text[:match.start()])
+        before = _DATE_BEFORE.search(source_text[: match.start()])
         if before:
             return " ".join((before.group(0) + year).split())
     return answer

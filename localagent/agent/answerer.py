@@ -35,9 +35,15 @@ CANDIDATES_PER_SOURCE = 3  # retrieve this many chunks per source slot, then re-
 class Answerer:
     """Answers questions from one index with one engine (see the module docstring)."""
 
-    def __init__(self, engine: TextEngine, index: DocumentIndex, config: Settings | None = None,
-                 retriever: Retriever | None = None, prompt_style: str = "auto",
-                 max_tokens: int = DEFAULT_MAX_TOKENS):
+    def __init__(
+        self,
+        engine: TextEngine,
+        index: DocumentIndex,
+        config: Settings | None = None,
+        retriever: Retriever | None = None,
+        prompt_style: str = "auto",
+        max_tokens: int = DEFAULT_MAX_TOKENS,
+    ):
         self.engine = engine
         self.index = index
         self.retriever = retriever or BM25Retriever(index)
@@ -65,18 +71,35 @@ class Answerer:
     def retrieve(self, question: str, collection: str | None = None) -> list[Source]:
         """The numbered sources ``ask`` would show the model for ``question``."""
         hits = self.retriever.retrieve(question, collection, self.k * CANDIDATES_PER_SOURCE)
-        return build_sources(hits, question, self.count_tokens, max_sources=self.k,
-                             budget_tokens=self._budget(question))
+        return build_sources(
+            hits, question, self.count_tokens, max_sources=self.k, budget_tokens=self._budget(question)
+        )
 
-    def _generate(self, sources: list[Source], question: str,
-                  on_token: Callable[[str], None] | None, cancel: threading.Event | None,
-                  started: float, timings: Timings) -> str:
+    def _generate(
+        self,
+        sources: list[Source],
+        question: str,
+        on_token: Callable[[str], None] | None,
+        cancel: threading.Event | None,
+        started: float,
+        timings: Timings,
+    ) -> str:
         if self.prompt_style == "chat":
-            stream = self.engine.chat(chat_messages(sources, question), max_tokens=self.max_tokens,
-                                      temperature=0.0, stop=["\n\n"], cancel=cancel)
+            stream = self.engine.chat(
+                chat_messages(sources, question),
+                max_tokens=self.max_tokens,
+                temperature=0.0,
+                stop=["\n\n"],
+                cancel=cancel,
+            )
         else:
-            stream = self.engine.complete(completion_prompt(sources, question), max_tokens=self.max_tokens,
-                                          temperature=0.0, stop=STOP, cancel=cancel)
+            stream = self.engine.complete(
+                completion_prompt(sources, question),
+                max_tokens=self.max_tokens,
+                temperature=0.0,
+                stop=STOP,
+                cancel=cancel,
+            )
         pieces: list[str] = []
         for piece in stream:
             if not pieces:
@@ -87,9 +110,13 @@ class Answerer:
         timings.add_call(self.engine.stats)
         return "".join(pieces)
 
-    def ask(self, question: str, collection: str | None = None,
-            on_token: Callable[[str], None] | None = None,
-            cancel: threading.Event | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        collection: str | None = None,
+        on_token: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Answer:
         """Answer ``question`` from ``collection`` (default: the config's; None in config: all).
 
         ``on_token`` gets the model's draft piece by piece as it is generated (when the first
@@ -114,8 +141,11 @@ class Answerer:
             return refuse("no indexed passage matches the question's words")
         if max(relevance_of(question, s) for s in sources) < MIN_RELEVANCE:
             return refuse("no passage shares enough words with the question")
-        prefix = (restore_prefix(self.engine, FEW_SHOT) if self.prompt_style == "completion" and self.cache_prefix
-                  else "skipped")
+        prefix = (
+            restore_prefix(self.engine, FEW_SHOT)
+            if self.prompt_style == "completion" and self.cache_prefix
+            else "skipped"
+        )
         attempts = [sources]
         focused = max(sources, key=lambda s: (focus_of(question, s), relevance_of(question, s)))
         if len(sources) > 1 and self.retry_focused:
@@ -135,10 +165,23 @@ class Answerer:
             if rescued is None:
                 return refuse(verdict.reason, draft)
             text, source = rescued
-            verdict = Verdict(True, f"the draft was not copied word for word ({verdict.reason}); "
-                                    f"answered with the source sentence it drew on", cited=[source])
+            verdict = Verdict(
+                True,
+                f"the draft was not copied word for word ({verdict.reason}); "
+                f"answered with the source sentence it drew on",
+                cited=[source],
+            )
         verdict.cited = [next(s for s in sources if s.chunk_id == c.chunk_id) for c in verdict.cited]
         text = complete_date(text, verdict.cited[0].text)
         timings.total_ms = (time.perf_counter() - started) * 1000
-        return Answer(question, text, True, [Citation.of(s) for s in verdict.cited], timings,
-                      verdict.reason, draft, sources, [{"kv_prefix": prefix}])
+        return Answer(
+            question,
+            text,
+            True,
+            [Citation.of(s) for s in verdict.cited],
+            timings,
+            verdict.reason,
+            draft,
+            sources,
+            [{"kv_prefix": prefix}],
+        )

@@ -36,7 +36,7 @@ def answer_models(config: Any) -> list[str]:
 
 
 def model_role(name: str) -> str:
-    """"reader" or "generator": a registry name's role, or a GGUF path's ``localagent.role`` key
+    """ "reader" or "generator": a registry name's role, or a GGUF path's ``localagent.role`` key
     (which ``quantize convert`` writes for reader models)."""
     from localagent.models import resolve_model
     from localagent.models.gguf_info import read_gguf_scalars
@@ -67,8 +67,14 @@ def _load(config: Any, name: str) -> Any:
 class Cascade:
     """Answers with each model in turn until one finds an answer (see the module docstring)."""
 
-    def __init__(self, index: Any, config: Any, models: list[str], load: EngineLoader = _load,
-                 engines: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        index: Any,
+        config: Any,
+        models: list[str],
+        load: EngineLoader = _load,
+        engines: dict[str, Any] | None = None,
+    ):
         if not models:
             raise LocalAgentError("the cascade has no models (setting answer_models)")
         self.index, self.config, self.models, self._load = index, config, models, load
@@ -82,22 +88,35 @@ class Cascade:
             name, _, role = spec.partition("@")
             if name not in self.engines:
                 self.engines[name] = self._load(self.config, name)
-            self._answerers[spec] = make_answerer(self.engines[name], self.index, self.config,
-                                                  role or model_role(name))
+            self._answerers[spec] = make_answerer(
+                self.engines[name], self.index, self.config, role or model_role(name)
+            )
         return self._answerers[spec]
 
-    def ask(self, question: str, collection: str | None = None,
-            on_token: Callable[[str], None] | None = None,
-            cancel: threading.Event | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        collection: str | None = None,
+        on_token: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Answer:
         steps: list[dict[str, Any]] = []
         answer: Answer | None = None
         for position, name in enumerate(self.models):
             if position and on_token is not None:
                 on_token("\n")  # the next model's draft replaces this one
             started = time.perf_counter()
-            answer = self.answerer(name).ask(question, collection=collection, on_token=on_token, cancel=cancel)
-            steps.append({"model": name, "found": answer.found, "reason": answer.reason,
-                          "ms": round((time.perf_counter() - started) * 1000, 1)})
+            answer = self.answerer(name).ask(
+                question, collection=collection, on_token=on_token, cancel=cancel
+            )
+            steps.append(
+                {
+                    "model": name,
+                    "found": answer.found,
+                    "reason": answer.reason,
+                    "ms": round((time.perf_counter() - started) * 1000, 1),
+                }
+            )
             if answer.found or (cancel is not None and cancel.is_set()):
                 answer.model = name
                 break

@@ -23,9 +23,9 @@ def _cut_words(text: str, max_tokens: int, count: TokenCounter, wanted: set[str]
     start = next((i for i, w in enumerate(words) if set(terms(w)) & wanted), 0)
     start = max(0, start - 8)
     end = start
-    while end < len(words) and count(" ".join(words[start:end + 1])) <= max_tokens:
+    while end < len(words) and count(" ".join(words[start : end + 1])) <= max_tokens:
         end += 1
-    return " ".join(words[start:max(end, start + 1)])
+    return " ".join(words[start : max(end, start + 1)])
 
 
 def best_excerpt(text: str, question_terms: set[str], max_tokens: int, count: TokenCounter) -> str:
@@ -53,20 +53,27 @@ def best_excerpt(text: str, question_terms: set[str], max_tokens: int, count: To
                     used += cost
                     lo, hi = min(lo, candidate), max(hi, candidate)
                     grew = True
-    return " ".join(parts[lo:hi + 1])
+    return " ".join(parts[lo : hi + 1])
 
 
 def _near_duplicate(a: set[str], b: set[str]) -> bool:
     return bool(a) and bool(b) and len(a & b) / min(len(a), len(b)) >= 0.8
 
 
-def build_sources(hits: Sequence[SearchHit], question: str, count: TokenCounter, max_sources: int = 4,
-                  budget_tokens: int = 360, source_tokens: int = 120) -> list[Source]:
+def build_sources(
+    hits: Sequence[SearchHit],
+    question: str,
+    count: TokenCounter,
+    max_sources: int = 4,
+    budget_tokens: int = 360,
+    source_tokens: int = 120,
+) -> list[Source]:
     """Numbered sources for the prompt: best question-word coverage first (bm25 breaks ties),
     one per chunk, near-duplicates (overlapping neighbour chunks) dropped, within the budget."""
     wanted = set(terms(question))
-    ranked = sorted(enumerate(hits), key=lambda item: (-round(coverage(wanted, set(terms(item[1].text))), 2),
-                                                        item[0]))
+    ranked = sorted(
+        enumerate(hits), key=lambda item: (-round(coverage(wanted, set(terms(item[1].text))), 2), item[0])
+    )
     sources: list[Source] = []
     kept_terms: list[set[str]] = []
     used = 0
@@ -84,8 +91,19 @@ def build_sources(hits: Sequence[SearchHit], question: str, count: TokenCounter,
             continue
         used += cost
         kept_terms.append(excerpt_terms)
-        sources.append(Source(n=len(sources) + 1, file=hit.file, page=hit.page, chunk_id=hit.chunk_id,
-                              score=hit.score, text=excerpt, chunk_text=hit.text,
-                              line_start=hit.line_start, line_end=hit.line_end, heading=hit.heading,
-                              page_label=hit.page_label))
+        sources.append(
+            Source(
+                n=len(sources) + 1,
+                file=hit.file,
+                page=hit.page,
+                chunk_id=hit.chunk_id,
+                score=hit.score,
+                text=excerpt,
+                chunk_text=hit.text,
+                line_start=hit.line_start,
+                line_end=hit.line_end,
+                heading=hit.heading,
+                page_label=hit.page_label,
+            )
+        )
     return sources

@@ -25,8 +25,14 @@ def _key(engine: Any, text: str) -> str:
     import llama_cpp
 
     stat = engine.path.stat()
-    parts = [str(engine.path.resolve()), str(stat.st_size), str(stat.st_mtime_ns), llama_cpp.__version__,
-             str(engine.n_ctx), text]
+    parts = [
+        str(engine.path.resolve()),
+        str(stat.st_size),
+        str(stat.st_mtime_ns),
+        llama_cpp.__version__,
+        str(engine.n_ctx),
+        text,
+    ]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
 
@@ -39,7 +45,7 @@ def _load(llama: Any, path: Path) -> int:
     (n_tokens,) = struct.unpack_from("<I", data, len(MAGIC))
     start = len(MAGIC) + 4
     tokens = list(struct.unpack_from(f"<{n_tokens}i", data, start))
-    state = data[start + 4 * n_tokens:]
+    state = data[start + 4 * n_tokens :]
     buffer = (ctypes.c_uint8 * len(state)).from_buffer_copy(state)
     if llama_cpp.llama_state_set_data(llama._ctx.ctx, buffer, len(state)) != len(state):
         return 0
@@ -57,8 +63,12 @@ def _save(llama: Any, tokens: list[int], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_TRUNC), "wb") as out:  # an encoded prompt: owner-only
-        out.write(MAGIC + struct.pack("<I", len(tokens)) + struct.pack(f"<{len(tokens)}i", *tokens)
-                  + bytes(buffer)[:written])
+        out.write(
+            MAGIC
+            + struct.pack("<I", len(tokens))
+            + struct.pack(f"<{len(tokens)}i", *tokens)
+            + bytes(buffer)[:written]
+        )
     os.replace(tmp, path)
 
 

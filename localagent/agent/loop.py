@@ -55,8 +55,14 @@ def _grammar(schema: dict[str, Any]) -> str:
 class AgentLoop:
     """Tool-using answerer with the same `ask` signature and result as `Answerer`."""
 
-    def __init__(self, engine: Engine, index: DocumentIndex, config: Settings | None = None,
-                 retriever: Retriever | None = None, max_steps: int | None = None):
+    def __init__(
+        self,
+        engine: Engine,
+        index: DocumentIndex,
+        config: Settings | None = None,
+        retriever: Retriever | None = None,
+        max_steps: int | None = None,
+    ):
         # a concrete Engine: the loop decodes under grammars through llama.cpp (engine.constrained)
         self.engine, self.index, self.config = engine, index, config
         self.fallback = True  # answer through the pipeline when the loop's answer fails verification
@@ -67,21 +73,27 @@ class AgentLoop:
     def count_tokens(self, text: str) -> int:
         return len(self.engine.tokenize(text))
 
-    def _step(self, prompt: str, grammar: str, cancel: threading.Event | None, timings: Timings,
-              started: float) -> str:
+    def _step(
+        self, prompt: str, grammar: str, cancel: threading.Event | None, timings: Timings, started: float
+    ) -> str:
         """One tool call: greedy, under the grammar, ended by the newline after the JSON."""
         step_started = time.perf_counter()
-        text = generate_constrained(self.engine, prompt, grammar, STEP_TOKENS,
-                                    done=lambda so_far: "\n" in so_far, cancel=cancel)
+        text = generate_constrained(
+            self.engine, prompt, grammar, STEP_TOKENS, done=lambda so_far: "\n" in so_far, cancel=cancel
+        )
         stats = self.engine.stats
         if not timings.ttft_ms:
             timings.ttft_ms = (step_started - started + stats.ttft_s) * 1000
         timings.add_call(stats)
         return text.split("\n", 1)[0].strip()
 
-    def ask(self, question: str, collection: str | None = None,
-            on_token: Callable[[str], None] | None = None,
-            cancel: threading.Event | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        collection: str | None = None,
+        on_token: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Answer:
         question = one_line(question)
         collection = collection or self.collection
         started = time.perf_counter()
@@ -110,7 +122,9 @@ class AgentLoop:
             final = step > limit
             raw = self._step(prompt, final_call if final else any_call, cancel, timings, started)
             if cancel is not None and cancel.is_set():
-                return self._result(question, Verdict(False, "cancelled"), "", evidence, trace, timings, started)
+                return self._result(
+                    question, Verdict(False, "cancelled"), "", evidence, trace, timings, started
+                )
             try:
                 call = json.loads(raw)
             except json.JSONDecodeError:
@@ -120,8 +134,9 @@ class AgentLoop:
             if call.get("tool") == "answer":
                 if not evidence.sources:  # an answer before any evidence: look first
                     call = {"tool": "search", "query": question}
-                    trace.append({"step": step, "call": json.loads(raw),
-                                  "result": "no evidence yet: searching first"})
+                    trace.append(
+                        {"step": step, "call": json.loads(raw), "result": "no evidence yet: searching first"}
+                    )
                     raw = json.dumps(call)
                 else:
                     trace.append({"step": step, "call": call})
@@ -157,7 +172,8 @@ class AgentLoop:
 
             trace.append({"step": "fallback", "call": "pipeline", "result": verdict.reason})
             answer = Answerer(self.engine, self.index, self.config, self.retriever).ask(
-                question, collection, on_token, cancel)
+                question, collection, on_token, cancel
+            )
             answer.trace = trace + answer.trace
             answer.timings.ttft_ms = timings.ttft_ms or answer.timings.ttft_ms
             answer.timings.retrieval_ms += timings.retrieval_ms
@@ -168,10 +184,28 @@ class AgentLoop:
         return self._result(question, verdict, text, evidence, trace, timings, started)
 
     @staticmethod
-    def _result(question: str, verdict: Verdict, text: str, evidence: Evidence, trace: list,
-                timings: Timings, started: float) -> Answer:
+    def _result(
+        question: str,
+        verdict: Verdict,
+        text: str,
+        evidence: Evidence,
+        trace: list,
+        timings: Timings,
+        started: float,
+    ) -> Answer:
         timings.total_ms = (time.perf_counter() - started) * 1000
         if not verdict.found:
-            return Answer(question, NOT_FOUND, False, [], timings, verdict.reason, text, evidence.sources, trace)
-        return Answer(question, text, True, [Citation.of(s) for s in verdict.cited], timings, verdict.reason,
-                      text, evidence.sources, trace)
+            return Answer(
+                question, NOT_FOUND, False, [], timings, verdict.reason, text, evidence.sources, trace
+            )
+        return Answer(
+            question,
+            text,
+            True,
+            [Citation.of(s) for s in verdict.cited],
+            timings,
+            verdict.reason,
+            text,
+            evidence.sources,
+            trace,
+        )

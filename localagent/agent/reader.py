@@ -42,8 +42,14 @@ DECLINE_BIAS = 0.0
 class ReaderAnswerer:
     """Answers from one index with a reader engine (see the module docstring)."""
 
-    def __init__(self, engine, index, config=None, retriever: Retriever | None = None,
-                 decline_bias: float = DECLINE_BIAS):
+    def __init__(
+        self,
+        engine,
+        index,
+        config=None,
+        retriever: Retriever | None = None,
+        decline_bias: float = DECLINE_BIAS,
+    ):
         self.engine = engine
         self.index = index
         self.retriever = retriever or BM25Retriever(index)
@@ -60,12 +66,22 @@ class ReaderAnswerer:
 
     def retrieve(self, question: str, collection: str | None = None) -> list[Source]:
         hits = self.retriever.retrieve(question, collection, self.k * 2)
-        return build_sources(hits, question, self.count_tokens, max_sources=self.k,
-                             budget_tokens=self.source_budget, source_tokens=READER_EXCERPT_TOKENS)
+        return build_sources(
+            hits,
+            question,
+            self.count_tokens,
+            max_sources=self.k,
+            budget_tokens=self.source_budget,
+            source_tokens=READER_EXCERPT_TOKENS,
+        )
 
-    def ask(self, question: str, collection: str | None = None,
-            on_token: Callable[[str], None] | None = None,
-            cancel: threading.Event | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        collection: str | None = None,
+        on_token: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Answer:
         question = " ".join(question.split())
         if not question:
             raise LocalAgentError("the question is empty")
@@ -81,38 +97,65 @@ class ReaderAnswerer:
         if not sources:
             return refuse("no indexed passage matches the question's words")
         shown = [SourceText(s.n, s.file, s.page, s.text) for s in sources]
-        prompt = build_prompt(shown, question, self.engine.tokenize, self.engine.llama.token_bos(), self._newline)
-        reply = copy_span(self.engine, prompt.tokens, [prompt.source_tokens(i) for i in range(len(sources))],
-                          self._end, [self._numbers.get(s.n, self._end) for s in sources],
-                          self.engine.llama.token_eos(), self.decline_bias, cancel, on_token)
+        prompt = build_prompt(
+            shown, question, self.engine.tokenize, self.engine.llama.token_bos(), self._newline
+        )
+        reply = copy_span(
+            self.engine,
+            prompt.tokens,
+            [prompt.source_tokens(i) for i in range(len(sources))],
+            self._end,
+            [self._numbers.get(s.n, self._end) for s in sources],
+            self.engine.llama.token_eos(),
+            self.decline_bias,
+            cancel,
+            on_token,
+        )
         stats = self.engine.stats
         timings.ttft_ms = stats.ttft_s * 1000
         timings.prompt_tokens, timings.reused_tokens = stats.prompt_tokens, stats.reused_tokens
         timings.prompt_ms, timings.generated_tokens = stats.prompt_s * 1000, stats.gen_tokens
         timings.tokens_per_s = stats.gen_tok_s
         if reply.declined:
-            return refuse(f"the reader found no answer in the sources (P(no answer) "
-                          f"{2.718281828 ** reply.decline_logprob:.2f})")
+            return refuse(
+                f"the reader found no answer in the sources (P(no answer) "
+                f"{2.718281828**reply.decline_logprob:.2f})"
+            )
         source = sources[reply.source]
-        text = span_text(self.engine, prompt.source_tokens(reply.source), reply.start, len(reply.tokens or []))
+        text = span_text(
+            self.engine, prompt.source_tokens(reply.source), reply.start, len(reply.tokens or [])
+        )
         draft = f"{text} [{source.n}]"
         if text is None or text not in source.text:
             return refuse("the copied span does not map back to its source's text", draft)
         if not text.strip(" .,;:"):
             return refuse("the copied span has no words", draft)
         if relevance_of(question, source) < MIN_RELEVANCE:
-            return refuse(f"the passage holding the answer is not about the question "
-                          f"(relevance {relevance_of(question, source):.2f})", draft)
+            return refuse(
+                f"the passage holding the answer is not about the question "
+                f"(relevance {relevance_of(question, source):.2f})",
+                draft,
+            )
         if not kind_matches(question, text):
-            return refuse(f"the answer is not the kind the question asks for ({expected_kind(question)})", draft)
+            return refuse(
+                f"the answer is not the kind the question asks for ({expected_kind(question)})", draft
+            )
         timings.total_ms = (time.perf_counter() - started) * 1000
-        return Answer(question, text, True, [Citation.of(source)], timings,
-                      f"copied from source [{source.n}] (log-prob {reply.logprob:.2f})", draft, sources)
+        return Answer(
+            question,
+            text,
+            True,
+            [Citation.of(source)],
+            timings,
+            f"copied from source [{source.n}] (log-prob {reply.logprob:.2f})",
+            draft,
+            sources,
+        )
 
 
 def span_text(engine, source_tokens: list[int], start: int, length: int) -> str | None:
     """The characters of a source that tokens [start, start+length) spell (no leading space)."""
-    pieces = b"".join(engine.llama.detokenize([t]) for t in source_tokens[start:start + length])
+    pieces = b"".join(engine.llama.detokenize([t]) for t in source_tokens[start : start + length])
     try:
         return pieces.decode("utf-8").strip()
     except UnicodeDecodeError:

@@ -49,8 +49,9 @@ def label(n: int, file: str, page: int | str) -> str:
     return f"[{n}] {Path(file).name}, page {page}:"
 
 
-def build_prompt(sources: Sequence[SourceText], question: str, tokenize: Tokenize, bos: int,
-                 newline: list[int]) -> ReaderPrompt:
+def build_prompt(
+    sources: Sequence[SourceText], question: str, tokenize: Tokenize, bos: int, newline: list[int]
+) -> ReaderPrompt:
     """Token ids of the reader prompt (see the module docstring)."""
     tokens = [bos, *tokenize("Sources:"), *newline]
     spans = []

@@ -12,7 +12,8 @@ import re
 TOKEN = re.compile(r"\d[\d,.]*\d|\d|[^\W\d_]+", re.UNICODE)
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+(?=\S)|\n\s*")
 
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 a about above after again against all also am an and any are as at be because been before being
 below between both but by can could did do does doing down during each few for from further had has
 have having he her here hers herself him himself his how i if in into is it its itself just let me
@@ -22,7 +23,8 @@ through to too under until up very was we were what when where which while who w
 with would you your yours yourself please tell give find say said according document documents
 much many kind often long large big yes like know want wish need wonder curious info information
 question exactly actually really just anything something thing get got going able name
-""".split())
+""".split()
+)
 
 
 def normalize(word: str) -> str:

@@ -61,14 +61,16 @@ class Evidence:
 class DocumentTools:
     """The tools over one collection of ``index``; ``count`` counts model tokens."""
 
-    def __init__(self, index: Any, collection: str | None, retriever: Retriever, count: Any,
-                 search_k: int = 3):
+    def __init__(
+        self, index: Any, collection: str | None, retriever: Retriever, count: Any, search_k: int = 3
+    ):
         self.index, self.collection, self.retriever = index, collection, retriever
         self.count, self.search_k = count, search_k
         docs = [d for d in index.list_documents(collection) if d.status == "ok"]
         names = [Path(d.path).name for d in docs]
-        self.documents = {(Path(d.path).name if names.count(Path(d.path).name) == 1 else d.path): d
-                          for d in docs}
+        self.documents = {
+            (Path(d.path).name if names.count(Path(d.path).name) == 1 else d.path): d for d in docs
+        }
 
     # --- schema ---------------------------------------------------------------------------------
     def call_schema(self, final_only: bool = False) -> dict[str, Any]:
@@ -78,20 +80,30 @@ class DocumentTools:
             document = {"enum": sorted(self.documents)}
 
         def call(name: str, props: dict[str, Any]) -> dict[str, Any]:
-            return {"type": "object", "properties": {"tool": {"const": name}, **props},
-                    "required": ["tool", *props], "additionalProperties": False}
+            return {
+                "type": "object",
+                "properties": {"tool": {"const": name}, **props},
+                "required": ["tool", *props],
+                "additionalProperties": False,
+            }
 
-        answer = call("answer", {"text": {"type": "string", "maxLength": MAX_ANSWER_CHARS},
-                                 "sources": {"type": "array", "items": {"type": "integer", "minimum": 1},
-                                             "maxItems": 3}})
+        answer = call(
+            "answer",
+            {
+                "text": {"type": "string", "maxLength": MAX_ANSWER_CHARS},
+                "sources": {"type": "array", "items": {"type": "integer", "minimum": 1}, "maxItems": 3},
+            },
+        )
         if final_only:
             return answer
-        return {"oneOf": [
-            call("search", {"query": {"type": "string", "maxLength": MAX_QUERY_CHARS}}),
-            call("read", {"document": document, "page": {"type": "integer", "minimum": 1}}),
-            call("list_documents", {}),
-            answer,
-        ]}
+        return {
+            "oneOf": [
+                call("search", {"query": {"type": "string", "maxLength": MAX_QUERY_CHARS}}),
+                call("read", {"document": document, "page": {"type": "integer", "minimum": 1}}),
+                call("list_documents", {}),
+                answer,
+            ]
+        }
 
     # --- tools ------------------------------------------------------------------------------------
     def run(self, call: dict[str, Any], question: str, evidence: Evidence) -> ToolResult:
@@ -108,8 +120,14 @@ class DocumentTools:
     def search(self, query: str, question: str, evidence: Evidence) -> ToolResult:
         query = one_line(query)[:MAX_QUERY_CHARS] or question
         hits = self.retriever.retrieve(query, self.collection, self.search_k * 3)
-        found = build_sources(hits, f"{question} {query}", self.count, max_sources=self.search_k,
-                              budget_tokens=RESULT_TOKENS * self.search_k, source_tokens=RESULT_TOKENS)
+        found = build_sources(
+            hits,
+            f"{question} {query}",
+            self.count,
+            max_sources=self.search_k,
+            budget_tokens=RESULT_TOKENS * self.search_k,
+            source_tokens=RESULT_TOKENS,
+        )
         if not found:
             return ToolResult("no passage matches")
         numbered = [evidence.add(s) for s in found]
@@ -126,15 +144,26 @@ class DocumentTools:
     def read(self, document: Any, page: Any, question: str, evidence: Evidence) -> ToolResult:
         record = self.resolve(document)
         if record is None:
-            return ToolResult(f"refused: {str(document)[:80]!r} is not an indexed document of this "
-                              "collection; use list_documents", refused=True)
+            return ToolResult(
+                f"refused: {str(document)[:80]!r} is not an indexed document of this "
+                "collection; use list_documents",
+                refused=True,
+            )
         if not isinstance(page, int) or not 1 <= page <= record.pages:
-            return ToolResult(f"refused: {Path(record.path).name} has pages 1 to {record.pages}", refused=True)
+            return ToolResult(
+                f"refused: {Path(record.path).name} has pages 1 to {record.pages}", refused=True
+            )
         text = self.index.page_text(record.path, page) or ""
         wanted = set(terms(question))
         excerpt = best_excerpt(text, wanted, RESULT_TOKENS * 2, self.count)
-        chunk_id = next((h.chunk_id for h in self.retriever.retrieve(question, self.collection, 20)
-                         if h.file == record.path and h.page == page), 0)
+        chunk_id = next(
+            (
+                h.chunk_id
+                for h in self.retriever.retrieve(question, self.collection, 20)
+                if h.file == record.path and h.page == page
+            ),
+            0,
+        )
         source = evidence.add(Source(0, record.path, page, chunk_id, 0.0, excerpt, flatten(text)))
         return ToolResult(self._line(source), [source])
 

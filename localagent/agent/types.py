@@ -35,9 +35,10 @@ class Source:
 
     @property
     def place(self) -> str:
-        """"page 42 (printed 32)", or "section “A > B”, paragraphs 3-5" for Word/HTML files."""
-        return describe_place(self.file, self.page, self.page_label, self.heading, self.line_start,
-                              self.line_end)
+        """ "page 42 (printed 32)", or "section “A > B”, paragraphs 3-5" for Word/HTML files."""
+        return describe_place(
+            self.file, self.page, self.page_label, self.heading, self.line_start, self.line_end
+        )
 
 
 @dataclass(frozen=True)
@@ -56,12 +57,26 @@ class Citation:
 
     @classmethod
     def of(cls, source: Source) -> Citation:
-        return cls(source.n, source.file, source.page, source.chunk_id, source.score, source.text,
-                   source.place, source.heading)
+        return cls(
+            source.n,
+            source.file,
+            source.page,
+            source.chunk_id,
+            source.score,
+            source.text,
+            source.place,
+            source.heading,
+        )
 
     def as_json(self) -> dict[str, Any]:
-        return {"file": self.file, "page": self.page, "place": self.place or f"page {self.page}",
-                "heading": self.heading, "chunk_id": self.chunk_id, "score": self.score}
+        return {
+            "file": self.file,
+            "page": self.page,
+            "place": self.place or f"page {self.page}",
+            "heading": self.heading,
+            "chunk_id": self.chunk_id,
+            "score": self.score,
+        }
 
 
 @dataclass
@@ -112,11 +127,18 @@ class Answer:
         return self.sources[:limit]
 
     def as_json(self) -> dict[str, Any]:
-        out = {"answer": self.text, "found": self.found, "model": self.model,
-               "citations": [c.as_json() for c in self.citations], "timings": self.timings.as_json()}
+        out = {
+            "answer": self.text,
+            "found": self.found,
+            "model": self.model,
+            "citations": [c.as_json() for c in self.citations],
+            "timings": self.timings.as_json(),
+        }
         if not self.found:
-            out["closest"] = [{"file": s.file, "page": s.page, "chunk_id": s.chunk_id, "snippet": snippet(s.text)}
-                              for s in self.closest()]
+            out["closest"] = [
+                {"file": s.file, "page": s.page, "chunk_id": s.chunk_id, "snippet": snippet(s.text)}
+                for s in self.closest()
+            ]
         return out
 
 

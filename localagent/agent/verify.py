@@ -66,7 +66,7 @@ def _windows(source: Source) -> list[set[str]]:
     and the file name (which often names the document: "invoice-2024-117.pdf")."""
     name = set(terms(Path(source.file).stem.replace("-", " ").replace("_", " ")))
     parts = [set(terms(p)) for p in (sentences(source.text) or [source.text])]
-    return [name.union(*parts[max(0, i - 1):i + 2]) for i in range(len(parts))]
+    return [name.union(*parts[max(0, i - 1) : i + 2]) for i in range(len(parts))]
 
 
 def focus_of(question: str, source: Source) -> float:
@@ -91,8 +91,14 @@ def sentence_on_topic(question: str, answer_terms: list[str], source: Source) ->
     return bool(set(terms(question)) & set(terms(sentence)))
 
 
-def verify(answer: str, cited_numbers: Sequence[int], sources: Sequence[Source], question: str,
-           min_support: float = MIN_SUPPORT, min_relevance: float = MIN_RELEVANCE) -> Verdict:
+def verify(
+    answer: str,
+    cited_numbers: Sequence[int],
+    sources: Sequence[Source],
+    question: str,
+    min_support: float = MIN_SUPPORT,
+    min_relevance: float = MIN_RELEVANCE,
+) -> Verdict:
     """Is ``answer`` supported by the sources? Cited sources are preferred; an answer that cites
     the wrong number but is found word for word in another source is credited to that one."""
     if says_not_found(answer):
@@ -107,24 +113,46 @@ def verify(answer: str, cited_numbers: Sequence[int], sources: Sequence[Source],
         return Verdict(False, f"the answer is not the kind the question asks for ({expected_kind(question)})")
     if not sources:
         return Verdict(False, "no sources")
-    scored = sorted(((support_of(answer_terms, s), s.n in cited_numbers, relevance_of(question, s), s)
-                     for s in sources), key=lambda x: (x[0], x[1], x[2]), reverse=True)
+    scored = sorted(
+        ((support_of(answer_terms, s), s.n in cited_numbers, relevance_of(question, s), s) for s in sources),
+        key=lambda x: (x[0], x[1], x[2]),
+        reverse=True,
+    )
     support, _, relevance, best = scored[0]
     if support < min_support:
-        return Verdict(False, f"the answer is not in the sources (best support {support:.2f})",
-                       support=support, relevance=relevance)
+        return Verdict(
+            False,
+            f"the answer is not in the sources (best support {support:.2f})",
+            support=support,
+            relevance=relevance,
+        )
     if relevance < min_relevance:
-        return Verdict(False, f"the passage holding the answer is not about the question "
-                              f"(relevance {relevance:.2f})", support=support, relevance=relevance)
+        return Verdict(
+            False,
+            f"the passage holding the answer is not about the question (relevance {relevance:.2f})",
+            support=support,
+            relevance=relevance,
+        )
     if not sentence_on_topic(question, answer_terms, best):
-        return Verdict(False, "the sentence holding the answer does not mention what was asked",
-                       support=support, relevance=relevance)
+        return Verdict(
+            False,
+            "the sentence holding the answer does not mention what was asked",
+            support=support,
+            relevance=relevance,
+        )
     best_focus = max(focus_of(question, s) for s in sources)
     if answer_focus(question, answer_terms, best) + 1e-9 < best_focus:
-        return Verdict(False, "another passage matches the question better than the one holding the answer",
-                       support=support, relevance=relevance)
-    cited = [best] + [s for sup, was_cited, rel, s in scored[1:]
-                      if was_cited and sup >= min_support and rel >= min_relevance]
+        return Verdict(
+            False,
+            "another passage matches the question better than the one holding the answer",
+            support=support,
+            relevance=relevance,
+        )
+    cited = [best] + [
+        s
+        for sup, was_cited, rel, s in scored[1:]
+        if was_cited and sup >= min_support and rel >= min_relevance
+    ]
     return Verdict(True, "supported", cited=cited, support=support, relevance=relevance)
 
 
@@ -132,12 +160,16 @@ def key_terms(text: str) -> set[str]:
     """Terms of the names and numbers in ``text``: capitalised words after the first, and words
     with digits ("Tallinn", "Foundation", "2026")."""
     tokens = TOKEN.findall(text)
-    return {normalize(t) for i, t in enumerate(tokens)
-            if (i > 0 and t[:1].isupper()) or any(c.isdigit() for c in t)}
+    return {
+        normalize(t)
+        for i, t in enumerate(tokens)
+        if (i > 0 and t[:1].isupper()) or any(c.isdigit() for c in t)
+    }
 
 
-def salvage(draft: str, sources: Sequence[Source], question: str,
-            min_relevance: float = MIN_RELEVANCE) -> tuple[str, Source] | None:
+def salvage(
+    draft: str, sources: Sequence[Source], question: str, min_relevance: float = MIN_RELEVANCE
+) -> tuple[str, Source] | None:
     """When the model paraphrased ("will be located in the city of Tallinn"), answer with the
     source sentence it drew on instead: a sentence that mentions what was asked and holds every
     name and number of the draft that the question did not have (at least one). None if none."""

@@ -16,7 +16,9 @@ def parse_labels(text: str) -> list[str]:
     """``a,b,c`` -> labels; empty or duplicate labels are a one-line error."""
     labels = [part.strip() for part in text.split(",")]
     if not any(labels):
-        raise LocalAgentError("--labels is empty; give labels separated by commas, e.g. --labels invoice,letter")
+        raise LocalAgentError(
+            "--labels is empty; give labels separated by commas, e.g. --labels invoice,letter"
+        )
     if not all(labels):
         raise LocalAgentError(f"--labels {text!r} has an empty label (two commas in a row?)")
     if len(set(labels)) != len(labels):

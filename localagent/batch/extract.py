@@ -29,7 +29,9 @@ def load_schema(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise LocalAgentError(f"{path}: schema file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise LocalAgentError(f"{path}: cannot read the schema: {getattr(exc, 'strerror', None) or exc}") from None
+        raise LocalAgentError(
+            f"{path}: cannot read the schema: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
     try:
         schema = json.loads(text)
     except ValueError as exc:
@@ -47,8 +49,9 @@ def check_schema(schema: Any, where: str) -> None:
         jsonschema.validators.validator_for(schema).check_schema(schema)
     except jsonschema.SchemaError as exc:
         at = "/".join(str(p) for p in exc.path)
-        raise LocalAgentError(f"{where}: not a valid JSON Schema: {exc.message}" + (f" (at {at})" if at else "")) \
-            from None
+        raise LocalAgentError(
+            f"{where}: not a valid JSON Schema: {exc.message}" + (f" (at {at})" if at else "")
+        ) from None
     try:
         schema_grammar(schema)
     except Exception as exc:  # json_schema_to_gbnf raises plain exceptions for what it cannot express
@@ -62,7 +65,7 @@ def schema_grammar(schema: dict[str, Any]) -> str:
 
 
 def field_names(schema: dict[str, Any]) -> str:
-    """"a, b, c" for the top-level properties, or a phrase for a schema without properties."""
+    """ "a, b, c" for the top-level properties, or a phrase for a schema without properties."""
     properties = schema.get("properties") or {}
     return ", ".join(properties) if properties else f"a JSON value of type {schema.get('type', 'any')}"
 
@@ -95,8 +98,10 @@ class ExtractTask(Task):
         # Field names only: the base model copies descriptions into the values. This wording scored
         # best of those tried on the generated invoices (see tests/test_batch_model.py).
         retry = f"(A previous answer was rejected: {problem}.)\n" if problem else ""
-        return (f"Document:\n{text}\n\n{retry}The fields {field_names(self.schema)} copied exactly from "
-                f"the document, as JSON:\n")
+        return (
+            f"Document:\n{text}\n\n{retry}The fields {field_names(self.schema)} copied exactly from "
+            f"the document, as JSON:\n"
+        )
 
     def run(self, engine: Engine, pages: list[Page]) -> Any:
         import jsonschema
@@ -107,8 +112,13 @@ class ExtractTask(Task):
         text = fit_tokens(engine, document_text(pages), prompt_budget(engine, 2 * self.max_tokens, reserve))
         problem = ""
         for attempt in (1, 2):
-            reply = generate_constrained(engine, self.prompt(text, problem), grammar,
-                                         max_tokens=self.max_tokens * attempt, done=_complete_json)
+            reply = generate_constrained(
+                engine,
+                self.prompt(text, problem),
+                grammar,
+                max_tokens=self.max_tokens * attempt,
+                done=_complete_json,
+            )
             try:
                 value = json.loads(reply)
             except ValueError:

@@ -52,8 +52,9 @@ class Journal:
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
-            raise LocalAgentError(f"{path}: cannot open the batch journal ({exc}); "
-                                  f"delete it to start over") from None
+            raise LocalAgentError(
+                f"{path}: cannot open the batch journal ({exc}); delete it to start over"
+            ) from None
 
     # --- the job this output belongs to ---
     def job(self) -> str | None:
@@ -78,16 +79,20 @@ class Journal:
         """Record that ``record`` is durably in the output (call only after the fsync)."""
         sha = record.get("sha256") or ""
         with self._transaction():
-            self.db.execute("INSERT OR REPLACE INTO written VALUES (?, ?, ?)",
-                            (record["file"], sha, end_offset))
+            self.db.execute(
+                "INSERT OR REPLACE INTO written VALUES (?, ?, ?)", (record["file"], sha, end_offset)
+            )
             if sha and cacheable:
-                self.db.execute("INSERT OR REPLACE INTO results VALUES (?, ?, ?)",
-                                (sha, job, json.dumps(record, ensure_ascii=False)))
+                self.db.execute(
+                    "INSERT OR REPLACE INTO results VALUES (?, ?, ?)",
+                    (sha, job, json.dumps(record, ensure_ascii=False)),
+                )
 
     # --- finished work by content ---
     def cached(self, sha256: str, job: str) -> dict[str, Any] | None:
-        row = self.db.execute("SELECT record FROM results WHERE sha256 = ? AND job = ?",
-                              (sha256, job)).fetchone()
+        row = self.db.execute(
+            "SELECT record FROM results WHERE sha256 = ? AND job = ?", (sha256, job)
+        ).fetchone()
         return json.loads(row[0]) if row else None
 
     def _transaction(self):
@@ -105,8 +110,10 @@ def _exclusive_lock(path: Path) -> int:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         os.close(fd)
-        raise LocalAgentError(f"another `localagent batch` is writing to {path.name.removesuffix('.journal.sqlite.lock')} "
-                              f"(lock {path}); wait for it or choose another --out") from None
+        raise LocalAgentError(
+            f"another `localagent batch` is writing to {path.name.removesuffix('.journal.sqlite.lock')} "
+            f"(lock {path}); wait for it or choose another --out"
+        ) from None
     return fd
 
 

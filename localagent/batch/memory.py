@@ -63,6 +63,8 @@ def check_workers_fit(workers: int, model_path: Path, n_ctx: int, available: int
         raise LocalAgentError(
             f"--workers {workers} needs about {workers * need / 2**30:.1f} GB "
             f"({need / 2**20:.0f} MB each: model + {n_ctx}-token context) but only "
-            f"{available / 2**30:.1f} GB is available; use --workers {fit} or fewer" if fit else
-            f"one worker needs about {need / 2**20:.0f} MB but only {available / 2**20:.0f} MB is available")
+            f"{available / 2**30:.1f} GB is available; use --workers {fit} or fewer"
+            if fit
+            else f"one worker needs about {need / 2**20:.0f} MB but only {available / 2**20:.0f} MB is available"
+        )
     return need

@@ -73,7 +73,9 @@ class OutputFile:
         except FileNotFoundError:
             return Scan()
         except OSError as exc:
-            raise LocalAgentError(f"{self.path}: cannot read the output file: {exc.strerror or exc}") from None
+            raise LocalAgentError(
+                f"{self.path}: cannot read the output file: {exc.strerror or exc}"
+            ) from None
         scan = Scan(size=len(data))
         lines = _lines_with_offsets(data)
         if self.format == "jsonl":
@@ -121,8 +123,10 @@ class OutputFile:
                 return
             if not header_seen:
                 if row != self.columns:
-                    raise LocalAgentError(f"{self.path}: the CSV columns differ from this job's "
-                                          f"({', '.join(self.columns)}); choose another --out")
+                    raise LocalAgentError(
+                        f"{self.path}: the CSV columns differ from this job's "
+                        f"({', '.join(self.columns)}); choose another --out"
+                    )
                 header_seen = True
                 scan.good_end = position["end"]
                 continue
@@ -145,7 +149,9 @@ class OutputFile:
         try:
             self._fd = open_private(self.path, os.O_WRONLY | os.O_APPEND)
         except OSError as exc:
-            raise LocalAgentError(f"{self.path}: cannot write the output file: {exc.strerror or exc}") from None
+            raise LocalAgentError(
+                f"{self.path}: cannot write the output file: {exc.strerror or exc}"
+            ) from None
         if created:
             _fsync_dir(self.path.parent)
         if os.fstat(self._fd).st_size == 0 and self.format == "csv":

@@ -25,8 +25,11 @@ def software_versions() -> dict[str, str]:
 
     import localagent
 
-    return {"localagent": localagent.__version__, "llama-cpp-python": llama_cpp.__version__,
-            "batch prompts": str(PROMPT_VERSION)}
+    return {
+        "localagent": localagent.__version__,
+        "llama-cpp-python": llama_cpp.__version__,
+        "batch prompts": str(PROMPT_VERSION),
+    }
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,13 @@ class BatchActor:
                 self.engine = replace(spec, model_path=model_path).load()
         except LocalAgentError as exc:
             error = str(exc)
-        self.facts = WorkerFacts(node_id=ray.get_runtime_context().get_node_id(), pid=os.getpid(),
-                                 versions=software_versions(), model_path=model_path, error=error)
+        self.facts = WorkerFacts(
+            node_id=ray.get_runtime_context().get_node_id(),
+            pid=os.getpid(),
+            versions=software_versions(),
+            model_path=model_path,
+            error=error,
+        )
 
     def hello(self) -> WorkerFacts:
         return self.facts
@@ -67,15 +75,19 @@ def _model_problem(path: Path, expected_sha256: str) -> str | None:
     from localagent.models.checksum import sha256_file
 
     if not path.is_file():
-        return (f"no model file at {path} (copy the driver's model there on every node, "
-                f"or name the workers' copy with --ray-model-path)")
+        return (
+            f"no model file at {path} (copy the driver's model there on every node, "
+            f"or name the workers' copy with --ray-model-path)"
+        )
     try:
         digest = sha256_file(path)
     except OSError as exc:
         return f"cannot read the model {path}: {exc.strerror or exc}"
     if digest != expected_sha256:
-        return (f"{path} is another model than the driver's (sha256 {digest[:16]}..., the driver's "
-                f"{expected_sha256[:16]}...); every node needs the same file")
+        return (
+            f"{path} is another model than the driver's (sha256 {digest[:16]}..., the driver's "
+            f"{expected_sha256[:16]}...); every node needs the same file"
+        )
     return None
 
 
@@ -83,8 +95,12 @@ def check_worker(facts: WorkerFacts, where: str, driver_versions: dict[str, str]
     """A one-line error if this worker cannot take part in the job."""
     if facts.error:
         raise LocalAgentError(f"Ray worker on {where}: {facts.error}")
-    differ = [f"{name} {facts.versions.get(name, '?')} (here {version})"
-              for name, version in driver_versions.items() if facts.versions.get(name) != version]
+    differ = [
+        f"{name} {facts.versions.get(name, '?')} (here {version})"
+        for name, version in driver_versions.items()
+        if facts.versions.get(name) != version
+    ]
     if differ:
-        raise LocalAgentError(f"Ray worker on {where} runs {', '.join(differ)}; install the same "
-                              f"localagent on every node")
+        raise LocalAgentError(
+            f"Ray worker on {where} runs {', '.join(differ)}; install the same localagent on every node"
+        )

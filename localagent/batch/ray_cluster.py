@@ -52,15 +52,23 @@ class ClusterShape:
         if workers is not None and workers < 1:
             raise LocalAgentError(f"--ray-workers must be at least 1, got {workers}")
         if threads is None:  # the most threads each that still give every worker a place
-            threads = next((t for t in range(biggest, 0, -1)
-                            if workers is not None and sum(c // t for c in self.node_cpus) >= workers), 1)
+            threads = next(
+                (
+                    t
+                    for t in range(biggest, 0, -1)
+                    if workers is not None and sum(c // t for c in self.node_cpus) >= workers
+                ),
+                1,
+            )
         if workers is None:
             workers = sum(cpus // threads for cpus in self.node_cpus)
         fit = sum(cpus // threads for cpus in self.node_cpus)
         if workers > fit or workers < 1:
-            raise LocalAgentError(f"the Ray cluster has room for {fit} workers of {threads} threads "
-                                  f"(nodes with {', '.join(map(str, self.node_cpus)) or 'no'} CPUs); "
-                                  f"lower --ray-workers or --ray-threads, or add nodes")
+            raise LocalAgentError(
+                f"the Ray cluster has room for {fit} workers of {threads} threads "
+                f"(nodes with {', '.join(map(str, self.node_cpus)) or 'no'} CPUs); "
+                f"lower --ray-workers or --ray-threads, or add nodes"
+            )
         return workers, threads
 
 
@@ -118,10 +126,14 @@ def _check_reachable(address: str) -> None:
         with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S):
             pass
     except ValueError:
-        raise LocalAgentError(f"--ray {address}: give the head's address as HOST:PORT, e.g. 10.0.0.1:6379") from None
+        raise LocalAgentError(
+            f"--ray {address}: give the head's address as HOST:PORT, e.g. 10.0.0.1:6379"
+        ) from None
     except OSError as exc:
-        raise LocalAgentError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc} "
-                              f"(is `ray start --head` running there?)") from None
+        raise LocalAgentError(
+            f"cannot reach the Ray cluster at {address}: {exc.strerror or exc} "
+            f"(is `ray start --head` running there?)"
+        ) from None
 
 
 def _cluster_started_here() -> str:

@@ -57,8 +57,9 @@ class _Doc:
     last_error: str = ""
 
 
-def run_in_ray(settings: RaySettings, spec: EngineSpec, task: Task, items: list[WorkItem],
-               model_sha256: str) -> Iterator[dict[str, Any]]:
+def run_in_ray(
+    settings: RaySettings, spec: EngineSpec, task: Task, items: list[WorkItem], model_sha256: str
+) -> Iterator[dict[str, Any]]:
     """Records for ``items`` (completion order) from Ray actors, one model each."""
     if not items:
         return
@@ -73,19 +74,26 @@ def run_in_ray(settings: RaySettings, spec: EngineSpec, task: Task, items: list[
             disconnect(ray)
 
 
-def _start_workers(ray: ModuleType, settings: RaySettings, spec: EngineSpec, task: Task, model_sha256: str,
-                   n_items: int) -> list[_Worker]:
+def _start_workers(
+    ray: ModuleType, settings: RaySettings, spec: EngineSpec, task: Task, model_sha256: str, n_items: int
+) -> list[_Worker]:
     count, threads = shape(ray).plan(settings.workers, settings.threads)
     count = min(count, n_items)
     actor_class = ray.remote(num_cpus=threads, max_restarts=0, max_task_retries=0)(BatchActor)
     model_path = settings.model_path or spec.model_path
-    actors = [actor_class.remote(replace(spec, n_threads=threads), task, model_path, model_sha256)
-              for _ in range(count)]
+    actors = [
+        actor_class.remote(replace(spec, n_threads=threads), task, model_path, model_sha256)
+        for _ in range(count)
+    ]
     try:
-        facts: list[WorkerFacts] = ray.get([actor.hello.remote() for actor in actors], timeout=START_TIMEOUT_S)
+        facts: list[WorkerFacts] = ray.get(
+            [actor.hello.remote() for actor in actors], timeout=START_TIMEOUT_S
+        )
     except ray.exceptions.GetTimeoutError:
-        raise LocalAgentError(f"the Ray workers did not load the model within {START_TIMEOUT_S:.0f} s; "
-                              f"is the cluster busy with another job?") from None
+        raise LocalAgentError(
+            f"the Ray workers did not load the model within {START_TIMEOUT_S:.0f} s; "
+            f"is the cluster busy with another job?"
+        ) from None
     except ray.exceptions.RayError as exc:
         raise LocalAgentError(f"a Ray worker could not start: {last_line(exc)}") from None
     addresses = {node["NodeID"]: node["NodeManagerAddress"] for node in ray.nodes()}
@@ -98,8 +106,14 @@ def _start_workers(ray: ModuleType, settings: RaySettings, spec: EngineSpec, tas
     return workers
 
 
-def _schedule(ray: ModuleType, workers: list[_Worker], settings: RaySettings, spec: EngineSpec, task: Task,
-              items: list[WorkItem]) -> Iterator[dict[str, Any]]:
+def _schedule(
+    ray: ModuleType,
+    workers: list[_Worker],
+    settings: RaySettings,
+    spec: EngineSpec,
+    task: Task,
+    items: list[WorkItem],
+) -> Iterator[dict[str, Any]]:
     fresh = deque(items)
     retry: deque[_Doc] = deque()
     in_flight: dict[Any, tuple[_Worker, _Doc]] = {}
@@ -119,8 +133,9 @@ def _schedule(ray: ModuleType, workers: list[_Worker], settings: RaySettings, sp
                 in_flight[worker.actor.process.remote(doc.item, doc.pages)] = (worker, doc)
                 worker.busy += 1
         if not in_flight:
-            raise LocalAgentError("every Ray worker died; rerun the same command to resume "
-                                  "(finished documents are kept)")
+            raise LocalAgentError(
+                "every Ray worker died; rerun the same command to resume (finished documents are kept)"
+            )
         ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=5.0)
         for ref in ready:
             worker, doc = in_flight.pop(ref)
@@ -157,12 +172,20 @@ def _read(item: WorkItem, spec: EngineSpec, task: Task) -> list[Page] | dict[str
     try:
         return read_document(Path(item.file))
     except Exception as exc:  # noqa: BLE001 - the same error record a local worker writes
-        return make_record(item.file, item.sha256, task.name, spec.model_name, 0.0, error=failure_message(exc))
+        return make_record(
+            item.file, item.sha256, task.name, spec.model_name, 0.0, error=failure_message(exc)
+        )
 
 
 def _gave_up(doc: _Doc, spec: EngineSpec, task: Task, tries: int) -> dict[str, Any]:
-    record = make_record(doc.item.file, doc.item.sha256, task.name, spec.model_name, 0.0,
-                         error=f"failed on {tries} Ray workers ({doc.last_error})")
+    record = make_record(
+        doc.item.file,
+        doc.item.sha256,
+        task.name,
+        spec.model_name,
+        0.0,
+        error=f"failed on {tries} Ray workers ({doc.last_error})",
+    )
     record[TRANSIENT] = True  # not cached by content: a rerun tries again
     record[RETRIES] = tries - 1  # the first try was not a retry
     return record

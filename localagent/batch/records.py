@@ -14,11 +14,25 @@ from collections.abc import Sequence
 from typing import Any
 
 
-def make_record(file: str, sha256: str | None, task: str, model: str, elapsed_s: float,
-                result: Any = None, error: str | None = None) -> dict[str, Any]:
-    return {"file": file, "sha256": sha256, "task": task, "status": "error" if error else "ok",
-            "result": None if error else result, "error": error, "model": model,
-            "elapsed_s": round(elapsed_s, 3)}
+def make_record(
+    file: str,
+    sha256: str | None,
+    task: str,
+    model: str,
+    elapsed_s: float,
+    result: Any = None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "file": file,
+        "sha256": sha256,
+        "task": task,
+        "status": "error" if error else "ok",
+        "result": None if error else result,
+        "error": error,
+        "model": model,
+        "elapsed_s": round(elapsed_s, 3),
+    }
 
 
 def result_columns(schema: dict[str, Any] | None) -> list[str]:
@@ -69,7 +83,7 @@ def flatten(record: dict[str, Any], columns: Sequence[str]) -> list[str]:
         if column == "result":
             row.append(_cell(record.get("result")))
         elif column.startswith("result."):
-            row.append(_cell(_lookup(record.get("result"), column[len("result."):])))
+            row.append(_cell(_lookup(record.get("result"), column[len("result.") :])))
         else:
             row.append(_cell(record.get(column)))
     return row

@@ -55,8 +55,15 @@ class BatchJob:
     ray: RaySettings | None = None  # run on a Ray cluster instead of local processes
 
     def fingerprint(self) -> str:
-        return json.dumps({"task": self.task.name, "options": self.task.options(), "model": self.model_sha256,
-                           "prompt_version": PROMPT_VERSION}, sort_keys=True)
+        return json.dumps(
+            {
+                "task": self.task.name,
+                "options": self.task.options(),
+                "model": self.model_sha256,
+                "prompt_version": PROMPT_VERSION,
+            },
+            sort_keys=True,
+        )
 
 
 @dataclass
@@ -79,10 +86,20 @@ class Summary:
         return 60.0 * self.processed / self.work_s if self.work_s > 0 else 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"inputs": self.inputs, "ok": self.ok, "errors": self.errors, "already_done": self.already_done,
-                "reused": self.reused, "processed": self.processed, "retried": self.retried, "repaired": self.repaired,
-                "elapsed_s": round(self.elapsed_s, 2), "docs_per_minute": round(self.docs_per_minute, 2),
-                "out": self.out, "failures": [{"file": f, "error": e} for f, e in self.failures]}
+        return {
+            "inputs": self.inputs,
+            "ok": self.ok,
+            "errors": self.errors,
+            "already_done": self.already_done,
+            "reused": self.reused,
+            "processed": self.processed,
+            "retried": self.retried,
+            "repaired": self.repaired,
+            "elapsed_s": round(self.elapsed_s, 2),
+            "docs_per_minute": round(self.docs_per_minute, 2),
+            "out": self.out,
+            "failures": [{"file": f, "error": e} for f, e in self.failures],
+        }
 
 
 def check_output_path(out: Path) -> Path:
@@ -105,8 +122,9 @@ def find_inputs(paths: list[Path]) -> list[Path]:
 
 def _same_job(scan: Scan, job: BatchJob) -> bool:
     """For an output whose journal is gone: do its records come from this task and model?"""
-    return all(r.get("task") == job.task.name and r.get("model") == job.engine.model_name
-               for r, _ in scan.records)
+    return all(
+        r.get("task") == job.task.name and r.get("model") == job.engine.model_name for r, _ in scan.records
+    )
 
 
 def reconcile(output: OutputFile, journal: Journal, job: BatchJob) -> tuple[dict[tuple[str, str], str], str]:
@@ -116,20 +134,27 @@ def reconcile(output: OutputFile, journal: Journal, job: BatchJob) -> tuple[dict
     scan = output.scan()
     known = journal.job()
     if scan.records and known != fingerprint and (known is not None or not _same_job(scan, job)):
-        raise LocalAgentError(f"{output.path} holds results of another job (other task, options or model); "
-                              f"choose another --out")
+        raise LocalAgentError(
+            f"{output.path} holds results of another job (other task, options or model); choose another --out"
+        )
     note = ""
     if scan.bad_reason:
         committed = journal.committed_end()
         if scan.good_end < committed and known == fingerprint:
-            raise LocalAgentError(f"{output.path}: {scan.bad_reason} at byte {scan.good_end}, inside records "
-                                  f"already written; fix or move the file, then rerun")
+            raise LocalAgentError(
+                f"{output.path}: {scan.bad_reason} at byte {scan.good_end}, inside records "
+                f"already written; fix or move the file, then rerun"
+            )
         note = f"cut off an unfinished last record ({scan.size - scan.good_end} bytes)"
         output.truncate(scan.good_end)
     journal.set_job(fingerprint)
     journal.replace_written([(r["file"], r.get("sha256") or "", end) for r, end in scan.records])
     for record, end in scan.records:  # adopt records written just before a kill (and old ones)
-        if output.format == "jsonl" and record.get("sha256") and journal.cached(record["sha256"], fingerprint) is None:
+        if (
+            output.format == "jsonl"
+            and record.get("sha256")
+            and journal.cached(record["sha256"], fingerprint) is None
+        ):
             journal.mark_written(record, end, fingerprint)
     return {(r["file"], r.get("sha256") or ""): r.get("status", "") for r, _ in scan.records}, note
 
@@ -165,8 +190,16 @@ def run_batch(job: BatchJob, reporter: Reporter | None = None) -> Summary:
             except OSError as exc:
                 sha = ""
                 if (str(path), sha) not in done:
-                    ready.append(make_record(str(path), None, job.task.name, job.engine.model_name, 0.0,
-                                             error=f"cannot read file: {exc.strerror or exc}"))
+                    ready.append(
+                        make_record(
+                            str(path),
+                            None,
+                            job.task.name,
+                            job.engine.model_name,
+                            0.0,
+                            error=f"cannot read file: {exc.strerror or exc}",
+                        )
+                    )
                     continue
             if (str(path), sha) in done:
                 statuses[str(path)] = done[(str(path), sha)]

@@ -32,8 +32,13 @@ class SummarizeTask(Task):
         return f"Text:\n{text}\n\nA short summary of {what}, in two or three sentences:\n"
 
     def _summarize(self, engine: Engine, text: str, partial: bool = False) -> str:
-        pieces = engine.complete(self.prompt(text, partial), max_tokens=self.max_tokens, temperature=0.0,
-                                 stop=STOP, repeat_penalty=1.15)
+        pieces = engine.complete(
+            self.prompt(text, partial),
+            max_tokens=self.max_tokens,
+            temperature=0.0,
+            stop=STOP,
+            repeat_penalty=1.15,
+        )
         summary = " ".join("".join(pieces).split())
         if not summary:
             raise TaskError("the model wrote an empty summary")
@@ -42,8 +47,10 @@ class SummarizeTask(Task):
     def run(self, engine: Engine, pages: list[Page]) -> str:
         budget = prompt_budget(engine, self.max_tokens, len(engine.tokenize(self.prompt("", True))))
         if budget < 2 * self.max_tokens + 16:
-            raise LocalAgentError(f"--max-tokens {self.max_tokens} is too large for map-reduce in a "
-                                  f"{engine.n_ctx}-token context; lower it or raise --n-ctx")
+            raise LocalAgentError(
+                f"--max-tokens {self.max_tokens} is too large for map-reduce in a "
+                f"{engine.n_ctx}-token context; lower it or raise --n-ctx"
+            )
         text = document_text(pages)
         if not text:
             raise TaskError("the document has no text")
@@ -51,8 +58,11 @@ class SummarizeTask(Task):
             return self._summarize(engine, text)
         # map: the heuristic token count of chunk_pages runs ~15% off, so aim below the budget
         chunks = chunk_pages(pages, target_tokens=max(32, int(budget * 0.7)), overlap_tokens=0)
-        partials = [self._summarize(engine, fit_tokens(engine, chunk.text, budget))
-                    for chunk in chunks if chunk.text.strip()]
+        partials = [
+            self._summarize(engine, fit_tokens(engine, chunk.text, budget))
+            for chunk in chunks
+            if chunk.text.strip()
+        ]
         # reduce: group partial summaries that fit together, until one group holds them all
         for _ in range(MAX_ROUNDS):
             groups = self._groups(engine, partials, budget)

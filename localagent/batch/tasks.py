@@ -48,20 +48,23 @@ def fit_tokens(engine: Engine, text: str, budget: int) -> str:
     tokens = engine.tokenize(text)
     if len(tokens) <= budget:
         return text
-    return engine.detokenize(tokens[:max(0, budget)]).rstrip() + " ..."
+    return engine.detokenize(tokens[: max(0, budget)]).rstrip() + " ..."
 
 
 def prompt_budget(engine: Engine, max_tokens: int, reserve: int) -> int:
     """Tokens of document text that fit next to ``reserve`` prompt tokens and the answer."""
     budget = engine.n_ctx - max_tokens - reserve - 8
     if budget < 64:
-        raise LocalAgentError(f"the {engine.n_ctx}-token context leaves no room for the document with "
-                              f"--max-tokens {max_tokens}; raise --n-ctx or lower --max-tokens")
+        raise LocalAgentError(
+            f"the {engine.n_ctx}-token context leaves no room for the document with "
+            f"--max-tokens {max_tokens}; raise --n-ctx or lower --max-tokens"
+        )
     return budget
 
 
-def make_task(name: str, max_tokens: int, labels: list[str] | None = None,
-              schema: dict[str, Any] | None = None) -> Task:
+def make_task(
+    name: str, max_tokens: int, labels: list[str] | None = None, schema: dict[str, Any] | None = None
+) -> Task:
     from localagent.batch.classify import ClassifyTask
     from localagent.batch.extract import ExtractTask
     from localagent.batch.summarize import SummarizeTask

@@ -46,19 +46,32 @@ class EngineSpec:
     verbose: bool = False
 
     def load(self) -> Engine:
-        return Engine(self.model_path, n_ctx=self.n_ctx, n_threads=self.n_threads, n_batch=self.n_batch,
-                      verbose=self.verbose)
+        return Engine(
+            self.model_path,
+            n_ctx=self.n_ctx,
+            n_threads=self.n_threads,
+            n_batch=self.n_batch,
+            verbose=self.verbose,
+        )
 
 
-def process_document(engine: Engine, task: Task, item: WorkItem, model_name: str,
-                     pages: list[Page] | None = None) -> dict[str, Any]:
+def process_document(
+    engine: Engine, task: Task, item: WorkItem, model_name: str, pages: list[Page] | None = None
+) -> dict[str, Any]:
     """The record for one document; every per-document failure becomes an error record.
     ``pages``: the document already read (by a Ray driver); else it is read here."""
     started = time.perf_counter()
 
     def record(result: Any = None, error: str | None = None) -> dict[str, Any]:
-        return make_record(item.file, item.sha256, task.name, model_name, time.perf_counter() - started,
-                           result=result, error=error)
+        return make_record(
+            item.file,
+            item.sha256,
+            task.name,
+            model_name,
+            time.perf_counter() - started,
+            result=result,
+            error=error,
+        )
 
     try:
         if pages is None:
@@ -117,8 +130,13 @@ def _worker_main(spec: EngineSpec, task: Task, jobs: Any, results: Any, parent: 
     engine.close()
 
 
-def run_in_workers(spec: EngineSpec, task: Task, items: list[WorkItem], workers: int,
-                   on_ready: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]:
+def run_in_workers(
+    spec: EngineSpec,
+    task: Task,
+    items: list[WorkItem],
+    workers: int,
+    on_ready: Callable[[], None] | None = None,
+) -> Iterator[dict[str, Any]]:
     """Records for ``items`` (in completion order) from ``workers`` processes, one model each."""
     if not items:
         return
@@ -128,8 +146,10 @@ def run_in_workers(spec: EngineSpec, task: Task, items: list[WorkItem], workers:
         jobs.put(item)
     for _ in range(workers):
         jobs.put(None)
-    processes = [context.Process(target=_worker_main, args=(spec, task, jobs, results, os.getpid()),
-                                 daemon=True) for _ in range(workers)]
+    processes = [
+        context.Process(target=_worker_main, args=(spec, task, jobs, results, os.getpid()), daemon=True)
+        for _ in range(workers)
+    ]
     for process in processes:
         process.start()
     by_pid = {process.pid: process for process in processes}
@@ -144,8 +164,9 @@ def run_in_workers(spec: EngineSpec, task: Task, items: list[WorkItem], workers:
                     remaining -= 1
                     yield record
                 if remaining and not any(p.is_alive() for p in by_pid.values()):
-                    raise LocalAgentError("every batch worker stopped; rerun to resume "
-                                          "(finished documents are kept)") from None
+                    raise LocalAgentError(
+                        "every batch worker stopped; rerun to resume (finished documents are kept)"
+                    ) from None
                 continue
             if kind == "fatal":
                 raise LocalAgentError(f"a batch worker could not load the model: {payload}")
@@ -166,13 +187,20 @@ def run_in_workers(spec: EngineSpec, task: Task, items: list[WorkItem], workers:
         results.close()
 
 
-def _crashed(by_pid: dict[int | None, Any], in_flight: dict[int, WorkItem], spec: EngineSpec,
-             task: Task) -> Iterator[dict[str, Any]]:
+def _crashed(
+    by_pid: dict[int | None, Any], in_flight: dict[int, WorkItem], spec: EngineSpec, task: Task
+) -> Iterator[dict[str, Any]]:
     """Error records for documents whose worker died while working on them (e.g. a llama.cpp crash)."""
     for pid, process in list(by_pid.items()):
         if not process.is_alive() and pid in in_flight:
             item = in_flight.pop(pid)
-            record = make_record(item.file, item.sha256, task.name, spec.model_name, 0.0,
-                                 error=f"the worker crashed on this document (exit code {process.exitcode})")
+            record = make_record(
+                item.file,
+                item.sha256,
+                task.name,
+                spec.model_name,
+                0.0,
+                error=f"the worker crashed on this document (exit code {process.exitcode})",
+            )
             record[TRANSIENT] = True  # not cached by content: a rerun of another copy tries again
             yield record

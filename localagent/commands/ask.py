@@ -15,27 +15,39 @@ from localagent.protocols import QuestionAnswerer
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
-        "ask", parents=[common], help="answer a question from the indexed documents, with citations",
+        "ask",
+        parents=[common],
+        help="answer a question from the indexed documents, with citations",
         description="Find the passages of your indexed documents that match QUESTION, let the model "
-                    "answer from them, check the answer against the passages it cites, and print it "
-                    "with file and page citations. When the documents do not support an answer, "
-                    "says so instead of guessing. Runs entirely offline.")
+        "answer from them, check the answer against the passages it cites, and print it "
+        "with file and page citations. When the documents do not support an answer, "
+        "says so instead of guessing. Runs entirely offline.",
+    )
     p.add_argument("question", nargs="+", metavar="QUESTION", help="the question")
     p.add_argument("--collection", help="collection to ask (setting: collection)")
     add_model_options(p)
-    p.add_argument("--agent", action="store_true",
-                   help="let the model search and read pages itself with tools (slower)")
-    p.add_argument("--max-steps", type=int, default=None, dest="agent_max_steps",
-                   help="most tool calls in --agent mode (setting: agent_max_steps)")
+    p.add_argument(
+        "--agent", action="store_true", help="let the model search and read pages itself with tools (slower)"
+    )
+    p.add_argument(
+        "--max-steps",
+        type=int,
+        default=None,
+        dest="agent_max_steps",
+        help="most tool calls in --agent mode (setting: agent_max_steps)",
+    )
     p.add_argument("--trace", action="store_true", help="show sources, tool calls and checks on stderr")
-    p.add_argument("--json", action="store_true",
-                   help='print {"answer", "found", "citations", "timings"} as JSON')
+    p.add_argument(
+        "--json", action="store_true", help='print {"answer", "found", "citations", "timings"} as JSON'
+    )
     p.set_defaults(func=run)
 
 
 def _citation_lines(answer) -> list[str]:
-    return [f"[{c.n}] {c.file}, {c.place or f'page {c.page}'}  (chunk {c.chunk_id}, score {c.score:.2f})"
-            for c in answer.citations]
+    return [
+        f"[{c.n}] {c.file}, {c.place or f'page {c.page}'}  (chunk {c.chunk_id}, score {c.score:.2f})"
+        for c in answer.citations
+    ]
 
 
 def _timings_line(answer) -> str:
@@ -60,8 +72,11 @@ def _closest_lines(answer) -> list[str]:
 
 def _print_trace(answer) -> None:
     for source in answer.sources:
-        print(f"trace: source [{source.n}] {Path(source.file).name} {source.place} chunk "
-              f"{source.chunk_id} score {source.score:.2f}: {source.text[:160]}", file=sys.stderr)
+        print(
+            f"trace: source [{source.n}] {Path(source.file).name} {source.place} chunk "
+            f"{source.chunk_id} score {source.score:.2f}: {source.text[:160]}",
+            file=sys.stderr,
+        )
     for step in answer.trace:
         print(f"trace: {step}", file=sys.stderr)
     if answer.model:
@@ -83,8 +98,9 @@ def run(args: argparse.Namespace) -> int:
         raise LocalAgentError("the question is empty")
     with Index.open() as index:
         if not any(d.status == "ok" for d in index.list_documents(config.collection)):
-            raise LocalAgentError(f"collection {config.collection!r} has no documents yet; "
-                                  "run `localagent index PATH` first")
+            raise LocalAgentError(
+                f"collection {config.collection!r} has no documents yet; run `localagent index PATH` first"
+            )
         asker: QuestionAnswerer
         if args.agent:
             from localagent.agent.loop import AgentLoop

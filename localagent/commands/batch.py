@@ -25,28 +25,54 @@ skipped, nothing is written twice. The journal lives next to the output (FILE.jo
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("batch", parents=[common], help="run a task over many documents (resumable)",
-                       description="Summarize, extract fields from, or classify every document under "
-                                   "PATH, one record per document, into JSONL or CSV.",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "batch",
+        parents=[common],
+        help="run a task over many documents (resumable)",
+        description="Summarize, extract fields from, or classify every document under "
+        "PATH, one record per document, into JSONL or CSV.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders (folders are walked)")
     p.add_argument("--task", required=True, choices=TASKS, help="what to do with each document")
     p.add_argument("--out", required=True, type=Path, help="output file (appended to on reruns)")
-    p.add_argument("--format", choices=("jsonl", "csv"),
-                   help="output format (default: from the --out name ending, else jsonl)")
+    p.add_argument(
+        "--format",
+        choices=("jsonl", "csv"),
+        help="output format (default: from the --out name ending, else jsonl)",
+    )
     p.add_argument("--schema", type=Path, help="JSON Schema file for --task extract")
     p.add_argument("--labels", help="comma-separated labels for --task classify")
     add_model_options(p, threads_help="CPU threads in total (default: physical cores)")
-    p.add_argument("--workers", type=int, default=1, help="worker processes, each holding one model (default 1)")
-    p.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
-                   help="run on a Ray cluster ([cluster] extra): its head's HOST:PORT, or none for a cluster "
-                        "running on this machine (else a new local one)")
-    p.add_argument("--ray-workers", type=int, dest="ray_workers",
-                   help="Ray worker actors, each holding one model (default: cluster CPUs / --ray-threads)")
-    p.add_argument("--ray-threads", type=int, dest="ray_threads",
-                   help="threads per Ray worker (default 1, or the cluster's CPUs shared out over --ray-workers)")
-    p.add_argument("--ray-model-path", dest="ray_model_path",
-                   help="where the model file is on the Ray worker nodes (default: the same path as here)")
+    p.add_argument(
+        "--workers", type=int, default=1, help="worker processes, each holding one model (default 1)"
+    )
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="run on a Ray cluster ([cluster] extra): its head's HOST:PORT, or none for a cluster "
+        "running on this machine (else a new local one)",
+    )
+    p.add_argument(
+        "--ray-workers",
+        type=int,
+        dest="ray_workers",
+        help="Ray worker actors, each holding one model (default: cluster CPUs / --ray-threads)",
+    )
+    p.add_argument(
+        "--ray-threads",
+        type=int,
+        dest="ray_threads",
+        help="threads per Ray worker (default 1, or the cluster's CPUs shared out over --ray-workers)",
+    )
+    p.add_argument(
+        "--ray-model-path",
+        dest="ray_model_path",
+        help="where the model file is on the Ray worker nodes (default: the same path as here)",
+    )
     p.add_argument("--max-tokens", type=int, dest="max_tokens", help="most tokens per answer (default 256)")
     p.add_argument("--json", action="store_true", help="print the closing summary as JSON")
     p.set_defaults(func=run)
@@ -59,8 +85,10 @@ def _print_summary(summary: Any) -> None:
     if summary.reused:
         parts.append(f"{summary.reused} copied from identical documents")
     if summary.processed:
-        parts.append(f"{summary.processed} processed in {summary.work_s:.1f} s "
-                     f"({summary.docs_per_minute:.1f} documents/minute)")
+        parts.append(
+            f"{summary.processed} processed in {summary.work_s:.1f} s "
+            f"({summary.docs_per_minute:.1f} documents/minute)"
+        )
     print("batch: " + "; ".join(parts), file=sys.stderr)
     if summary.repaired:
         print(f"batch: repaired the output: {summary.repaired}", file=sys.stderr)
@@ -74,8 +102,11 @@ def _print_summary(summary: Any) -> None:
 
 
 def _ray_settings(args: argparse.Namespace) -> Any:
-    ray_flags = {"--ray-workers": args.ray_workers, "--ray-threads": args.ray_threads,
-                 "--ray-model-path": args.ray_model_path}
+    ray_flags = {
+        "--ray-workers": args.ray_workers,
+        "--ray-threads": args.ray_threads,
+        "--ray-model-path": args.ray_model_path,
+    }
     if args.ray is None:
         given = [flag for flag, value in ray_flags.items() if value is not None]
         if given:
@@ -88,7 +119,9 @@ def _ray_settings(args: argparse.Namespace) -> Any:
 
     preflight(args.ray)
     model_path = str(Path(args.ray_model_path).expanduser().absolute()) if args.ray_model_path else None
-    return RaySettings(address=args.ray, workers=args.ray_workers, threads=args.ray_threads, model_path=model_path)
+    return RaySettings(
+        address=args.ray, workers=args.ray_workers, threads=args.ray_threads, model_path=model_path
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -115,10 +148,24 @@ def run(args: argparse.Namespace) -> int:
         raise LocalAgentError(f"--workers must be at least 1, got {args.workers}")
     model_path = resolve_model(config.model or None)
     threads = config.n_threads or physical_cores()
-    spec = EngineSpec(model_path=str(model_path), model_name=model_path.stem, n_ctx=config.n_ctx,
-                      n_threads=max(1, threads // args.workers), n_batch=config.n_batch, verbose=config.verbose)
-    job = BatchJob(inputs=inputs, task=task, out=out, format=format_for(out, args.format), engine=spec,
-                   model_sha256=cached_sha256(model_path), workers=args.workers, ray=ray)
+    spec = EngineSpec(
+        model_path=str(model_path),
+        model_name=model_path.stem,
+        n_ctx=config.n_ctx,
+        n_threads=max(1, threads // args.workers),
+        n_batch=config.n_batch,
+        verbose=config.verbose,
+    )
+    job = BatchJob(
+        inputs=inputs,
+        task=task,
+        out=out,
+        format=format_for(out, args.format),
+        engine=spec,
+        model_sha256=cached_sha256(model_path),
+        workers=args.workers,
+        ray=ray,
+    )
     bar = ProgressBar(enabled=sys.stderr.isatty() and not args.json)
     try:
         summary = run_batch(job, bar)

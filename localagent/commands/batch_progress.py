@@ -31,11 +31,21 @@ class ProgressBar:
         )
 
         self._progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
-            TextColumn("{task.fields[rate]}"), TextColumn("{task.fields[errors]}"),
-            TimeElapsedColumn(), TextColumn("{task.fields[eta]}"), TimeRemainingColumn(),
-            console=Console(stderr=True), transient=False)
-        self._task = self._progress.add_task("batch", total=total, rate="- docs/s", errors="errors 0", eta="ETA")
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TextColumn("{task.fields[errors]}"),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[eta]}"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
+        self._task = self._progress.add_task(
+            "batch", total=total, rate="- docs/s", errors="errors 0", eta="ETA"
+        )
         self._errors = 0
         self._started = time.perf_counter()
         self._progress.start()

@@ -14,11 +14,14 @@ QUIT_GRACE_S = 3.0  # after ctrl+q, how long answering/indexing threads get to s
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
-        "chat", parents=[common], help="the terminal UI: ask your documents, read cited pages",
+        "chat",
+        parents=[common],
+        help="the terminal UI: ask your documents, read cited pages",
         description="Open the terminal UI: your collections and documents on the left, answers with "
-                    "citations streamed on the right (choose a citation to read the page). ctrl+p opens "
-                    "the command palette (switch model or collection, index a folder, past chats), F1 "
-                    "shows every key. Chats are saved in the data dir.")
+        "citations streamed on the right (choose a citation to read the page). ctrl+p opens "
+        "the command palette (switch model or collection, index a folder, past chats), F1 "
+        "shows every key. Chats are saved in the data dir.",
+    )
     add_model_options(p)
     p.add_argument("--collection", help="collection to answer from (setting: collection)")
     p.set_defaults(func=run)

@@ -11,8 +11,12 @@ from localagent.paths import get_paths
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("config", parents=[common], help="show settings and where they come from",
-                       description="Settings merge as: defaults < config.toml < LOCALAGENT_* env < flags.")
+    p = sub.add_parser(
+        "config",
+        parents=[common],
+        help="show settings and where they come from",
+        description="Settings merge as: defaults < config.toml < LOCALAGENT_* env < flags.",
+    )
     csub = p.add_subparsers(dest="config_command", metavar="ACTION")
     show = csub.add_parser("show", parents=[common], help="print the merged settings with their sources")
     show.add_argument("--json", action="store_true", help="print JSON")
@@ -24,8 +28,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 def run_show(args: argparse.Namespace) -> int:
     config = load_config()
-    rows = [{"name": name, "value": v.value, "source": v.source, "help": SETTINGS[name].help}
-            for name, v in config.items()]
+    rows = [
+        {"name": name, "value": v.value, "source": v.source, "help": SETTINGS[name].help}
+        for name, v in config.items()
+    ]
     if args.json:
         print_json({"config_file": str(get_paths().config_file), "settings": rows})
         return 0

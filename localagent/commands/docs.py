@@ -11,9 +11,13 @@ from localagent.errors import LocalAgentError
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("docs", parents=[common], help="list or remove indexed documents",
-                       description="Show the documents in the index (with failure reasons) or "
-                                   "remove some. Removing does not touch the files themselves.")
+    p = sub.add_parser(
+        "docs",
+        parents=[common],
+        help="list or remove indexed documents",
+        description="Show the documents in the index (with failure reasons) or "
+        "remove some. Removing does not touch the files themselves.",
+    )
     dsub = p.add_subparsers(dest="docs_command", metavar="ACTION")
     ls = dsub.add_parser("list", parents=[common], help="indexed documents, pages, chunks, status")
     ls.add_argument("--failed", action="store_true", help="only files that could not be read")
@@ -34,12 +38,27 @@ def run_list(args: argparse.Namespace) -> int:
     with Index.open() as index:
         documents = index.list_documents(args.collection, failed=args.failed)
     if args.json:
-        print_json({"documents": [
-            {"path": d.path, "collection": d.collection, "status": d.status, "error": d.error,
-             "pages": d.pages, "chunks": d.chunks, "size": d.size, "indexed_at": d.indexed_at,
-             "notes": d.notes, "glued_pages": d.glued_pages, "ocr_pages": d.ocr_pages,
-             "exists": os.path.exists(d.path)}
-            for d in documents]})
+        print_json(
+            {
+                "documents": [
+                    {
+                        "path": d.path,
+                        "collection": d.collection,
+                        "status": d.status,
+                        "error": d.error,
+                        "pages": d.pages,
+                        "chunks": d.chunks,
+                        "size": d.size,
+                        "indexed_at": d.indexed_at,
+                        "notes": d.notes,
+                        "glued_pages": d.glued_pages,
+                        "ocr_pages": d.ocr_pages,
+                        "exists": os.path.exists(d.path),
+                    }
+                    for d in documents
+                ]
+            }
+        )
         return 0
     if not documents:
         print("no failed documents" if args.failed else "the index is empty; run `localagent index PATH`")
@@ -50,8 +69,10 @@ def run_list(args: argparse.Namespace) -> int:
         reason = f"  — {d.error}" if d.status == "failed" else f"  — {d.notes}" if d.notes else ""
         if not os.path.exists(d.path):
             reason += "  — file no longer exists (search skips it; `localagent index` on its folder drops it)"
-        print(f"{d.status:<7} {d.pages:>6} {d.chunks:>7} {human_size(d.size):>9}  "
-              f"{d.collection:<{width}}  {d.path}{reason}")
+        print(
+            f"{d.status:<7} {d.pages:>6} {d.chunks:>7} {human_size(d.size):>9}  "
+            f"{d.collection:<{width}}  {d.path}{reason}"
+        )
     failed = sum(d.status == "failed" for d in documents)
     glued = sum(d.glued_pages > 0 for d in documents)
     extra = f", {glued} with glued words (spaces lost in the PDF's text layer)" if glued else ""

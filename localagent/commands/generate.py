@@ -11,9 +11,13 @@ from localagent.engine import load_engine
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("generate", parents=[common], help="complete a prompt with the model (raw text)",
-                       description="Stream a raw completion of PROMPT to stdout. No documents are "
-                                   "involved; use `ask` for answers from your documents.")
+    p = sub.add_parser(
+        "generate",
+        parents=[common],
+        help="complete a prompt with the model (raw text)",
+        description="Stream a raw completion of PROMPT to stdout. No documents are "
+        "involved; use `ask` for answers from your documents.",
+    )
     p.add_argument("prompt", help="the text to continue")
     add_model_options(p)
     p.add_argument("--max-tokens", type=int, dest="max_tokens", help="most tokens to generate (default 256)")
@@ -29,8 +33,13 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     engine = load_engine(config)
     pieces = []
-    for piece in engine.complete(args.prompt, max_tokens=config.max_tokens, temperature=config.temperature,
-                                 stop=args.stop, seed=config.seed):
+    for piece in engine.complete(
+        args.prompt,
+        max_tokens=config.max_tokens,
+        temperature=config.temperature,
+        stop=args.stop,
+        seed=config.seed,
+    ):
         pieces.append(piece)
         if not args.json:
             sys.stdout.write(piece)
@@ -41,8 +50,11 @@ def run(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     if args.stats:
         s = engine.stats
-        print(f"model {s.model_name} ({s.main_type}, {s.bits_per_weight:.2f} bits/weight, "
-              f"{s.file_size / 1e6:.0f} MB) | load {s.load_s:.2f} s | prompt {s.prompt_tokens} tok "
-              f"{s.prompt_tok_s:.1f} tok/s | generation {s.gen_tokens} tok {s.gen_tok_s:.1f} tok/s | "
-              f"RSS {s.rss_bytes / 2**20:.0f} MB", file=sys.stderr)
+        print(
+            f"model {s.model_name} ({s.main_type}, {s.bits_per_weight:.2f} bits/weight, "
+            f"{s.file_size / 1e6:.0f} MB) | load {s.load_s:.2f} s | prompt {s.prompt_tokens} tok "
+            f"{s.prompt_tok_s:.1f} tok/s | generation {s.gen_tokens} tok {s.gen_tok_s:.1f} tok/s | "
+            f"RSS {s.rss_bytes / 2**20:.0f} MB",
+            file=sys.stderr,
+        )
     return 0

@@ -19,22 +19,35 @@ if TYPE_CHECKING:
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
-        "index", parents=[common], help="index files and folders (PDF, Word, HTML, text, Markdown)",
+        "index",
+        parents=[common],
+        help="index files and folders (PDF, Word, HTML, text, Markdown)",
         description="Read PDF, Word (.docx), OpenDocument (.odt), HTML, text and Markdown files (and "
-                    "scans and images with the [ocr] extra) into the local index. Folders are walked "
-                    "(hidden and clearly binary files are skipped). Only new and changed files are "
-                    "read; files deleted from disk leave the index. An interrupted run resumes "
-                    "where it stopped. Files that cannot be read are recorded with the reason "
-                    "(see `localagent docs list --failed`).")
+        "scans and images with the [ocr] extra) into the local index. Folders are walked "
+        "(hidden and clearly binary files are skipped). Only new and changed files are "
+        "read; files deleted from disk leave the index. An interrupted run resumes "
+        "where it stopped. Files that cannot be read are recorded with the reason "
+        "(see `localagent docs list --failed`).",
+    )
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders")
     p.add_argument("--collection", help="collection to index into (setting: collection)")
     p.add_argument("--rebuild", action="store_true", help="read every file again, even unchanged ones")
-    p.add_argument("--jobs", type=int, default=0, metavar="N",
-                   help="processes reading documents (default 0: cores minus one, at most 4; 1 on two cores)")
-    p.add_argument("--watch", action="store_true",
-                   help="keep running: index changes (new, changed, deleted, renamed files) as they "
-                        "happen, until Ctrl-C")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON (one line per run with --watch)")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="processes reading documents (default 0: cores minus one, at most 4; 1 on two cores)",
+    )
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="keep running: index changes (new, changed, deleted, renamed files) as they "
+        "happen, until Ctrl-C",
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print the summary as JSON (one line per run with --watch)"
+    )
     p.set_defaults(func=run)
 
 
@@ -48,9 +61,15 @@ class _ProgressBar:
         console = Console(stderr=True)
         self.enabled = console.is_terminal
         self.progress = Progress(
-            TextColumn("[bold]indexing[/]"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[rates]}"), TimeElapsedColumn(),
-            TextColumn("[dim]{task.fields[current]}"), console=console, transient=True)
+            TextColumn("[bold]indexing[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rates]}"),
+            TimeElapsedColumn(),
+            TextColumn("[dim]{task.fields[current]}"),
+            console=console,
+            transient=True,
+        )
         self.task: TaskID | None = None
 
     def __enter__(self) -> _ProgressBar:
@@ -69,24 +88,33 @@ class _ProgressBar:
         elapsed = max(event.elapsed, 1e-6)
         rates = f"{event.files_done / elapsed:.1f} files/s {event.pages_done / elapsed:.1f} pages/s"
         name = Path(event.path).name if event.path else ""
-        self.progress.update(self.task, total=event.files_total, completed=event.files_done,
-                             rates=rates, current=name[:40])
+        self.progress.update(
+            self.task, total=event.files_total, completed=event.files_done, rates=rates, current=name[:40]
+        )
 
 
 def _print_summary(summary) -> None:
     elapsed = max(summary.elapsed, 1e-6)
     if summary.indexed:
-        print(f"indexed {summary.indexed} file(s), {summary.pages} page(s), {summary.chunks} chunk(s) "
-              f"in {summary.elapsed:.1f} s ({summary.pages / elapsed:.1f} pages/s, "
-              f"{human_size(summary.bytes_read / elapsed)}/s) into collection {summary.collection!r}")
+        print(
+            f"indexed {summary.indexed} file(s), {summary.pages} page(s), {summary.chunks} chunk(s) "
+            f"in {summary.elapsed:.1f} s ({summary.pages / elapsed:.1f} pages/s, "
+            f"{human_size(summary.bytes_read / elapsed)}/s) into collection {summary.collection!r}"
+        )
     else:
-        print(f"no new or changed files in collection {summary.collection!r} "
-              f"(checked in {summary.elapsed:.2f} s)")
-    print(f"unchanged {summary.unchanged}, removed {summary.removed}, failed {len(summary.failed)}, "
-          f"skipped {summary.skipped} (hidden or binary)")
+        print(
+            f"no new or changed files in collection {summary.collection!r} "
+            f"(checked in {summary.elapsed:.2f} s)"
+        )
+    print(
+        f"unchanged {summary.unchanged}, removed {summary.removed}, failed {len(summary.failed)}, "
+        f"skipped {summary.skipped} (hidden or binary)"
+    )
     if summary.ocr_pages:
-        print(f"OCR: {summary.ocr_pages} page(s) in {summary.ocr_seconds:.1f} s "
-              f"({summary.ocr_seconds / summary.ocr_pages:.2f} s/page)")
+        print(
+            f"OCR: {summary.ocr_pages} page(s) in {summary.ocr_seconds:.1f} s "
+            f"({summary.ocr_seconds / summary.ocr_pages:.2f} s/page)"
+        )
     for failed in summary.failed:
         print(f"  failed: {failed.path}: {failed.reason}")
     for missing in summary.missing:
@@ -119,9 +147,16 @@ def run(args: argparse.Namespace) -> int:
                 signal.signal(signal.SIGINT, previous)
     try:
         with _ProgressBar() as bar:
-            summary = index_paths(args.paths, collection=config.collection, rebuild=args.rebuild,
-                                  progress=bar, cancel=cancel, chunk_tokens=config.chunk_tokens,
-                                  chunk_overlap=config.chunk_overlap, jobs=args.jobs)
+            summary = index_paths(
+                args.paths,
+                collection=config.collection,
+                rebuild=args.rebuild,
+                progress=bar,
+                cancel=cancel,
+                chunk_tokens=config.chunk_tokens,
+                chunk_overlap=config.chunk_overlap,
+                jobs=args.jobs,
+            )
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
@@ -144,16 +179,23 @@ def _watch(args: argparse.Namespace, config, cancel: threading.Event) -> int:
 
     def on_batch(batch) -> None:
         if args.json:
-            print_json({"changed": list(batch.changed), "error": batch.error,
-                        "summary": batch.summary.as_dict() if batch.summary else None})
+            print_json(
+                {
+                    "changed": list(batch.changed),
+                    "error": batch.error,
+                    "summary": batch.summary.as_dict() if batch.summary else None,
+                }
+            )
         elif batch.error:
             print(f"{time.strftime('%H:%M:%S')} {batch.error}")
         elif not batch.changed:  # the first run
             _print_summary(batch.summary)
         else:
             s = batch.summary
-            print(f"{time.strftime('%H:%M:%S')} indexed {s.indexed}, removed {s.removed}, "
-                  f"failed {len(s.failed)} ({len(batch.changed)} change(s))")
+            print(
+                f"{time.strftime('%H:%M:%S')} indexed {s.indexed}, removed {s.removed}, "
+                f"failed {len(s.failed)} ({len(batch.changed)} change(s))"
+            )
             for failed in s.failed:
                 if failed.path in batch.changed:
                     print(f"  failed: {failed.path}: {failed.reason}")
@@ -164,8 +206,17 @@ def _watch(args: argparse.Namespace, config, cancel: threading.Event) -> int:
             print(f"watching {len(args.paths)} path(s) for changes; Ctrl-C stops")
             sys.stdout.flush()
 
-    watch_paths(args.paths, on_batch, cancel, collection=config.collection, ready=ready, rebuild=args.rebuild,
-                chunk_tokens=config.chunk_tokens, chunk_overlap=config.chunk_overlap, jobs=args.jobs)
+    watch_paths(
+        args.paths,
+        on_batch,
+        cancel,
+        collection=config.collection,
+        ready=ready,
+        rebuild=args.rebuild,
+        chunk_tokens=config.chunk_tokens,
+        chunk_overlap=config.chunk_overlap,
+        jobs=args.jobs,
+    )
     if not args.json:
         print("stopped watching")
     return 0

@@ -9,9 +9,13 @@ from localagent.paths import get_paths
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("paths", parents=[common], help="print the config, data and cache folders",
-                       description="Print where localagent keeps its config, index and models. "
-                                   "Set LOCALAGENT_HOME to keep all of them under one folder.")
+    p = sub.add_parser(
+        "paths",
+        parents=[common],
+        help="print the config, data and cache folders",
+        description="Print where localagent keeps its config, index and models. "
+        "Set LOCALAGENT_HOME to keep all of them under one folder.",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run)
 

@@ -13,10 +13,13 @@ from localagent.errors import LocalAgentError
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
-        "search", parents=[common], help="full-text search of the indexed documents",
+        "search",
+        parents=[common],
+        help="full-text search of the indexed documents",
         description="Rank indexed chunks by bm25 for the words of QUERY (any word may match; "
-                    "chunks matching more and rarer words come first). Put words in double quotes "
-                    "to search for them as a phrase. Query text is never interpreted as syntax.")
+        "chunks matching more and rarer words come first). Put words in double quotes "
+        "to search for them as a phrase. Query text is never interpreted as syntax.",
+    )
     p.add_argument("query", nargs="+", metavar="QUERY", help="words to search for")
     p.add_argument("--collection", help="collection to search (setting: collection)")
     p.add_argument("--limit", "-k", type=int, default=10, help="most results to show (default 10)")
@@ -25,9 +28,18 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def hit_json(hit) -> dict:
-    return {"file": hit.file, "page": hit.page, "page_label": hit.page_label, "place": hit.place,
-            "heading": hit.heading, "line_start": hit.line_start, "line_end": hit.line_end,
-            "snippet": hit.snippet, "score": hit.score, "chunk_id": hit.chunk_id}
+    return {
+        "file": hit.file,
+        "page": hit.page,
+        "page_label": hit.page_label,
+        "place": hit.place,
+        "heading": hit.heading,
+        "line_start": hit.line_start,
+        "line_end": hit.line_end,
+        "snippet": hit.snippet,
+        "score": hit.score,
+        "chunk_id": hit.chunk_id,
+    }
 
 
 def _rich_snippet(snippet: str, styled: bool) -> str:
@@ -52,12 +64,14 @@ def run(args: argparse.Namespace) -> int:
     query = " ".join(args.query)
     with Index.open() as index:
         if not index.list_documents(config.collection):
-            raise LocalAgentError(f"collection {config.collection!r} has no documents yet; "
-                                  "run `localagent index PATH` first")
+            raise LocalAgentError(
+                f"collection {config.collection!r} has no documents yet; run `localagent index PATH` first"
+            )
         hits = index.search(query, collection=config.collection, limit=args.limit)
     if args.json:
-        print_json({"query": query, "collection": config.collection,
-                    "results": [hit_json(hit) for hit in hits]})
+        print_json(
+            {"query": query, "collection": config.collection, "results": [hit_json(hit) for hit in hits]}
+        )
         return 0
     if not hits:
         print(f"no results for {query!r} in collection {config.collection!r}", file=sys.stderr)
@@ -69,10 +83,14 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console(highlight=False, soft_wrap=True)
     for rank, hit in enumerate(hits, start=1):
-        lines = f"line {hit.line_start}" if hit.line_start == hit.line_end \
+        lines = (
+            f"line {hit.line_start}"
+            if hit.line_start == hit.line_end
             else f"lines {hit.line_start}-{hit.line_end}"
+        )
         where = hit.place if is_flow(hit.file) else f"{hit.place}, {lines}"
-        console.print(f"[bold]{rank}.[/] [cyan]{escape(hit.file)}[/] {escape(where)}  "
-                      f"[dim]score {hit.score:.2f}[/]")
+        console.print(
+            f"[bold]{rank}.[/] [cyan]{escape(hit.file)}[/] {escape(where)}  [dim]score {hit.score:.2f}[/]"
+        )
         console.print(f"   {_rich_snippet(hit.snippet, console.is_terminal)}")
     return 0

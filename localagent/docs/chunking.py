@@ -93,8 +93,7 @@ def _units(page: Page, target: int) -> list[_Unit]:
             units.append(_Unit(stripped_start, stripped_end, index, tokens, kind, current_heading))
             continue
         for n, (start, end, piece_tokens) in enumerate(_split_long(line, line_start, target)):
-            units.append(_Unit(start, end, index, piece_tokens, kind if n == 0 else "cont",
-                               current_heading))
+            units.append(_Unit(start, end, index, piece_tokens, kind if n == 0 else "cont", current_heading))
     return units
 
 
@@ -129,8 +128,12 @@ def _cut_point(current: list[_Unit], size: int, incoming: int, target: int) -> i
     still fits with the incoming unit; else after everything collected."""
     cut, running = len(current), 0
     for index, item in enumerate(current):
-        if index and item.kind in ("para", "heading") and running >= target // 2 \
-                and size - running + incoming <= target:
+        if (
+            index
+            and item.kind in ("para", "heading")
+            and running >= target // 2
+            and size - running + incoming <= target
+        ):
             cut = index
         running += item.tokens
     return cut
@@ -145,8 +148,11 @@ def _chunk_page(page: Page, target: int, overlap: int) -> list[Chunk]:
         fresh = len(current) - carried
         # A heading closes the chunk unless the chunk is only a short run of headings/intro of
         # the same section (so "# Title" stays with its first paragraph).
-        section_break = unit.kind == "heading" and fresh > 0 and (
-            size >= target // 4 or current[carried].kind != "heading")
+        section_break = (
+            unit.kind == "heading"
+            and fresh > 0
+            and (size >= target // 4 or current[carried].kind != "heading")
+        )
         if unit.kind == "heading" and fresh == 0:
             current, carried, size = [], 0, 0  # no overlap into a new section
         elif section_break or (fresh > 0 and size + unit.tokens > target):

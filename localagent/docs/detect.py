@@ -42,7 +42,7 @@ def bom_encoding(head: bytes) -> str | None:
 
 
 def utf16_without_bom(head: bytes) -> str | None:
-    """"utf-16-le"/"utf-16-be" when the bytes look like mostly-ASCII UTF-16 without a BOM
+    """ "utf-16-le"/"utf-16-be" when the bytes look like mostly-ASCII UTF-16 without a BOM
     (every other byte NUL), else None."""
     if len(head) < 4:
         return None
@@ -99,7 +99,8 @@ def decode_text(data: bytes) -> str:
         text = data.decode("cp1252")
     except UnicodeDecodeError:
         raise DocumentError(
-            f"undecodable text (not UTF-8 at byte {utf8_error}, not Windows-1252 either)") from None
+            f"undecodable text (not UTF-8 at byte {utf8_error}, not Windows-1252 either)"
+        ) from None
     return text
 
 

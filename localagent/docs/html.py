@@ -20,15 +20,19 @@ from localagent.docs.types import DocumentError, Page
 
 MAX_HTML_BYTES = 64 * 1024 * 1024
 
-_DROP = frozenset("""
+_DROP = frozenset(
+    """
     script style noscript template nav aside footer form iframe object embed svg math canvas
     button select textarea input label dialog menu head -comment
-""".split())
+""".split()
+)
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
-_BLOCKS = frozenset("""
+_BLOCKS = frozenset(
+    """
     html body main article section div p li ul ol dl dt dd blockquote figure figcaption address
     details summary center fieldset legend caption hr header hgroup
-""".split())
+""".split()
+)
 _DECLARED = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 
 
@@ -53,14 +57,19 @@ def decode_html(data: bytes) -> str:
     try:
         return decode_text(data)
     except DocumentError as exc:
-        raise DocumentError(exc.reason.replace("undecodable text", "undecodable HTML (no charset declared)")) \
-            from None
+        raise DocumentError(
+            exc.reason.replace("undecodable text", "undecodable HTML (no charset declared)")
+        ) from None
 
 
 def _hidden(node) -> bool:
     attrs = node.attributes
-    return ("hidden" in attrs or attrs.get("aria-hidden") == "true" or attrs.get("role") == "navigation"
-            or "display:none" in (attrs.get("style") or "").replace(" ", ""))
+    return (
+        "hidden" in attrs
+        or attrs.get("aria-hidden") == "true"
+        or attrs.get("role") == "navigation"
+        or "display:none" in (attrs.get("style") or "").replace(" ", "")
+    )
 
 
 def _in_article(node) -> bool:
@@ -132,7 +141,9 @@ def read_html(path: Path) -> list[Page]:
     try:
         size = path.stat().st_size
         if size > MAX_HTML_BYTES:
-            raise DocumentError(f"HTML file too large ({size // 2**20} MB; at most {MAX_HTML_BYTES // 2**20} MB)")
+            raise DocumentError(
+                f"HTML file too large ({size // 2**20} MB; at most {MAX_HTML_BYTES // 2**20} MB)"
+            )
         data = path.read_bytes()
     except OSError as exc:
         raise DocumentError(f"cannot read file: {exc.strerror or exc}") from None

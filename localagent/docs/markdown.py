@@ -49,8 +49,12 @@ def find_headings(text: str) -> tuple[Heading, ...]:
             continue
         setext = _SETEXT.match(line)
         previous = lines[index - 1].strip() if index > start else ""
-        if setext and previous and not _ATX.match(lines[index - 1]) \
-                and (not headings or headings[-1].line != index):
+        if (
+            setext
+            and previous
+            and not _ATX.match(lines[index - 1])
+            and (not headings or headings[-1].line != index)
+        ):
             level = 1 if setext.group(1)[0] == "=" else 2
             headings.append(Heading(index, level, previous))
     return tuple(headings)

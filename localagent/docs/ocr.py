@@ -57,8 +57,13 @@ def _engine() -> Any:
     # ONNX Runtime's threads spin while they wait: with a thread per core on a busy machine one
     # page cost 22 CPU s here, with one thread 7 CPU s (and less wall time). Half the cores, at most 4.
     threads = max(1, min(4, (os.cpu_count() or 2) // 2))
-    engine = RapidOCR(max_side_len=MAX_SIDE, det_limit_type="max", det_limit_side_len=DETECT_SIDE,
-                      intra_op_num_threads=threads, inter_op_num_threads=1)
+    engine = RapidOCR(
+        max_side_len=MAX_SIDE,
+        det_limit_type="max",
+        det_limit_side_len=DETECT_SIDE,
+        intra_op_num_threads=threads,
+        inter_op_num_threads=1,
+    )
     logging.getLogger("RapidOCR").setLevel(logging.ERROR)
     return engine
 
@@ -107,8 +112,10 @@ def ocr_pdf_pages(document: Any, pages: list[Page]) -> list[Page]:
     if not wanted:
         return pages
     if not ocr_available():
-        return [replace(p, problem=f"{NO_TEXT_LAYER} ({OCR_HINT})") if i in wanted else p
-                for i, p in enumerate(pages)]
+        return [
+            replace(p, problem=f"{NO_TEXT_LAYER} ({OCR_HINT})") if i in wanted else p
+            for i, p in enumerate(pages)
+        ]
     out = list(pages)
     for index in wanted:
         try:
@@ -137,13 +144,17 @@ def read_image(path: Path) -> list[Page]:
         with Image.open(path) as image:
             frames = [frame.copy() for frame in ImageSequence.Iterator(image)]
     except Image.DecompressionBombError:
-        raise DocumentError(f"image too large (over {MAX_IMAGE_PIXELS // 1_000_000} million pixels)") from None
+        raise DocumentError(
+            f"image too large (over {MAX_IMAGE_PIXELS // 1_000_000} million pixels)"
+        ) from None
     except UnidentifiedImageError:
         raise DocumentError("damaged or unknown image (not a readable PNG, JPEG or TIFF)") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise DocumentError(f"damaged or unknown image ({str(exc)[:100]})") from None
-    pages = [_ocr_page(Page(number=n, text=""), frame, "no text found by OCR")
-             for n, frame in enumerate(frames, start=1)]
+    pages = [
+        _ocr_page(Page(number=n, text=""), frame, "no text found by OCR")
+        for n, frame in enumerate(frames, start=1)
+    ]
     if not any(page.text.strip() for page in pages):
         reasons = {page.problem or "no text found by OCR" for page in pages}
         raise DocumentError(reasons.pop() if len(reasons) == 1 else "no text found by OCR")
@@ -154,4 +165,3 @@ def _hint() -> str:
     from localagent.docs.pdf import OCR_HINT
 
     return OCR_HINT
-

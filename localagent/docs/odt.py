@@ -51,8 +51,9 @@ def read_odt(path: Path) -> list[Page]:
     check_zip(path, "OpenDocument text (.odt)")
     try:
         with zipfile.ZipFile(path) as archive:
-            if "META-INF/manifest.xml" in archive.namelist() and \
-                    b"encryption-data" in archive.read("META-INF/manifest.xml"):
+            if "META-INF/manifest.xml" in archive.namelist() and b"encryption-data" in archive.read(
+                "META-INF/manifest.xml"
+            ):
                 raise DocumentError("password-protected OpenDocument text (.odt)")
             root = ElementTree.fromstring(archive.read("content.xml"))
     except KeyError:

@@ -39,9 +39,14 @@ def check_zip(path: Path, kind: str) -> None:
         raise DocumentError(f"damaged {kind} (bad zip: {str(exc)[:80]})") from None
     total = sum(m.file_size for m in members)
     if total > MAX_UNZIPPED_BYTES:
-        raise DocumentError(f"{kind} unpacks to {total // 2**20} MB (zip bomb? the limit is "
-                            f"{MAX_UNZIPPED_BYTES // 2**20} MB)")
+        raise DocumentError(
+            f"{kind} unpacks to {total // 2**20} MB (zip bomb? the limit is {MAX_UNZIPPED_BYTES // 2**20} MB)"
+        )
     for member in members:
-        if member.file_size > BOMB_MEMBER_BYTES and member.file_size > BOMB_RATIO * max(1, member.compress_size):
-            raise DocumentError(f"{kind} member {member.filename} unpacks {member.file_size // 2**20} MB "
-                                f"from {max(1, member.compress_size // 1024)} KB (zip bomb?)")
+        if member.file_size > BOMB_MEMBER_BYTES and member.file_size > BOMB_RATIO * max(
+            1, member.compress_size
+        ):
+            raise DocumentError(
+                f"{kind} member {member.filename} unpacks {member.file_size // 2**20} MB "
+                f"from {max(1, member.compress_size // 1024)} KB (zip bomb?)"
+            )

@@ -135,8 +135,12 @@ def _read_page(document, index: int, lost: str) -> Page:
     finally:
         page.close()
     text = clean_text(text)
-    return Page(number=number, text=text, label=_page_label(document, index),
-                problem=None if text.strip() else NO_TEXT_LAYER)
+    return Page(
+        number=number,
+        text=text,
+        label=_page_label(document, index),
+        problem=None if text.strip() else NO_TEXT_LAYER,
+    )
 
 
 def read_pdf(path: Path) -> list[Page]:
@@ -153,7 +157,9 @@ def read_pdf(path: Path) -> list[Page]:
     try:
         count = len(document)
         if count == 0:
-            raise DocumentError("truncated PDF (no page left)" if truncated else "corrupt PDF (no pages found)")
+            raise DocumentError(
+                "truncated PDF (no page left)" if truncated else "corrupt PDF (no pages found)"
+            )
         pages = [_read_page(document, index, lost) for index in range(count)]
         pages = ocr_pdf_pages(document, pages)
     finally:

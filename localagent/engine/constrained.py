@@ -38,7 +38,8 @@ class GrammarSampler:
 
         self._capi = llama_cpp
         self._sampler = llama_cpp.llama_sampler_init_grammar(
-            engine.llama._model.vocab, gbnf.encode("utf-8"), b"root")
+            engine.llama._model.vocab, gbnf.encode("utf-8"), b"root"
+        )
         if not self._sampler:
             raise LocalAgentError("invalid grammar (llama.cpp could not parse it)")
 
@@ -46,8 +47,10 @@ class GrammarSampler:
         """The logits of ``ids`` with every token the grammar forbids set to -inf."""
         n = len(ids)
         data = (self._capi.llama_token_data * n)()
-        view = np.ctypeslib.as_array(ctypes.cast(data, ctypes.POINTER(ctypes.c_byte)),
-                                     shape=(n * ctypes.sizeof(self._capi.llama_token_data),))
+        view = np.ctypeslib.as_array(
+            ctypes.cast(data, ctypes.POINTER(ctypes.c_byte)),
+            shape=(n * ctypes.sizeof(self._capi.llama_token_data),),
+        )
         packed = np.zeros(n, dtype=np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)]))
         packed["id"] = ids
         packed["logit"] = logits
@@ -55,8 +58,10 @@ class GrammarSampler:
         array = self._capi.llama_token_data_array(data=data, size=n, selected=-1, sorted=False)
         self._capi.llama_sampler_apply(self._sampler, ctypes.byref(array))
         # Samplers may move the data pointer; read back through the array struct.
-        out = np.ctypeslib.as_array(ctypes.cast(array.data, ctypes.POINTER(ctypes.c_byte)),
-                                    shape=(array.size * ctypes.sizeof(self._capi.llama_token_data),))
+        out = np.ctypeslib.as_array(
+            ctypes.cast(array.data, ctypes.POINTER(ctypes.c_byte)),
+            shape=(array.size * ctypes.sizeof(self._capi.llama_token_data),),
+        )
         result = out.view(packed.dtype)
         if len(result) == n and np.array_equal(result["id"], packed["id"]):
             return result["logit"].copy()  # the grammar sampler only masks, in place
@@ -93,10 +98,15 @@ def _last_logits(engine: Engine) -> np.ndarray:
     return np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),))
 
 
-def generate_constrained(engine: Engine, prompt: str, gbnf: str, max_tokens: int,
-                         done: Callable[[str], bool] | None = None,
-                         cancel: threading.Event | None = None,
-                         on_piece: Callable[[str], None] | None = None) -> str:
+def generate_constrained(
+    engine: Engine,
+    prompt: str,
+    gbnf: str,
+    max_tokens: int,
+    done: Callable[[str], bool] | None = None,
+    cancel: threading.Event | None = None,
+    on_piece: Callable[[str], None] | None = None,
+) -> str:
     """Greedy completion of ``prompt`` that the grammar ``gbnf`` allows.
 
     Stops at end of generation (which the grammar allows only once complete), after
@@ -109,8 +119,10 @@ def generate_constrained(engine: Engine, prompt: str, gbnf: str, max_tokens: int
     llama = engine.llama
     tokens = engine.tokenize(prompt, add_bos=True)
     if len(tokens) + max_tokens > engine.n_ctx:
-        raise LocalAgentError(f"prompt is {len(tokens)} tokens; with {max_tokens} to generate it does not "
-                              f"fit the {engine.n_ctx}-token context")
+        raise LocalAgentError(
+            f"prompt is {len(tokens)} tokens; with {max_tokens} to generate it does not "
+            f"fit the {engine.n_ctx}-token context"
+        )
     vocab = llama._model.vocab
     generated: list[int] = []
     text = ""
@@ -143,7 +155,7 @@ def generate_constrained(engine: Engine, prompt: str, gbnf: str, max_tokens: int
                 generated.append(token)
                 now_text = engine.detokenize(generated)
                 if on_piece is not None and len(now_text) > len(text):
-                    on_piece(now_text[len(text):])
+                    on_piece(now_text[len(text) :])
                 text = now_text
                 if done is not None and done(text):
                     break
@@ -154,12 +166,25 @@ def generate_constrained(engine: Engine, prompt: str, gbnf: str, max_tokens: int
     return text
 
 
-def _record(engine: Engine, started: float, prompt_done: float, first: float | None, n_prompt: int,
-            reused: int, n_gen: int) -> None:
+def _record(
+    engine: Engine,
+    started: float,
+    prompt_done: float,
+    first: float | None,
+    n_prompt: int,
+    reused: int,
+    n_gen: int,
+) -> None:
     end = time.perf_counter()
-    engine.stats.record_call(ttft_s=(first or end) - started, prompt_tokens=n_prompt - reused,
-                             prompt_s=prompt_done - started, reused_tokens=reused, gen_tokens=n_gen,
-                             gen_s=end - prompt_done, context_used=int(engine.llama.n_tokens))
+    engine.stats.record_call(
+        ttft_s=(first or end) - started,
+        prompt_tokens=n_prompt - reused,
+        prompt_s=prompt_done - started,
+        reused_tokens=reused,
+        gen_tokens=n_gen,
+        gen_s=end - prompt_done,
+        context_used=int(engine.llama.n_tokens),
+    )
 
 
 def _logprob(logits: np.ndarray, token: int) -> float:
@@ -182,8 +207,10 @@ def continuation_logprobs(engine: Engine, prompt: str, continuations: list[str])
     for text in continuations:
         tokens = engine.tokenize(text)
         if len(prompt_tokens) + len(tokens) >= engine.n_ctx:
-            raise LocalAgentError(f"prompt is {len(prompt_tokens)} tokens; {text!r} does not fit the "
-                                  f"{engine.n_ctx}-token context")
+            raise LocalAgentError(
+                f"prompt is {len(prompt_tokens)} tokens; {text!r} does not fit the "
+                f"{engine.n_ctx}-token context"
+            )
         total = _logprob(after_prompt, tokens[0])
         llama.n_tokens = len(prompt_tokens)  # drop the previous continuation, keep the prompt
         for previous, token in zip(tokens, tokens[1:], strict=False):

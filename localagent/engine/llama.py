@@ -51,8 +51,17 @@ class EngineStats:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def record_call(self, *, ttft_s: float, prompt_tokens: int, prompt_s: float, reused_tokens: int,
-                    gen_tokens: int, gen_s: float, context_used: int) -> None:
+    def record_call(
+        self,
+        *,
+        ttft_s: float,
+        prompt_tokens: int,
+        prompt_s: float,
+        reused_tokens: int,
+        gen_tokens: int,
+        gen_s: float,
+        context_used: int,
+    ) -> None:
         """The figures of the last generation call, with the rates derived from them."""
         self.ttft_s = round(ttft_s, 4)
         self.prompt_tokens, self.prompt_s, self.reused_tokens = prompt_tokens, prompt_s, reused_tokens
@@ -66,8 +75,16 @@ class EngineStats:
 class Engine:
     """A loaded GGUF model. Not re-entrant: one generation at a time (guarded by a lock)."""
 
-    def __init__(self, model_path: Path | str, n_ctx: int = 4096, n_threads: int = 0, n_batch: int = 512,
-                 seed: int = -1, verbose: bool = False, logits_all: bool = False):
+    def __init__(
+        self,
+        model_path: Path | str,
+        n_ctx: int = 4096,
+        n_threads: int = 0,
+        n_batch: int = 512,
+        seed: int = -1,
+        verbose: bool = False,
+        logits_all: bool = False,
+    ):
         import llama_cpp
 
         self.path = Path(model_path)
@@ -77,19 +94,30 @@ class Engine:
         started = time.perf_counter()
         try:
             self.llama = open_llama(
-                self.path, verbose=verbose, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
-                n_batch=min(n_batch, n_ctx), seed=seed if seed >= 0 else llama_cpp.LLAMA_DEFAULT_SEED,
+                self.path,
+                verbose=verbose,
+                n_ctx=n_ctx,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_batch=min(n_batch, n_ctx),
+                seed=seed if seed >= 0 else llama_cpp.LLAMA_DEFAULT_SEED,
                 logits_all=logits_all,
             )
         except (ValueError, RuntimeError, OSError) as exc:
             raise LocalAgentError(f"{self.path}: llama.cpp could not load the model ({exc})") from exc
         self._lock = threading.Lock()
         self.stats = EngineStats(
-            model_path=str(self.path), model_name=self.info.name or self.path.stem,
-            architecture=self.info.architecture, file_size=self.info.file_size,
-            bits_per_weight=self.info.bits_per_weight, main_type=self.info.main_type,
-            type_mix=self.info.type_mix, n_ctx=self.llama.n_ctx(), n_threads=threads,
-            load_s=round(time.perf_counter() - started, 3), rss_bytes=rss_bytes(),
+            model_path=str(self.path),
+            model_name=self.info.name or self.path.stem,
+            architecture=self.info.architecture,
+            file_size=self.info.file_size,
+            bits_per_weight=self.info.bits_per_weight,
+            main_type=self.info.main_type,
+            type_mix=self.info.type_mix,
+            n_ctx=self.llama.n_ctx(),
+            n_threads=threads,
+            load_s=round(time.perf_counter() - started, 3),
+            rss_bytes=rss_bytes(),
         )
 
     # --- facts ---
@@ -124,42 +152,80 @@ class Engine:
         window (what llama.cpp would do silently), or a one-line error when no room is left."""
         room = self.n_ctx - n_prompt
         if room <= 0:
-            raise LocalAgentError(f"prompt is {n_prompt} tokens, the context window is {self.n_ctx}; "
-                                  f"shorten it or raise n_ctx")
+            raise LocalAgentError(
+                f"prompt is {n_prompt} tokens, the context window is {self.n_ctx}; shorten it or raise n_ctx"
+            )
         return min(max_tokens, room) if max_tokens > 0 else room
 
-    def complete(self, prompt: str, max_tokens: int = 256, temperature: float = 0.7,
-                 stop: list[str] | None = None, seed: int | None = None, grammar: Any = None,
-                 cancel: threading.Event | None = None, top_k: int = 40, top_p: float = 0.95,
-                 repeat_penalty: float = 1.0) -> Iterator[str]:
+    def complete(
+        self,
+        prompt: str,
+        max_tokens: int = 256,
+        temperature: float = 0.7,
+        stop: list[str] | None = None,
+        seed: int | None = None,
+        grammar: Any = None,
+        cancel: threading.Event | None = None,
+        top_k: int = 40,
+        top_p: float = 0.95,
+        repeat_penalty: float = 1.0,
+    ) -> Iterator[str]:
         """Stream a raw completion of `prompt`, piece by piece. Stops at a stop string, at
         max_tokens, at end of text, or as soon as `cancel` is set."""
         n_prompt = len(self.tokenize(prompt, add_bos=True))
         max_tokens = self._tokens_that_fit(n_prompt, max_tokens)
-        kwargs = dict(prompt=prompt, max_tokens=max_tokens, temperature=temperature, stop=stop or [],
-                      top_k=top_k, top_p=top_p, repeat_penalty=repeat_penalty, stream=True,
-                      grammar=self._grammar(grammar))
+        kwargs = dict(
+            prompt=prompt,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            stop=stop or [],
+            top_k=top_k,
+            top_p=top_p,
+            repeat_penalty=repeat_penalty,
+            stream=True,
+            grammar=self._grammar(grammar),
+        )
         if seed is not None and seed >= 0:
             kwargs["seed"] = seed
-        return self._stream(lambda: self.llama.create_completion(**kwargs),
-                            lambda chunk: chunk["choices"][0].get("text", ""), n_prompt, cancel)
+        return self._stream(
+            lambda: self.llama.create_completion(**kwargs),
+            lambda chunk: chunk["choices"][0].get("text", ""),
+            n_prompt,
+            cancel,
+        )
 
-    def chat(self, messages: list[dict[str, str]], max_tokens: int = 256, temperature: float = 0.7,
-             stop: list[str] | None = None, seed: int | None = None, grammar: Any = None,
-             cancel: threading.Event | None = None) -> Iterator[str]:
+    def chat(
+        self,
+        messages: list[dict[str, str]],
+        max_tokens: int = 256,
+        temperature: float = 0.7,
+        stop: list[str] | None = None,
+        seed: int | None = None,
+        grammar: Any = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[str]:
         """Stream a chat reply, formatted with the GGUF's own chat template. The fit check counts the
         messages' own tokens (a lower bound: the template adds its markers)."""
         if not self.has_chat_template:
             raise LocalAgentError(f"{self.path.name} has no chat template; use a completion prompt")
         n_prompt = sum(len(self.tokenize(m.get("content", ""))) for m in messages)
         max_tokens = self._tokens_that_fit(n_prompt, max_tokens)
-        kwargs = dict(messages=messages, max_tokens=max_tokens, temperature=temperature, stop=stop or [],
-                      stream=True, grammar=self._grammar(grammar))
+        kwargs = dict(
+            messages=messages,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            stop=stop or [],
+            stream=True,
+            grammar=self._grammar(grammar),
+        )
         if seed is not None and seed >= 0:
             kwargs["seed"] = seed
-        return self._stream(lambda: self.llama.create_chat_completion(**kwargs),
-                            lambda chunk: chunk["choices"][0].get("delta", {}).get("content") or "",
-                            n_prompt, cancel)
+        return self._stream(
+            lambda: self.llama.create_chat_completion(**kwargs),
+            lambda chunk: chunk["choices"][0].get("delta", {}).get("content") or "",
+            n_prompt,
+            cancel,
+        )
 
     def _stream(self, start, text_of, n_prompt: int, cancel: threading.Event | None) -> Iterator[str]:
         with self._lock:
@@ -194,11 +260,14 @@ class Engine:
         perf = self._perf()
         prompt_tokens = int(perf.get("n_p_eval", n_prompt))
         self.stats.record_call(
-            ttft_s=first - started, prompt_tokens=prompt_tokens,
+            ttft_s=first - started,
+            prompt_tokens=prompt_tokens,
             prompt_s=perf.get("t_p_eval_s", first - started),
             reused_tokens=max(0, n_prompt - prompt_tokens) if before else 0,
-            gen_tokens=int(perf.get("n_eval", n_gen)), gen_s=perf.get("t_eval_s", now - first),
-            context_used=self._n_past())
+            gen_tokens=int(perf.get("n_eval", n_gen)),
+            gen_s=perf.get("t_eval_s", now - first),
+            context_used=self._n_past(),
+        )
 
     def _perf_reset(self) -> None:
         try:
@@ -214,8 +283,12 @@ class Engine:
             import llama_cpp
 
             data = llama_cpp.llama_perf_context(self.llama._ctx.ctx)
-            return {"n_p_eval": int(data.n_p_eval), "t_p_eval_s": data.t_p_eval_ms / 1000,
-                    "n_eval": int(data.n_eval), "t_eval_s": data.t_eval_ms / 1000}
+            return {
+                "n_p_eval": int(data.n_p_eval),
+                "t_p_eval_s": data.t_p_eval_ms / 1000,
+                "n_eval": int(data.n_eval),
+                "t_eval_s": data.t_eval_ms / 1000,
+            }
         except (AttributeError, TypeError):
             return {}
 
@@ -230,5 +303,12 @@ def load_engine(config: Settings, model: str | None = None, logits_all: bool = F
     from localagent.models import resolve_model
 
     path = resolve_model(model or config.model or None)
-    return Engine(path, n_ctx=config.n_ctx, n_threads=config.n_threads, n_batch=config.n_batch,
-                  seed=config.seed, verbose=config.verbose, logits_all=logits_all)
+    return Engine(
+        path,
+        n_ctx=config.n_ctx,
+        n_threads=config.n_threads,
+        n_batch=config.n_batch,
+        seed=config.seed,
+        verbose=config.verbose,
+        logits_all=logits_all,
+    )

@@ -69,8 +69,11 @@ class SourceRuns:
                 if not valid[p]:
                     continue
                 before = text[p - 1] if p and valid[p - 1] else b" "
-                self.can_start[p] = (piece[:1].isspace() or before[-1:].isspace()
-                                     or (before[-1:] in b"([{\"'/" and piece[:1].isalnum()))
+                self.can_start[p] = (
+                    piece[:1].isspace()
+                    or before[-1:].isspace()
+                    or (before[-1:] in b"([{\"'/" and piece[:1].isalnum())
+                )
                 after = text[p + 1] if valid[p + 1] else b" "
                 self.can_end[p] = piece[:1].isspace() or (not piece[:1].isalnum() and not after[:1].isalnum())
         self.starts = np.nonzero(valid & self.can_start)[0]
@@ -93,10 +96,17 @@ def _logsumexp(values: np.ndarray) -> float:
     return top + float(np.log(np.exp(values - top).sum()))
 
 
-def copy_span(engine: Engine, prompt: list[int], sources: Sequence[Sequence[int]], end_token: int,
-              number_tokens: Sequence[int], eos: int, decline_bias: float = 0.0,
-              cancel: threading.Event | None = None,
-              on_piece: Callable[[str], None] | None = None) -> SpanReply:
+def copy_span(
+    engine: Engine,
+    prompt: list[int],
+    sources: Sequence[Sequence[int]],
+    end_token: int,
+    number_tokens: Sequence[int],
+    eos: int,
+    decline_bias: float = 0.0,
+    cancel: threading.Event | None = None,
+    on_piece: Callable[[str], None] | None = None,
+) -> SpanReply:
     """Greedy copy-constrained reply to a reader prompt (see the module docstring).
 
     ``end_token`` ends a span (the first token of " [n]"); ``number_tokens[i]`` is the token that
@@ -131,7 +141,7 @@ def copy_span(engine: Engine, prompt: list[int], sources: Sequence[Sequence[int]
             if on_piece is not None:
                 now = engine.detokenize(written)
                 if len(now) > len(text):
-                    on_piece(now[len(text):])
+                    on_piece(now[len(text) :])
                 text = now
             nexts = runs.next_tokens(positions)
             ending = positions[runs.can_end[positions]]

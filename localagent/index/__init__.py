@@ -1,8 +1,8 @@
 """The document index: SQLite (WAL) with pages, chunks and an FTS5 bm25 table.
 
-    with Index.open() as index:
-        hits = index.search("lease termination", limit=5)   # [SearchHit(file, page, ...)]
-    summary = index_paths([Path("~/Documents")], collection="default")
+with Index.open() as index:
+    hits = index.search("lease termination", limit=5)   # [SearchHit(file, page, ...)]
+summary = index_paths([Path("~/Documents")], collection="default")
 """
 
 from localagent.index.indexer import FailedFile, IndexEvent, IndexSummary, index_paths

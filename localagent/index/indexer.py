@@ -98,8 +98,15 @@ class _ToRead:
 
 
 class _Run:
-    def __init__(self, index: Index, collection: str, rebuild: bool, chunk_tokens: int,
-                 chunk_overlap: int, progress: Callable[[IndexEvent], None] | None):
+    def __init__(
+        self,
+        index: Index,
+        collection: str,
+        rebuild: bool,
+        chunk_tokens: int,
+        chunk_overlap: int,
+        progress: Callable[[IndexEvent], None] | None,
+    ):
         self.index, self.collection, self.rebuild = index, collection, rebuild
         self.chunk_tokens, self.chunk_overlap = chunk_tokens, chunk_overlap
         self.chunker = chunker_signature(chunk_tokens, chunk_overlap)
@@ -111,8 +118,16 @@ class _Run:
 
     def emit(self, kind: str, **fields) -> None:
         if self.progress is not None:
-            self.progress(IndexEvent(kind, self.done, self.total, self.summary.pages,
-                                     time.perf_counter() - self.started, **fields))
+            self.progress(
+                IndexEvent(
+                    kind,
+                    self.done,
+                    self.total,
+                    self.summary.pages,
+                    time.perf_counter() - self.started,
+                    **fields,
+                )
+            )
 
     def remove_gone(self, roots: list[Path], present: set[str]) -> None:
         for path in self.index.paths_in(self.collection):
@@ -158,9 +173,16 @@ class _Run:
         if result.error is not None or result.pages is None or result.chunks is None:
             self._fail(key, item.size, item.mtime_ns, result.sha256, result.error or "unreadable")
             return
-        self.index.write_document(self.collection, key, size=item.size, mtime_ns=item.mtime_ns,
-                                  sha256=result.sha256 or "", pages=result.pages, chunks=result.chunks,
-                                  chunker=self.chunker)
+        self.index.write_document(
+            self.collection,
+            key,
+            size=item.size,
+            mtime_ns=item.mtime_ns,
+            sha256=result.sha256 or "",
+            pages=result.pages,
+            chunks=result.chunks,
+            chunker=self.chunker,
+        )
         self.summary.indexed += 1
         self.summary.pages += len(result.pages)
         ocr = [page for page in result.pages if page.ocr_seconds]
@@ -171,14 +193,16 @@ class _Run:
         self.done += 1
         self.emit("file", path=key, status="indexed", pages=len(result.pages))
 
-    def read_all(self, to_read: list[_ToRead], jobs: int, cancel: threading.Event | None,
-                 limits: ReadLimits) -> None:
+    def read_all(
+        self, to_read: list[_ToRead], jobs: int, cancel: threading.Event | None, limits: ReadLimits
+    ) -> None:
         """Read files (in workers if worth it, or to bound a file's time and memory) and store
         each as soon as its turn comes."""
         worth = worth_workers([item.path for item in to_read], [item.size for item in to_read])
         isolate = any(needs_isolation(item.path, item.size) for item in to_read)
-        reading: DocumentReader[_ToRead] = DocumentReader(self.chunk_tokens, self.chunk_overlap, jobs, worth,
-                                                           limits, isolate)
+        reading: DocumentReader[_ToRead] = DocumentReader(
+            self.chunk_tokens, self.chunk_overlap, jobs, worth, limits, isolate
+        )
         with reading as reader:
             for item in to_read:
                 if cancel is not None and cancel.is_set():
@@ -206,18 +230,32 @@ class _Run:
             self.emit("file", path=known.path, status="unchanged")
 
     def _fail(self, key: str, size: int, mtime_ns: int, digest: str | None, reason: str) -> None:
-        self.index.write_failure(self.collection, key, size=size, mtime_ns=mtime_ns, sha256=digest,
-                                 error=reason, chunker=self.chunker)
+        self.index.write_failure(
+            self.collection,
+            key,
+            size=size,
+            mtime_ns=mtime_ns,
+            sha256=digest,
+            error=reason,
+            chunker=self.chunker,
+        )
         self.summary.failed.append(FailedFile(key, reason))
         self.done += 1
         self.emit("file", path=key, status="failed", error=reason)
 
 
-def index_paths(paths: list[Path], collection: str = "default", rebuild: bool = False,
-                index: Index | None = None, progress: Callable[[IndexEvent], None] | None = None,
-                cancel: threading.Event | None = None, chunk_tokens: int | None = None,
-                chunk_overlap: int | None = None, jobs: int = 0,
-                limits: ReadLimits | None = None) -> IndexSummary:
+def index_paths(
+    paths: list[Path],
+    collection: str = "default",
+    rebuild: bool = False,
+    index: Index | None = None,
+    progress: Callable[[IndexEvent], None] | None = None,
+    cancel: threading.Event | None = None,
+    chunk_tokens: int | None = None,
+    chunk_overlap: int | None = None,
+    jobs: int = 0,
+    limits: ReadLimits | None = None,
+) -> IndexSummary:
     """Index files and folders into ``collection``; see the module docstring.
 
     Chunk sizes default to the chunk_tokens / chunk_overlap settings. Per-file failures are
@@ -259,8 +297,12 @@ def index_paths(paths: list[Path], collection: str = "default", rebuild: bool = 
             if item is not None:
                 to_read.append(item)
         if not run.summary.cancelled:
-            run.read_all(to_read, auto_jobs() if jobs <= 0 else jobs, cancel,
-                         ReadLimits.from_settings() if limits is None else limits)
+            run.read_all(
+                to_read,
+                auto_jobs() if jobs <= 0 else jobs,
+                cancel,
+                ReadLimits.from_settings() if limits is None else limits,
+            )
         run.summary.elapsed = time.perf_counter() - run.started
         run.emit("done")
         return run.summary

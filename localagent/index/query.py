@@ -56,7 +56,8 @@ def query_terms(query: str) -> list[str]:
             terms.append(_quote([word]))
     if not terms:
         raise EmptyQueryError(
-            f"the query {query.strip()[:60]!r} has no words to search for (use letters or digits)")
+            f"the query {query.strip()[:60]!r} has no words to search for (use letters or digits)"
+        )
     return terms[:MAX_TERMS]
 
 

@@ -20,13 +20,16 @@ def _is_noise(conn: sqlite3.Connection, term: str, total: int) -> bool:
     """True when ``term`` occurs in more than half of the ``total`` chunks."""
     if total < 64:  # small indexes: ranking everything is cheap and exact
         return False
-    row = conn.execute("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1 OFFSET ?",
-                       (f"{TEXT_COLUMNS} : {term}", total // 2)).fetchone()
+    row = conn.execute(
+        "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1 OFFSET ?",
+        (f"{TEXT_COLUMNS} : {term}", total // 2),
+    ).fetchone()
     return row is not None
 
 
-def ranked(conn: sqlite3.Connection, terms: list[str], tag: str | None,
-           wanted: int) -> tuple[str, list[tuple[int, float]]]:
+def ranked(
+    conn: sqlite3.Connection, terms: list[str], tag: str | None, wanted: int
+) -> tuple[str, list[tuple[int, float]]]:
     """The MATCH expression used (for snippets) and (chunk id, score) pairs, best first.
 
     Scores are bm25 made positive (higher is better); 0.0 when the query had only noise terms.
@@ -36,10 +39,13 @@ def ranked(conn: sqlite3.Connection, terms: list[str], tag: str | None,
     prefix = f'tag : "{tag}" AND ' if tag else ""
     if kept:
         match = f"{prefix}{TEXT_COLUMNS} : ({' OR '.join(kept)})"
-        rows = conn.execute("SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ? "
-                            "ORDER BY rank LIMIT ?", (match, wanted)).fetchall()
+        rows = conn.execute(
+            "SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?",
+            (match, wanted),
+        ).fetchall()
         return match, [(rowid, round(-rank, 6)) for rowid, rank in rows]
     match = f"{prefix}{TEXT_COLUMNS} : ({' AND '.join(terms)})"
-    rows = conn.execute("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?",
-                        (match, wanted)).fetchall()
+    rows = conn.execute(
+        "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?", (match, wanted)
+    ).fetchall()
     return match, [(rowid, 0.0) for (rowid,) in rows]

@@ -100,8 +100,9 @@ def read_and_chunk(path: str, chunk_tokens: int, chunk_overlap: int, sha256: str
         where = f"the {limit} MB limit per file (setting read_memory_mb)" if limit else "the memory there is"
         return ReadResult(error=f"needs more memory than {where}", sha256=digest)
     except (RecursionError, Exception) as exc:  # a reader bug must not end the run
-        return ReadResult(error=f"unexpected error while reading: {type(exc).__name__}: {exc}"[:200],
-                          sha256=digest)
+        return ReadResult(
+            error=f"unexpected error while reading: {type(exc).__name__}: {exc}"[:200], sha256=digest
+        )
 
 
 def worth_workers(paths: list[Path], sizes: list[int]) -> bool:
@@ -165,8 +166,15 @@ class DocumentReader(Generic[K]):
     (see worth_workers), or when ``limits`` are on and a file needs isolation (one worker then).
     """
 
-    def __init__(self, chunk_tokens: int, chunk_overlap: int, jobs: int, worth_workers: bool,
-                 limits: ReadLimits | None = None, isolate: bool = False):
+    def __init__(
+        self,
+        chunk_tokens: int,
+        chunk_overlap: int,
+        jobs: int,
+        worth_workers: bool,
+        limits: ReadLimits | None = None,
+        isolate: bool = False,
+    ):
         self.chunk_tokens, self.chunk_overlap = chunk_tokens, chunk_overlap
         self.limits = limits or ReadLimits()
         parallel = jobs > 1 and worth_workers
@@ -177,8 +185,12 @@ class DocumentReader(Generic[K]):
         self._pool: ProcessPoolExecutor | None = self._new_pool(self.jobs) if self._use_pool else None
 
     def _new_pool(self, workers: int) -> ProcessPoolExecutor:
-        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_init_worker, initargs=(os.getpid(), self.limits.memory_mb))
+        pool = ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(os.getpid(), self.limits.memory_mb),
+        )
         if self.limits.timeout_s > 0:  # a worker's start-up (about a second) is not the first file's time
             pool.submit(_ready).result()
             self._last_taken = time.monotonic()
@@ -195,8 +207,11 @@ class DocumentReader(Generic[K]):
 
     def submit(self, key: K, path: Path, sha256: str | None) -> None:
         isolated = self._use_pool and (self.jobs > 1 or needs_isolation(path, _size(path)))
-        self._pending.append(_Pending(key, path, sha256, time.monotonic(),
-                                      self._pool_submit(path, sha256) if isolated else None))
+        self._pending.append(
+            _Pending(
+                key, path, sha256, time.monotonic(), self._pool_submit(path, sha256) if isolated else None
+            )
+        )
 
     def _pool_submit(self, path: Path, sha256: str | None) -> Future:
         if self._pool is None:
@@ -239,15 +254,18 @@ class DocumentReader(Generic[K]):
         second death is surely this file's."""
         pool = self._new_pool(1)
         try:
-            future = pool.submit(read_and_chunk, str(entry.path), self.chunk_tokens, self.chunk_overlap,
-                                 entry.sha256)
+            future = pool.submit(
+                read_and_chunk, str(entry.path), self.chunk_tokens, self.chunk_overlap, entry.sha256
+            )
             return future.result(timeout=self.limits.timeout_s or None)
         except FutureTimeout:
             return ReadResult(error=_too_slow(self.limits.timeout_s))
         except BrokenProcessPool:
             limit = f"{self.limits.memory_mb} MB" if self.limits.memory_mb else "no"
-            return ReadResult(error=f"the reader process died on this file (out of memory with a {limit} "
-                                    "limit per file, or a crash in its parser)")
+            return ReadResult(
+                error=f"the reader process died on this file (out of memory with a {limit} "
+                "limit per file, or a crash in its parser)"
+            )
         finally:
             _kill(pool)
 

@@ -54,8 +54,9 @@ class ChunkRecord:
         """Where a person finds it: "page 42 (printed 32)", or for Word/HTML "section X, paragraphs 3-5"."""
         from localagent.docs import describe_place
 
-        return describe_place(self.file, self.page, self.page_label, self.heading, self.line_start,
-                              self.line_end)
+        return describe_place(
+            self.file, self.page, self.page_label, self.heading, self.line_start, self.line_end
+        )
 
 
 @dataclass(frozen=True)

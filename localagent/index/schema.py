@@ -113,8 +113,9 @@ def connect(path: Path) -> sqlite3.Connection:
     """Open (creating if needed) the index at ``path``, in WAL mode, migrated to SCHEMA_VERSION."""
     create_private(path)  # the index holds the text of private documents: owner-only (WAL too)
     try:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                               check_same_thread=False)
+        conn = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         conn.execute("PRAGMA synchronous = NORMAL")
@@ -136,7 +137,8 @@ def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> None:
     if version > target:
         raise LocalAgentError(
             f"the index has schema version {version}, newer than this localagent knows "
-            f"({SCHEMA_VERSION}); upgrade localagent or use another LOCALAGENT_HOME")
+            f"({SCHEMA_VERSION}); upgrade localagent or use another LOCALAGENT_HOME"
+        )
     conn.execute("BEGIN IMMEDIATE")
     try:
         # Another process may have migrated while we waited for the lock.

@@ -25,11 +25,15 @@ from localagent.index.records import MARK_END, MARK_START, ChunkRecord, Document
 from localagent.index.schema import BUSY_TIMEOUT_MS, connect
 from localagent.paths import get_paths
 
-_CHUNK_COLUMNS = ("c.id, c.document_id, d.path, c.page, c.line_start, c.line_end, "
-                  "c.char_start, c.char_end, c.text, c.heading, "
-                  "(SELECT p.label FROM pages p WHERE p.document_id = c.document_id AND p.number = c.page)")
-_DOC_COLUMNS = ("d.path, k.name, d.status, d.error, d.pages, d.chunks, d.size, d.indexed_at, "
-                "d.id, d.sha256, d.mtime_ns, d.chunker, d.notes, d.glued_pages, d.ocr_pages")
+_CHUNK_COLUMNS = (
+    "c.id, c.document_id, d.path, c.page, c.line_start, c.line_end, "
+    "c.char_start, c.char_end, c.text, c.heading, "
+    "(SELECT p.label FROM pages p WHERE p.document_id = c.document_id AND p.number = c.page)"
+)
+_DOC_COLUMNS = (
+    "d.path, k.name, d.status, d.error, d.pages, d.chunks, d.size, d.indexed_at, "
+    "d.id, d.sha256, d.mtime_ns, d.chunker, d.notes, d.glued_pages, d.ocr_pages"
+)
 
 
 class Index:
@@ -79,8 +83,10 @@ class Index:
         except sqlite3.OperationalError as exc:
             text = str(exc)
             if "locked" in text or "busy" in text:
-                text = (f"another process kept it busy for {BUSY_TIMEOUT_MS // 1000} s ({exc}); "
-                        "try again when it is done")
+                text = (
+                    f"another process kept it busy for {BUSY_TIMEOUT_MS // 1000} s ({exc}); "
+                    "try again when it is done"
+                )
             raise LocalAgentError(f"index {self.path}: {text}") from exc
         except sqlite3.DatabaseError as exc:
             raise LocalAgentError(f"index {self.path} is damaged: {exc}") from exc
@@ -89,19 +95,20 @@ class Index:
         row = conn.execute("SELECT id FROM collections WHERE name = ?", (name,)).fetchone()
         if row:
             return row[0]
-        return _new_row_id(conn.execute("INSERT INTO collections(name, created_at) VALUES (?, ?)",
-                                        (name, time.time())))
+        return _new_row_id(
+            conn.execute("INSERT INTO collections(name, created_at) VALUES (?, ?)", (name, time.time()))
+        )
 
     def _drop_content(self, conn: sqlite3.Connection, document_id: int) -> None:
         conn.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
         conn.execute("DELETE FROM pages WHERE document_id = ?", (document_id,))
 
-    def _upsert(self, conn: sqlite3.Connection, collection: str, path: str,
-                values: dict) -> tuple[int, int]:
+    def _upsert(self, conn: sqlite3.Connection, collection: str, path: str, values: dict) -> tuple[int, int]:
         """Insert or update a document row, dropping its old content: (document id, collection id)."""
         collection_id = self._collection_id(conn, collection)
-        row = conn.execute("SELECT id FROM documents WHERE collection_id = ? AND path = ?",
-                           (collection_id, path)).fetchone()
+        row = conn.execute(
+            "SELECT id FROM documents WHERE collection_id = ? AND path = ?", (collection_id, path)
+        ).fetchone()
         if row:
             self._drop_content(conn, row[0])
             sets = ", ".join(f"{key} = ?" for key in values)
@@ -109,42 +116,118 @@ class Index:
             return row[0], collection_id
         keys = ", ".join(["collection_id", "path", *values])
         marks = ", ".join("?" * (len(values) + 2))
-        return _new_row_id(conn.execute(f"INSERT INTO documents({keys}) VALUES ({marks})",
-                                        (collection_id, path, *values.values()))), collection_id
+        return _new_row_id(
+            conn.execute(
+                f"INSERT INTO documents({keys}) VALUES ({marks})", (collection_id, path, *values.values())
+            )
+        ), collection_id
 
-    def write_document(self, collection: str, path: str, *, size: int, mtime_ns: int, sha256: str,
-                       pages: Sequence[Page], chunks: Sequence[Chunk], chunker: str = "") -> int:
+    def write_document(
+        self,
+        collection: str,
+        path: str,
+        *,
+        size: int,
+        mtime_ns: int,
+        sha256: str,
+        pages: Sequence[Page],
+        chunks: Sequence[Chunk],
+        chunker: str = "",
+    ) -> int:
         """Store one read document (replacing what was there) in one transaction; its id.
 
         Page labels, problems, OCR confidence and glued-word flags are kept per page, and summed
         up in the document's ``notes`` (see index.notes)."""
         flags = page_flags(pages)
         with self.transaction() as conn:
-            document_id, collection_id = self._upsert(conn, collection, path, {
-                "sha256": sha256, "size": size, "mtime_ns": mtime_ns, "status": "ok", "error": None,
-                "pages": len(pages), "chunks": len(chunks), "chunker": chunker,
-                "indexed_at": time.time(), "notes": flags.notes, "glued_pages": len(flags.glued),
-                "ocr_pages": len(flags.ocr)})
+            document_id, collection_id = self._upsert(
+                conn,
+                collection,
+                path,
+                {
+                    "sha256": sha256,
+                    "size": size,
+                    "mtime_ns": mtime_ns,
+                    "status": "ok",
+                    "error": None,
+                    "pages": len(pages),
+                    "chunks": len(chunks),
+                    "chunker": chunker,
+                    "indexed_at": time.time(),
+                    "notes": flags.notes,
+                    "glued_pages": len(flags.glued),
+                    "ocr_pages": len(flags.ocr),
+                },
+            )
             conn.executemany(
                 "INSERT INTO pages(document_id, number, first_line, text, label, problem, ocr_confidence, "
                 "glued) VALUES (?,?,?,?,?,?,?,?)",
-                [(document_id, p.number, p.first_line, p.text, p.label, p.problem, p.ocr_confidence,
-                  int(p.number in flags.glued)) for p in pages])
+                [
+                    (
+                        document_id,
+                        p.number,
+                        p.first_line,
+                        p.text,
+                        p.label,
+                        p.problem,
+                        p.ocr_confidence,
+                        int(p.number in flags.glued),
+                    )
+                    for p in pages
+                ],
+            )
             conn.executemany(
                 "INSERT INTO chunks(document_id, page, line_start, line_end, char_start, char_end, "
                 "heading, text, tag) VALUES (?,?,?,?,?,?,?,?,?)",
-                [(document_id, c.page, c.line_start, c.line_end, c.char_start, c.char_end, c.heading,
-                  c.text, _tag(collection_id)) for c in chunks])
+                [
+                    (
+                        document_id,
+                        c.page,
+                        c.line_start,
+                        c.line_end,
+                        c.char_start,
+                        c.char_end,
+                        c.heading,
+                        c.text,
+                        _tag(collection_id),
+                    )
+                    for c in chunks
+                ],
+            )
         return document_id
 
-    def write_failure(self, collection: str, path: str, *, size: int, mtime_ns: int,
-                      sha256: str | None, error: str, chunker: str = "") -> int:
+    def write_failure(
+        self,
+        collection: str,
+        path: str,
+        *,
+        size: int,
+        mtime_ns: int,
+        sha256: str | None,
+        error: str,
+        chunker: str = "",
+    ) -> int:
         """Record that a file could not be read, with the reason (old content is dropped)."""
         with self.transaction() as conn:
-            return self._upsert(conn, collection, path, {
-                "sha256": sha256, "size": size, "mtime_ns": mtime_ns, "status": "failed",
-                "error": error, "pages": 0, "chunks": 0, "chunker": chunker,
-                "indexed_at": time.time(), "notes": None, "glued_pages": 0, "ocr_pages": 0})[0]
+            return self._upsert(
+                conn,
+                collection,
+                path,
+                {
+                    "sha256": sha256,
+                    "size": size,
+                    "mtime_ns": mtime_ns,
+                    "status": "failed",
+                    "error": error,
+                    "pages": 0,
+                    "chunks": 0,
+                    "chunker": chunker,
+                    "indexed_at": time.time(),
+                    "notes": None,
+                    "glued_pages": 0,
+                    "ocr_pages": 0,
+                },
+            )[0]
 
     def touch_document(self, document_id: int, mtime_ns: int) -> None:
         """A file got a new mtime but the same content: remember the mtime, keep the rest."""
@@ -156,8 +239,10 @@ class Index:
         target = str(Path(path).expanduser().resolve())
         prefix = target.rstrip(os.sep) + os.sep
         with self.transaction() as conn:
-            sql = ("SELECT d.id FROM documents d JOIN collections k ON k.id = d.collection_id "
-                   "WHERE (d.path = ? OR substr(d.path, 1, ?) = ?)")
+            sql = (
+                "SELECT d.id FROM documents d JOIN collections k ON k.id = d.collection_id "
+                "WHERE (d.path = ? OR substr(d.path, 1, ?) = ?)"
+            )
             params: list = [target, len(prefix), prefix]
             if collection is not None:
                 sql += " AND k.name = ?"
@@ -175,9 +260,11 @@ class Index:
             return self._conn.execute(sql, params).fetchall()
 
     def get_document(self, path: str, collection: str) -> DocumentRecord | None:
-        rows = self._query(f"SELECT {_DOC_COLUMNS} FROM documents d JOIN collections k "
-                           "ON k.id = d.collection_id WHERE k.name = ? AND d.path = ?",
-                           (collection, path))
+        rows = self._query(
+            f"SELECT {_DOC_COLUMNS} FROM documents d JOIN collections k "
+            "ON k.id = d.collection_id WHERE k.name = ? AND d.path = ?",
+            (collection, path),
+        )
         return DocumentRecord(*rows[0]) if rows else None
 
     def list_documents(self, collection: str | None = None, failed: bool = False) -> list[DocumentRecord]:
@@ -197,27 +284,40 @@ class Index:
         return [row[0] for row in self._query("SELECT name FROM collections ORDER BY name")]
 
     def paths_in(self, collection: str) -> list[str]:
-        return [row[0] for row in self._query(
-            "SELECT d.path FROM documents d JOIN collections k ON k.id = d.collection_id "
-            "WHERE k.name = ?", (collection,))]
+        return [
+            row[0]
+            for row in self._query(
+                "SELECT d.path FROM documents d JOIN collections k ON k.id = d.collection_id "
+                "WHERE k.name = ?",
+                (collection,),
+            )
+        ]
 
     def count_chunks(self, collection: str | None = None) -> int:
         sql = "SELECT count(*) FROM chunks c"
         if collection is None:
             return self._query(sql)[0][0]
-        return self._query(sql + " JOIN documents d ON d.id = c.document_id JOIN collections k "
-                           "ON k.id = d.collection_id WHERE k.name = ?", (collection,))[0][0]
+        return self._query(
+            sql + " JOIN documents d ON d.id = c.document_id JOIN collections k "
+            "ON k.id = d.collection_id WHERE k.name = ?",
+            (collection,),
+        )[0][0]
 
     def get_chunk(self, chunk_id: int) -> ChunkRecord | None:
-        rows = self._query(f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d "
-                           "ON d.id = c.document_id WHERE c.id = ?", (chunk_id,))
+        rows = self._query(
+            f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ?",
+            (chunk_id,),
+        )
         return ChunkRecord(*rows[0]) if rows else None
 
     def page_info(self, file: str | Path, page: int) -> PageInfo | None:
         """What the index knows about one page: label, problem, OCR confidence, glued flag."""
-        rows = self._query("SELECT p.number, p.label, p.problem, p.ocr_confidence, p.glued FROM pages p "
-                           "JOIN documents d ON d.id = p.document_id WHERE d.path = ? AND p.number = ? "
-                           "ORDER BY d.indexed_at DESC LIMIT 1", (os.path.abspath(os.fspath(file)), page))
+        rows = self._query(
+            "SELECT p.number, p.label, p.problem, p.ocr_confidence, p.glued FROM pages p "
+            "JOIN documents d ON d.id = p.document_id WHERE d.path = ? AND p.number = ? "
+            "ORDER BY d.indexed_at DESC LIMIT 1",
+            (os.path.abspath(os.fspath(file)), page),
+        )
         if not rows:
             return None
         number, label, problem, confidence, glued = rows[0]
@@ -225,13 +325,16 @@ class Index:
 
     def page_text(self, file: str | Path, page: int) -> str | None:
         """The whole text of one page of an indexed file (None if unknown)."""
-        rows = self._query("SELECT p.text FROM pages p JOIN documents d ON d.id = p.document_id "
-                           "WHERE d.path = ? AND p.number = ? ORDER BY d.indexed_at DESC LIMIT 1",
-                           (os.path.abspath(os.fspath(file)), page))
+        rows = self._query(
+            "SELECT p.text FROM pages p JOIN documents d ON d.id = p.document_id "
+            "WHERE d.path = ? AND p.number = ? ORDER BY d.indexed_at DESC LIMIT 1",
+            (os.path.abspath(os.fspath(file)), page),
+        )
         return rows[0][0] if rows else None
 
-    def search(self, query: str, collection: str | None = None, limit: int = 10,
-               skip_missing: bool = True) -> list[SearchHit]:
+    def search(
+        self, query: str, collection: str | None = None, limit: int = 10, skip_missing: bool = True
+    ) -> list[SearchHit]:
         """Best chunks for ``query`` by bm25 (see index.query for how user text is escaped).
 
         Hits from files that no longer exist on disk are left out (``skip_missing``), so answers
@@ -251,7 +354,9 @@ class Index:
             collection_id = rows[0][0]
             mine, total = self._query(
                 "SELECT coalesce(sum(chunks * (collection_id = ?)), 0), coalesce(sum(chunks), 0) "
-                "FROM documents", (collection_id,))[0]
+                "FROM documents",
+                (collection_id,),
+            )[0]
             if mine == total:
                 collection_id = None  # it holds every chunk: nothing to filter
             elif mine * 2 < total:
@@ -263,15 +368,27 @@ class Index:
             hits = self._hits(terms, _tag(collection_id), limit + 8, limit, collection_id, skip_missing)
         return hits
 
-    def _hits(self, terms: list[str], tag: str | None, wanted: int, limit: int,
-              collection_id: int | None, skip_missing: bool) -> list[SearchHit]:
+    def _hits(
+        self,
+        terms: list[str],
+        tag: str | None,
+        wanted: int,
+        limit: int,
+        collection_id: int | None,
+        skip_missing: bool,
+    ) -> list[SearchHit]:
         with self._lock, self._errors():
             match, ranked = rank(self._conn, terms, tag, wanted)
         if not ranked:
             return []
-        owners = {row[0]: row[1:] for row in self._query(
-            "SELECT c.id, d.collection_id, d.path FROM chunks c JOIN documents d ON d.id = c.document_id "
-            f"WHERE c.id IN ({','.join('?' * len(ranked))})", [rowid for rowid, _ in ranked])}
+        owners = {
+            row[0]: row[1:]
+            for row in self._query(
+                "SELECT c.id, d.collection_id, d.path FROM chunks c JOIN documents d ON d.id = c.document_id "
+                f"WHERE c.id IN ({','.join('?' * len(ranked))})",
+                [rowid for rowid, _ in ranked],
+            )
+        }
         chosen: list[tuple[int, float]] = []
         exists: dict[str, bool] = {}
         for rowid, score in ranked:
@@ -285,13 +402,20 @@ class Index:
                 break
         if not chosen:
             return []
-        details = {row[0]: row for row in self._query(  # snippets only for the chosen few
-            f"SELECT {_CHUNK_COLUMNS}, snippet(chunks_fts, 0, ?, ?, '…', 24) FROM chunks_fts "
-            "JOIN chunks c ON c.id = chunks_fts.rowid JOIN documents d ON d.id = c.document_id "
-            f"WHERE chunks_fts MATCH ? AND chunks_fts.rowid IN ({','.join('?' * len(chosen))})",
-            (MARK_START, MARK_END, match, *(rowid for rowid, _ in chosen)))}
-        return [replace(SearchHit(*details[rowid][:11]), snippet=details[rowid][11], score=score)
-                for rowid, score in chosen if rowid in details]
+        details = {
+            row[0]: row
+            for row in self._query(  # snippets only for the chosen few
+                f"SELECT {_CHUNK_COLUMNS}, snippet(chunks_fts, 0, ?, ?, '…', 24) FROM chunks_fts "
+                "JOIN chunks c ON c.id = chunks_fts.rowid JOIN documents d ON d.id = c.document_id "
+                f"WHERE chunks_fts MATCH ? AND chunks_fts.rowid IN ({','.join('?' * len(chosen))})",
+                (MARK_START, MARK_END, match, *(rowid for rowid, _ in chosen)),
+            )
+        }
+        return [
+            replace(SearchHit(*details[rowid][:11]), snippet=details[rowid][11], score=score)
+            for rowid, score in chosen
+            if rowid in details
+        ]
 
 
 def _tag(collection_id: int) -> str:

@@ -53,9 +53,16 @@ class _Relevant:
         return True
 
 
-def watch_paths(paths: list[Path], on_batch: Callable[[WatchBatch], None], stop: threading.Event,
-                collection: str = "default", debounce_ms: int = DEBOUNCE_MS,
-                ready: Callable[[], None] | None = None, rebuild: bool = False, **index_options) -> None:
+def watch_paths(
+    paths: list[Path],
+    on_batch: Callable[[WatchBatch], None],
+    stop: threading.Event,
+    collection: str = "default",
+    debounce_ms: int = DEBOUNCE_MS,
+    ready: Callable[[], None] | None = None,
+    rebuild: bool = False,
+    **index_options,
+) -> None:
     """Index ``paths`` now and again after every batch of changes, until ``stop`` is set.
 
     ``on_batch`` gets the first run's result and each later one's; ``ready`` is called once the
@@ -73,16 +80,25 @@ def watch_paths(paths: list[Path], on_batch: Callable[[WatchBatch], None], stop:
     data_dir = get_paths().data_dir.expanduser().resolve()
     relevant = _Relevant(roots, [data_dir])
     first = True
-    for changes in watch(*roots, watch_filter=relevant, debounce=debounce_ms, step=50, stop_event=stop,
-                         rust_timeout=300, yield_on_timeout=True, raise_interrupt=False):
+    for changes in watch(
+        *roots,
+        watch_filter=relevant,
+        debounce=debounce_ms,
+        step=50,
+        stop_event=stop,
+        rust_timeout=300,
+        yield_on_timeout=True,
+        raise_interrupt=False,
+    ):
         if stop.is_set():
             break
         if not changes and not first:
             continue
         changed = tuple(sorted({path for _change, path in changes}))
         try:
-            summary = index_paths(roots, collection=collection, cancel=stop, rebuild=rebuild and first,
-                                  **index_options)
+            summary = index_paths(
+                roots, collection=collection, cancel=stop, rebuild=rebuild and first, **index_options
+            )
             on_batch(WatchBatch(summary, changed))
         except LocalAgentError as exc:  # e.g. every watched path deleted: say so, keep watching
             on_batch(WatchBatch(None, changed, str(exc)))

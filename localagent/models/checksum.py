@@ -16,6 +16,7 @@ from localagent.paths import ensure_dir, get_paths
 
 __all__ = ["cached_sha256", "sha256_file", "write_stamp"]
 
+
 def _stamp_path(path: Path) -> Path:
     key = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24]
     return get_paths().cache_dir / "checksums" / f"{key}.json"
@@ -41,6 +42,7 @@ def write_stamp(path: Path, digest: str) -> None:
     stamp = _stamp_path(path)
     ensure_dir(stamp.parent)
     tmp = stamp.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"path": str(path), "sha256": digest, "size": st.st_size,
-                               "mtime_ns": st.st_mtime_ns}))
+    tmp.write_text(
+        json.dumps({"path": str(path), "sha256": digest, "size": st.st_size, "mtime_ns": st.st_mtime_ns})
+    )
     os.replace(tmp, stamp)

@@ -173,8 +173,9 @@ def read_gguf_scalars(path: Path | str) -> dict[str, Any]:
     from gguf import GGUFValueType
 
     reader = open_gguf(path)
-    return {key: f.contents() for key, f in reader.fields.items()
-            if f.types and f.types[0] != GGUFValueType.ARRAY}
+    return {
+        key: f.contents() for key, f in reader.fields.items() if f.types and f.types[0] != GGUFValueType.ARRAY
+    }
 
 
 def _cache_file(path: Path) -> Path:

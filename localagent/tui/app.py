@@ -61,7 +61,7 @@ def load_real_engine(config: Config, model: str | None) -> TextEngine:
 
 def home_relative(path: str) -> str:
     home = str(Path.home())
-    return "~" + path[len(home):] if path.startswith(home + "/") else path
+    return "~" + path[len(home) :] if path.startswith(home + "/") else path
 
 
 class ChatApp(App):
@@ -85,11 +85,18 @@ class ChatApp(App):
     model_name: reactive[str | None] = reactive(None, repaint=False)
     activity: reactive[str] = reactive("", repaint=False)  # "loading model…", "indexing 3/10", …
 
-    def __init__(self, config: Config, *, model: str | None = None, engine_factory: EngineFactory | None = None,
-                 answerer_factory: AnswererFactory | None = None, index_path: Path | None = None,
-                 history_path: Path | None = None,
-                 status_view: Callable[[StatusInfo], StatusInfo] | None = None,
-                 show_path: Callable[[str], str] = home_relative):
+    def __init__(
+        self,
+        config: Config,
+        *,
+        model: str | None = None,
+        engine_factory: EngineFactory | None = None,
+        answerer_factory: AnswererFactory | None = None,
+        index_path: Path | None = None,
+        history_path: Path | None = None,
+        status_view: Callable[[StatusInfo], StatusInfo] | None = None,
+        show_path: Callable[[str], str] = home_relative,
+    ):
         super().__init__()
         self.config = config
         self.set_reactive(ChatApp.model_name, model or config.model or None)
@@ -155,8 +162,15 @@ class ChatApp(App):
             if closable is not None:
                 closable.close()
 
-    def notify(self, message: str, *, title: str = "", severity: Any = "information",
-               timeout: float | None = None, markup: bool = False) -> None:
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
         """Messages carry file names and error text: shown literally, not as Rich markup."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
@@ -207,7 +221,9 @@ class ChatApp(App):
         from localagent.engine.system import rss_bytes
 
         if self.engine is not None:
-            info = StatusInfo.from_stats(self.engine.stats, collection=self.collection, activity=self.activity)
+            info = StatusInfo.from_stats(
+                self.engine.stats, collection=self.collection, activity=self.activity
+            )
             info = info.with_(rss_bytes=rss_bytes())
         else:
             info = StatusInfo(collection=self.collection, activity=self.activity)
@@ -273,11 +289,16 @@ class ChatApp(App):
         if not question:
             return
         if self.answering:
-            self.notify("An answer is still being written: wait, or press esc to stop it.", severity="warning")
+            self.notify(
+                "An answer is still being written: wait, or press esc to stop it.", severity="warning"
+            )
             return
         if self.engine is None:
-            why = (f"no model: {self.model_error}" if self.model_error else "the model is still loading; "
-                   "ask again in a moment")
+            why = (
+                f"no model: {self.model_error}"
+                if self.model_error
+                else "the model is still loading; ask again in a moment"
+            )
             self.notify(why, severity="warning", timeout=6)
             return
         event.input.clear()
@@ -295,10 +316,13 @@ class ChatApp(App):
             try:
                 if self.service is None:
                     if self.engine is None or self.index is None:
-                        raise LocalAgentError("no model loaded" if self.engine is None else "the index is not open")
+                        raise LocalAgentError(
+                            "no model loaded" if self.engine is None else "the index is not open"
+                        )
                     self.service = AnswerService(self.engine, self.index, self.config, self.answerer_factory)
-                reply = self.service.ask(question, self.collection,
-                                         lambda piece: self.post(self._piece, view, piece), cancel)
+                reply = self.service.ask(
+                    question, self.collection, lambda piece: self.post(self._piece, view, piece), cancel
+                )
             except Exception as exc:
                 self.post(self._answer_failed, view, describe(exc))
                 return
@@ -342,8 +366,13 @@ class ChatApp(App):
             if self.chat_id is None:
                 self.chat_id = self.store.new_chat(text, self.collection, self.engine_label())
                 self.sub_title = self.store.get_chat(self.chat_id).title  # type: ignore[union-attr]
-            self.store.add_message(self.chat_id, role, text, None if reply is None else reply.found,
-                                   None if reply is None else reply.citations)
+            self.store.add_message(
+                self.chat_id,
+                role,
+                text,
+                None if reply is None else reply.found,
+                None if reply is None else reply.citations,
+            )
         except LocalAgentError as exc:
             self.notify(str(exc), severity="error")
 
@@ -367,8 +396,15 @@ class ChatApp(App):
                     span = (chunk.char_start, chunk.char_end)
         except Exception as exc:
             self.notify(f"cannot read the source: {describe(exc)}", severity="error")
-        self.push_screen(SourceScreen(citation, page_text, span, shown_path=self.show_path(citation.file),
-                                     load_page=self.index.page_text if self.index is not None else None))
+        self.push_screen(
+            SourceScreen(
+                citation,
+                page_text,
+                span,
+                shown_path=self.show_path(citation.file),
+                load_page=self.index.page_text if self.index is not None else None,
+            )
+        )
 
     @shown_as_notification
     def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
@@ -377,8 +413,9 @@ class ChatApp(App):
         if not isinstance(doc, DocumentRecord):
             return
         if doc.status != "ok":
-            self.notify(f"{Path(doc.path).name} could not be indexed: {doc.error}", severity="warning",
-                        timeout=8)
+            self.notify(
+                f"{Path(doc.path).name} could not be indexed: {doc.error}", severity="warning", timeout=8
+            )
             return
         self.open_source(CitedSource(0, doc.path, 1))
 

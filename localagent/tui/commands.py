@@ -24,8 +24,11 @@ def palette_commands(app: ChatApp) -> list[tuple[str, str, Callable[[], Any]]]:
         ("New chat", "start an empty conversation (ctrl+n)", app.action_new_chat),
         ("Open a past chat", "reopen a saved conversation", app.palette.open_chat),
         ("Switch collection", "answer from another document collection", app.palette.switch_collection),
-        ("Index a folder", "read a folder into the current collection, in the background",
-         app.documents.choose_folder),
+        (
+            "Index a folder",
+            "read a folder into the current collection, in the background",
+            app.documents.choose_folder,
+        ),
         ("Switch model", "load another model (localagent models list)", app.palette.switch_model),
     ]
 
@@ -66,9 +69,13 @@ class Palette:
     def open_chat(self) -> None:
         store = self.app.store
         chats = store.list_chats() if store is not None else []
-        items = [(str(c.id), Text.assemble(c.title, (f"  {c.collection} · {c.messages // 2} question(s)", "dim")))
-                 for c in chats]
-        self.app.push_screen(PickerScreen("Open a past chat", items, empty="No saved chats yet."), self._open_chat)
+        items = [
+            (str(c.id), Text.assemble(c.title, (f"  {c.collection} · {c.messages // 2} question(s)", "dim")))
+            for c in chats
+        ]
+        self.app.push_screen(
+            PickerScreen("Open a past chat", items, empty="No saved chats yet."), self._open_chat
+        )
 
     @shown_as_notification
     async def _open_chat(self, chosen: str | None) -> None:
@@ -76,7 +83,9 @@ class Palette:
         if chosen is None or app.store is None:
             return
         if app.answering:
-            app.notify("wait for the answer to finish (or press esc) before opening a chat", severity="warning")
+            app.notify(
+                "wait for the answer to finish (or press esc) before opening a chat", severity="warning"
+            )
             return
         chat = app.store.get_chat(int(chosen))
         if chat is None:
@@ -105,20 +114,35 @@ class Palette:
 
         try:
             registry = Registry.load()
-            items = [(e.name, Text.assemble(e.name, (f"  {e.quant} {e.params} {e.architecture}"
-                                                     f"{'  (default)' if e.name == registry.default_name else ''}",
-                                                     "dim")))
-                     for e in registry.entries if e.installed and e.status != "unsupported"]
+            items = [
+                (
+                    e.name,
+                    Text.assemble(
+                        e.name,
+                        (
+                            f"  {e.quant} {e.params} {e.architecture}"
+                            f"{'  (default)' if e.name == registry.default_name else ''}",
+                            "dim",
+                        ),
+                    ),
+                )
+                for e in registry.entries
+                if e.installed and e.status != "unsupported"
+            ]
         except LocalAgentError as exc:
             self.app.notify(str(exc), severity="error")
             return
-        self.app.push_screen(PickerScreen("Switch model", items, empty="No installed models."), self._model_chosen)
+        self.app.push_screen(
+            PickerScreen("Switch model", items, empty="No installed models."), self._model_chosen
+        )
 
     @shown_as_notification
     def _model_chosen(self, name: str | None) -> None:
         if not name:
             return
         if self.app.answering:
-            self.app.notify("wait for the answer to finish (or press esc) before switching", severity="warning")
+            self.app.notify(
+                "wait for the answer to finish (or press esc) before switching", severity="warning"
+            )
             return
         self.app.load_model(name)

@@ -28,6 +28,7 @@ def _report(owner: Any, exc: Exception) -> None:
 def shown_as_notification(handler: F) -> F:
     """Wrap a (sync or async) method: exceptions are notified instead of raised."""
     if inspect.iscoroutinefunction(handler):
+
         @functools.wraps(handler)
         async def run_async(self: Any, *args: Any, **kwargs: Any) -> Any:
             try:

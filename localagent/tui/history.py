@@ -1,9 +1,9 @@
 """Past conversations, kept in SQLite in the data dir (chats.sqlite3), one row per message.
 
-    store = ChatStore.open()
-    chat_id = store.new_chat("When does the lease end?", collection="default", model="gemma3-270m")
-    store.add_message(chat_id, "user", "When does the lease end?")
-    store.add_message(chat_id, "assistant", reply.text, found=True, citations=reply.citations)
+store = ChatStore.open()
+chat_id = store.new_chat("When does the lease end?", collection="default", model="gemma3-270m")
+store.add_message(chat_id, "user", "When does the lease end?")
+store.add_message(chat_id, "assistant", reply.text, found=True, citations=reply.citations)
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ class StoredMessage:
 def chat_title(question: str) -> str:
     """The first line of the first question, cut to fit a list."""
     line = " ".join(question.split())
-    return line if len(line) <= TITLE_CHARS else line[:TITLE_CHARS - 1].rstrip() + "…"
+    return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1].rstrip() + "…"
 
 
 class ChatStore:
@@ -101,11 +101,19 @@ class ChatStore:
 
     def new_chat(self, first_question: str, collection: str = "", model: str = "") -> int:
         now = time.time()
-        return self._write("INSERT INTO chats(title, collection, model, created_at, updated_at) "
-                           "VALUES (?, ?, ?, ?, ?)", (chat_title(first_question), collection, model, now, now))
+        return self._write(
+            "INSERT INTO chats(title, collection, model, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+            (chat_title(first_question), collection, model, now, now),
+        )
 
-    def add_message(self, chat_id: int, role: str, text: str, found: bool | None = None,
-                    citations: list[CitedSource] | None = None) -> int:
+    def add_message(
+        self,
+        chat_id: int,
+        role: str,
+        text: str,
+        found: bool | None = None,
+        citations: list[CitedSource] | None = None,
+    ) -> int:
         now = time.time()
         data = json.dumps([c.as_dict() for c in citations or []])
         with self._lock:
@@ -114,7 +122,8 @@ class ChatStore:
                 row_id = self._conn.execute(
                     "INSERT INTO messages(chat_id, role, text, found, citations, created_at) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
-                    (chat_id, role, text, None if found is None else int(found), data, now)).lastrowid
+                    (chat_id, role, text, None if found is None else int(found), data, now),
+                ).lastrowid
                 self._conn.execute("UPDATE chats SET updated_at = ? WHERE id = ?", (now, chat_id))
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
@@ -128,7 +137,9 @@ class ChatStore:
             rows = self._conn.execute(
                 "SELECT c.id, c.title, c.collection, c.model, c.updated_at, count(m.id) FROM chats c "
                 f"LEFT JOIN messages m ON m.chat_id = c.id {where} GROUP BY c.id "
-                "ORDER BY c.updated_at DESC, c.id DESC LIMIT ?", params).fetchall()
+                "ORDER BY c.updated_at DESC, c.id DESC LIMIT ?",
+                params,
+            ).fetchall()
         return [ChatSummary(*row) for row in rows]
 
     def list_chats(self, limit: int = 200) -> list[ChatSummary]:
@@ -141,8 +152,9 @@ class ChatStore:
 
     def messages(self, chat_id: int) -> list[StoredMessage]:
         with self._lock:
-            rows = self._conn.execute("SELECT role, text, found, citations FROM messages "
-                                      "WHERE chat_id = ? ORDER BY id", (chat_id,)).fetchall()
+            rows = self._conn.execute(
+                "SELECT role, text, found, citations FROM messages WHERE chat_id = ? ORDER BY id", (chat_id,)
+            ).fetchall()
         out = []
         for role, text, found, citations in rows:
             try:

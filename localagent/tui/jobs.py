@@ -140,8 +140,9 @@ class Indexing:
         self.app.indexing = True
         self._cancel = threading.Event()
         path, collection, cancel = path.resolve(), self.app.collection, self._cancel
-        self.app.run_worker(lambda: self._index_folder(path, collection, cancel), thread=True, exclusive=True,
-                            group="index")
+        self.app.run_worker(
+            lambda: self._index_folder(path, collection, cancel), thread=True, exclusive=True, group="index"
+        )
 
     def _index_folder(self, path: Path, collection: str, cancel: threading.Event) -> None:
         from localagent.index import Index, index_paths
@@ -154,10 +155,15 @@ class Indexing:
                 start_process_helpers()
                 app.post(self._started, pending)
                 with Index.open(app.index_path) as index:
-                    summary = index_paths([path], collection=collection, index=index, cancel=cancel,
-                                          progress=lambda event: app.post(self._progress, event),
-                                          chunk_tokens=app.config.chunk_tokens,
-                                          chunk_overlap=app.config.chunk_overlap)
+                    summary = index_paths(
+                        [path],
+                        collection=collection,
+                        index=index,
+                        cancel=cancel,
+                        progress=lambda event: app.post(self._progress, event),
+                        chunk_tokens=app.config.chunk_tokens,
+                        chunk_overlap=app.config.chunk_overlap,
+                    )
             except Exception as exc:  # a worker thread: whatever it was, the UI must hear of it
                 app.post(self._finished, None, describe(exc))
                 return
@@ -191,8 +197,16 @@ class Indexing:
             return
         failed = f", {len(summary.failed)} failed" if summary.failed else ""
         note = " (stopped)" if summary.cancelled else ""
-        app.notify(f"indexed {summary.indexed} file(s), {summary.pages} page(s) into {summary.collection!r}"
-                   f"{failed}{note}", severity="warning" if summary.failed else "information", timeout=6)
+        app.notify(
+            f"indexed {summary.indexed} file(s), {summary.pages} page(s) into {summary.collection!r}"
+            f"{failed}{note}",
+            severity="warning" if summary.failed else "information",
+            timeout=6,
+        )
         if summary.files_seen == 0 and not summary.removed:
-            app.notify("no documents found there (PDF, text and Markdown are read; hidden and binary "
-                       "files are skipped)", severity="warning", timeout=8)
+            app.notify(
+                "no documents found there (PDF, text and Markdown are read; hidden and binary "
+                "files are skipped)",
+                severity="warning",
+                timeout=8,
+            )

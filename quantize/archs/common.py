@@ -41,14 +41,22 @@ class LlamaShape:
         head_dim = config.get("head_dim") or hidden // n_heads
         rope_scaling = config.get("rope_scaling")
         if rope_scaling and rope_scaling.get("rope_type", rope_scaling.get("type")) not in (None, "default"):
-            raise QuantizeError(f"config.json: rope_scaling {rope_scaling} is not supported by this converter")
-        return cls(hidden=hidden, n_layers=need("num_hidden_layers"), n_heads=n_heads,
-                   n_kv_heads=config.get("num_key_value_heads") or n_heads, ffn=need("intermediate_size"),
-                   vocab=need("vocab_size"), head_dim=int(head_dim),
-                   rms_eps=float(config.get("rms_norm_eps", 1e-6)),
-                   rope_theta=float(config.get("rope_theta", 10000.0)),
-                   context=int(config.get("max_position_embeddings", 2048)),
-                   tied=bool(config.get("tie_word_embeddings", False)))
+            raise QuantizeError(
+                f"config.json: rope_scaling {rope_scaling} is not supported by this converter"
+            )
+        return cls(
+            hidden=hidden,
+            n_layers=need("num_hidden_layers"),
+            n_heads=n_heads,
+            n_kv_heads=config.get("num_key_value_heads") or n_heads,
+            ffn=need("intermediate_size"),
+            vocab=need("vocab_size"),
+            head_dim=int(head_dim),
+            rms_eps=float(config.get("rms_norm_eps", 1e-6)),
+            rope_theta=float(config.get("rope_theta", 10000.0)),
+            context=int(config.get("max_position_embeddings", 2048)),
+            tied=bool(config.get("tie_word_embeddings", False)),
+        )
 
     def hparams(self, arch: str) -> dict[str, object]:
         """GGUF keys (without the tokenizer) every LLaMA-like llama.cpp architecture reads."""
@@ -72,8 +80,9 @@ class LlamaShape:
 
 def check_shape(t: LazyTensor, expected: tuple[int, ...], what: str = "") -> None:
     if tuple(t.shape) != tuple(expected):
-        raise QuantizeError(f"tensor {t.name} has shape {list(t.shape)}, config.json implies "
-                            f"{list(expected)}{what}")
+        raise QuantizeError(
+            f"tensor {t.name} has shape {list(t.shape)}, config.json implies {list(expected)}{what}"
+        )
 
 
 def float_reader(t: LazyTensor) -> RowReader:
@@ -89,9 +98,11 @@ def rope_permuted(read: RowReader, head_dim: int) -> RowReader:
 
     Same as convert_hf_to_gguf's LlamaModel.permute, applied one whole head at a time.
     """
+
     def rows(start: int, stop: int) -> np.ndarray:
         x = read(start, stop)
         return x.reshape(-1, 2, head_dim // 2, x.shape[-1]).swapaxes(1, 2).reshape(x.shape)
+
     return rows
 
 
@@ -114,6 +125,7 @@ def ternarized(read: RowReader, n_rows: int, n_cols: int) -> RowReader:
         if not scale:
             scale.append(absmean_scale(read, n_rows, n_cols, step))
         return ternarize_absmean(read(start, stop), scale[0])
+
     return rows
 
 
@@ -121,8 +133,14 @@ def plain(ckpt: Checkpoint, hf_name: str, gguf_name: str, role: str, shape: tupl
     """A float tensor copied as is (after a shape check against the config)."""
     t = ckpt.tensor(hf_name)
     check_shape(t, shape)
-    return TensorPlan(name=gguf_name, source=hf_name, source_dtype=t.dtype, shape=tuple(shape), role=role,
-                      read_rows=float_reader(t))
+    return TensorPlan(
+        name=gguf_name,
+        source=hf_name,
+        source_dtype=t.dtype,
+        shape=tuple(shape),
+        role=role,
+        read_rows=float_reader(t),
+    )
 
 
 def check_all_used(ckpt: Checkpoint, used: set[str], arch: str) -> None:

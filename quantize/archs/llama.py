@@ -25,25 +25,52 @@ from quantize.errors import QuantizeError
 from quantize.plan import EMBED, LINEAR, NORM, OUTPUT, ModelPlan, TensorPlan
 from quantize.policy import OFF_GRID_LIMIT, off_grid_count
 
-PTQ_WARNING = ("warning: post-training ternarization of a full-precision model ruins its quality "
-               "(Gemma-3-270M went from perplexity 21 to 1.8e11); use a ternary-trained checkpoint")
+PTQ_WARNING = (
+    "warning: post-training ternarization of a full-precision model ruins its quality "
+    "(Gemma-3-270M went from perplexity 21 to 1.8e11); use a ternary-trained checkpoint"
+)
 
 # (Hugging Face suffix inside model.layers.N., GGUF name inside blk.N., role)
-LAYER_NORMS = [("input_layernorm.weight", "attn_norm.weight"),
-               ("post_attention_layernorm.weight", "ffn_norm.weight")]
-HEAD_NORMS = [("self_attn.q_norm.weight", "attn_q_norm.weight"), ("self_attn.k_norm.weight", "attn_k_norm.weight")]
+LAYER_NORMS = [
+    ("input_layernorm.weight", "attn_norm.weight"),
+    ("post_attention_layernorm.weight", "ffn_norm.weight"),
+]
+HEAD_NORMS = [
+    ("self_attn.q_norm.weight", "attn_q_norm.weight"),
+    ("self_attn.k_norm.weight", "attn_k_norm.weight"),
+]
 LAYER_LINEARS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-GGUF_LINEAR = {"q_proj": "attn_q", "k_proj": "attn_k", "v_proj": "attn_v", "o_proj": "attn_output",
-               "gate_proj": "ffn_gate", "up_proj": "ffn_up", "down_proj": "ffn_down"}
-HF_MODULE = {"q_proj": "self_attn", "k_proj": "self_attn", "v_proj": "self_attn", "o_proj": "self_attn",
-             "gate_proj": "mlp", "up_proj": "mlp", "down_proj": "mlp"}
+GGUF_LINEAR = {
+    "q_proj": "attn_q",
+    "k_proj": "attn_k",
+    "v_proj": "attn_v",
+    "o_proj": "attn_output",
+    "gate_proj": "ffn_gate",
+    "up_proj": "ffn_up",
+    "down_proj": "ffn_down",
+}
+HF_MODULE = {
+    "q_proj": "self_attn",
+    "k_proj": "self_attn",
+    "v_proj": "self_attn",
+    "o_proj": "self_attn",
+    "gate_proj": "mlp",
+    "up_proj": "mlp",
+    "down_proj": "mlp",
+}
 
 
 def linear_shapes(s: LlamaShape) -> dict[str, tuple[int, int]]:
     q, kv = s.n_heads * s.head_dim, s.n_kv_heads * s.head_dim
-    return {"q_proj": (q, s.hidden), "k_proj": (kv, s.hidden), "v_proj": (kv, s.hidden),
-            "o_proj": (s.hidden, q), "gate_proj": (s.ffn, s.hidden), "up_proj": (s.ffn, s.hidden),
-            "down_proj": (s.hidden, s.ffn)}
+    return {
+        "q_proj": (q, s.hidden),
+        "k_proj": (kv, s.hidden),
+        "v_proj": (kv, s.hidden),
+        "o_proj": (s.hidden, q),
+        "gate_proj": (s.ffn, s.hidden),
+        "up_proj": (s.ffn, s.hidden),
+        "down_proj": (s.hidden, s.ffn),
+    }
 
 
 def is_bitnet_packed(config: dict) -> bool:
@@ -63,15 +90,25 @@ def build(ckpt: Checkpoint, low_bit: bool, allow_ptq: bool) -> ModelPlan:
     return build_llama_like(ckpt, low_bit, allow_ptq, arch="llama", source_arch="LlamaForCausalLM")
 
 
-def build_llama_like(ckpt: Checkpoint, low_bit: bool, allow_ptq: bool, arch: str, source_arch: str,
-                     rope_interleaved: bool = True, head_norms: bool = False) -> ModelPlan:
+def build_llama_like(
+    ckpt: Checkpoint,
+    low_bit: bool,
+    allow_ptq: bool,
+    arch: str,
+    source_arch: str,
+    rope_interleaved: bool = True,
+    head_norms: bool = False,
+) -> ModelPlan:
     """The LLaMA layout under GGUF architecture `arch`. rope_interleaved: permute Q/K rows to GGML's
     adjacent-pair RoPE (llama); False keeps Hugging Face's half-split order (NeoX RoPE, qwen3).
     head_norms: per-head RMSNorm weights self_attn.q_norm / k_norm (head_dim each, qwen3)."""
     s = LlamaShape.from_config(ckpt.config)
     packed = is_bitnet_packed(ckpt.config)
-    plan = ModelPlan(arch=arch, source_arch=source_arch + (" (bitnet uint8-packed)" if packed else ""),
-                     hparams=s.hparams(arch))
+    plan = ModelPlan(
+        arch=arch,
+        source_arch=source_arch + (" (bitnet uint8-packed)" if packed else ""),
+        hparams=s.hparams(arch),
+    )
     ptq = False
     if not packed and low_bit:
         probe = "model.layers.0.self_attn.q_proj.weight"
@@ -81,7 +118,8 @@ def build_llama_like(ckpt: Checkpoint, low_bit: bool, allow_ptq: bool, arch: str
                 raise QuantizeError(
                     f"weights are full precision, not ternary x scale ({frac:.0%} of {probe} off the ternary "
                     "grid): post-training ternarization ruins quality (Gemma-3-270M: perplexity 21 -> 1.8e11); "
-                    "use --type q8_0/f16, or --allow-ptq to do it anyway")
+                    "use --type q8_0/f16, or --allow-ptq to do it anyway"
+                )
             ptq = True
             plan.notes.append(PTQ_WARNING)
     plan.source_arch += " (full precision, PTQ absmean)" if ptq else ""
@@ -113,8 +151,17 @@ def build_llama_like(ckpt: Checkpoint, low_bit: bool, allow_ptq: bool, arch: str
             align = 1
             if rope_interleaved and proj in ("q_proj", "k_proj"):
                 read, align = rope_permuted(read, s.head_dim), s.head_dim
-            plan.tensors.append(TensorPlan(name=f"{gg}{GGUF_LINEAR[proj]}.weight", source=name, source_dtype=dtype,
-                                           shape=(rows, cols), role=LINEAR, read_rows=read, row_align=align))
+            plan.tensors.append(
+                TensorPlan(
+                    name=f"{gg}{GGUF_LINEAR[proj]}.weight",
+                    source=name,
+                    source_dtype=dtype,
+                    shape=(rows, cols),
+                    role=LINEAR,
+                    read_rows=read,
+                    row_align=align,
+                )
+            )
     plan.tensors.append(plain(ckpt, "model.norm.weight", "output_norm.weight", NORM, (s.hidden,)))
     if ckpt.has("lm_head.weight") and not s.tied:
         plan.tensors.append(plain(ckpt, "lm_head.weight", "output.weight", OUTPUT, (s.vocab, s.hidden)))

@@ -21,12 +21,16 @@ def packed_reader(ckpt: Checkpoint, weight_name: str, out_features: int, in_feat
         raise QuantizeError(f"tensor {weight_name}: packed ternary weights must be uint8, found {t.dtype}")
     quarter = out_features // 4
     if out_features % 4 or tuple(t.shape) != (quarter, in_features):
-        raise QuantizeError(f"packed tensor {weight_name} has shape {list(t.shape)}, impossible for a "
-                            f"{out_features}x{in_features} weight (expected [{out_features / 4:g}, {in_features}])")
+        raise QuantizeError(
+            f"packed tensor {weight_name} has shape {list(t.shape)}, impossible for a "
+            f"{out_features}x{in_features} weight (expected [{out_features / 4:g}, {in_features}])"
+        )
     scale_name = weight_name + "_scale"
     scale_values = ckpt.tensor(scale_name).read().reshape(-1)
     if scale_values.size != 1 or not np.isfinite(scale_values[0]) or scale_values[0] == 0:
-        raise QuantizeError(f"tensor {scale_name}: expected one finite non-zero scale, found {scale_values[:4]}")
+        raise QuantizeError(
+            f"tensor {scale_name}: expected one finite non-zero scale, found {scale_values[:4]}"
+        )
     inverse = np.float32(1.0 / float(scale_values[0]))
 
     def rows(start: int, stop: int) -> np.ndarray:
@@ -39,6 +43,7 @@ def packed_reader(ckpt: Checkpoint, weight_name: str, out_features: int, in_feat
             parts.append((codes.astype(np.float32) - 1.0) * inverse)
             r = end
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
     return rows
 
 

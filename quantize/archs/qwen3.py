@@ -18,6 +18,15 @@ from quantize.plan import ModelPlan
 
 def build(ckpt: Checkpoint, low_bit: bool, allow_ptq: bool) -> ModelPlan:
     if ckpt.config.get("attention_bias"):
-        raise QuantizeError("Qwen3ForCausalLM with attention_bias: llama.cpp's qwen3 graph has no Q/K/V biases")
-    return build_llama_like(ckpt, low_bit, allow_ptq, arch="qwen3", source_arch="Qwen3ForCausalLM",
-                            rope_interleaved=False, head_norms=True)
+        raise QuantizeError(
+            "Qwen3ForCausalLM with attention_bias: llama.cpp's qwen3 graph has no Q/K/V biases"
+        )
+    return build_llama_like(
+        ckpt,
+        low_bit,
+        allow_ptq,
+        arch="qwen3",
+        source_arch="Qwen3ForCausalLM",
+        rope_interleaved=False,
+        head_norms=True,
+    )

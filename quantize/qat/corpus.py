@@ -19,8 +19,15 @@ from pathlib import Path
 
 from quantize.qat.sources import PythonDocs, SourceError, StdlibDataset, rst_to_text
 
-__all__ = ["CorpusError", "CorpusFiles", "build_corpus", "is_heldout", "prose_paragraphs", "read_documents",
-           "rst_to_text"]
+__all__ = [
+    "CorpusError",
+    "CorpusFiles",
+    "build_corpus",
+    "is_heldout",
+    "prose_paragraphs",
+    "read_documents",
+    "rst_to_text",
+]
 
 HELDOUT_EVERY = 20  # one document in 20 (by key hash) is held out
 MIN_DOCUMENT_CHARS = 200
@@ -51,8 +58,9 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def build_corpus(out_dir: Path, sources: Sequence[Source] = (PythonDocs(),),
-                 heldout_every: int = HELDOUT_EVERY) -> CorpusFiles:
+def build_corpus(
+    out_dir: Path, sources: Sequence[Source] = (PythonDocs(),), heldout_every: int = HELDOUT_EVERY
+) -> CorpusFiles:
     """Write train.txt, heldout.txt, the held-out prose files and manifest.json into out_dir."""
     if not sources:
         raise CorpusError("no corpus sources given")
@@ -76,9 +84,13 @@ def build_corpus(out_dir: Path, sources: Sequence[Source] = (PythonDocs(),),
         if not texts:
             raise CorpusError(f"too few documents ({len(documents)}): the {split} split is empty")
     out_dir.mkdir(parents=True, exist_ok=True)
-    result = CorpusFiles(out_dir / "train.txt", out_dir / "heldout.txt", out_dir / "heldout_prose.txt",
-                         out_dir / "manifest.json",
-                         out_dir / "heldout_general.txt" if heldout_by_kind[True] else None)
+    result = CorpusFiles(
+        out_dir / "train.txt",
+        out_dir / "heldout.txt",
+        out_dir / "heldout_prose.txt",
+        out_dir / "manifest.json",
+        out_dir / "heldout_general.txt" if heldout_by_kind[True] else None,
+    )
     # Documents are separated by a blank line and a form feed line, used as a document boundary.
     for split, path in (("train", result.train), ("heldout", result.heldout)):
         _write_atomic(path, "\f\n".join(parts[split]))
@@ -89,8 +101,10 @@ def build_corpus(out_dir: Path, sources: Sequence[Source] = (PythonDocs(),),
     manifest = {
         "sources": described,
         "split": f"sha256(document key) mod {heldout_every} == 0 -> heldout",
-        "outputs": {p.name: {"bytes": p.stat().st_size, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()}
-                    for p in outputs},
+        "outputs": {
+            p.name: {"bytes": p.stat().st_size, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()}
+            for p in outputs
+        },
         "documents": documents,
     }
     _write_atomic(result.manifest, json.dumps(manifest, indent=1) + "\n")

@@ -19,8 +19,15 @@ from quantize.qat.bitlinear import absmean_scale, ternary_codes
 from quantize.qat.model import LlamaLM
 from quantize.qat.tokenizer import BOS_ID, EOS_ID, write_hf_tokenizer_files
 
-TERNARY_SUFFIXES = ("q_proj.weight", "k_proj.weight", "v_proj.weight", "o_proj.weight",
-                    "gate_proj.weight", "up_proj.weight", "down_proj.weight")
+TERNARY_SUFFIXES = (
+    "q_proj.weight",
+    "k_proj.weight",
+    "v_proj.weight",
+    "o_proj.weight",
+    "gate_proj.weight",
+    "up_proj.weight",
+    "down_proj.weight",
+)
 
 
 def ternary_export_weight(weight: torch.Tensor) -> torch.Tensor:
@@ -66,8 +73,12 @@ def hf_config(model: LlamaLM, role: str = "") -> dict:
         "bos_token_id": BOS_ID,
         "eos_token_id": EOS_ID,
         "torch_dtype": "float16",
-        "localagent_qat": {"recipe": "BitNet b1.58 (absmean ternary weights, per-token int8 activations)"
-                           if cfg.ternary else "full precision twin", "ternary": cfg.ternary},
+        "localagent_qat": {
+            "recipe": "BitNet b1.58 (absmean ternary weights, per-token int8 activations)"
+            if cfg.ternary
+            else "full precision twin",
+            "ternary": cfg.ternary,
+        },
     } | ({"localagent_role": role} if role else {})
 
 

@@ -36,8 +36,9 @@ def package_of_files() -> dict[str, str]:
 
 
 def package_versions() -> dict[str, str]:
-    out = subprocess.run(["dpkg-query", "-W", "-f", "${Package}\t${Version}\n"], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        ["dpkg-query", "-W", "-f", "${Package}\t${Version}\n"], capture_output=True, text=True, check=True
+    ).stdout
     return dict(line.split("\t", 1) for line in out.splitlines() if "\t" in line)
 
 
@@ -52,8 +53,12 @@ def package_licence(package: str) -> str:
 
 def render(path: Path) -> str:
     env = dict(os.environ, MANWIDTH="100", LC_ALL="C.UTF-8", MAN_KEEP_FORMATTING="0")
-    result = subprocess.run(["man", "--no-hyphenation", "--no-justification", "-l", str(path)],
-                            capture_output=True, env=env, timeout=30)
+    result = subprocess.run(
+        ["man", "--no-hyphenation", "--no-justification", "-l", str(path)],
+        capture_output=True,
+        env=env,
+        timeout=30,
+    )
     text = result.stdout.decode("utf-8", errors="replace")
     text = re.sub(r".\x08", "", text)  # overstrike bold/underline
     return "\n".join(line.rstrip() for line in text.splitlines()).strip() + "\n"
@@ -77,7 +82,7 @@ class ManPages:
         chosen = []
         for section in ("man1", "man5", "man8"):
             files = sorted(p for p in (self.root / section).glob("*") if p.is_file() and not p.is_symlink())
-            for path in files[::self.stride]:
+            for path in files[:: self.stride]:
                 package = self._owners.get(str(path))
                 if package and package not in excluded:
                     chosen.append((path, package))
@@ -92,9 +97,15 @@ class ManPages:
     def describe(self) -> dict:
         versions = package_versions()
         packages = sorted({package for _, package in self.pages()})
-        return {"id": self.id, "name": "Debian manual pages (sections 1, 5, 8) of installed packages",
-                "path": str(self.root), "stride": self.stride,
-                "excluded_packages": sorted(RESERVED_PACKAGES | self.exclude),
-                "packages": [{"package": p, "version": versions.get(p, "?"), "licence": package_licence(p)}
-                             for p in packages],
-                "licence": "each page under its package's licence (listed per package)"}
+        return {
+            "id": self.id,
+            "name": "Debian manual pages (sections 1, 5, 8) of installed packages",
+            "path": str(self.root),
+            "stride": self.stride,
+            "excluded_packages": sorted(RESERVED_PACKAGES | self.exclude),
+            "packages": [
+                {"package": p, "version": versions.get(p, "?"), "licence": package_licence(p)}
+                for p in packages
+            ],
+            "licence": "each page under its package's licence (listed per package)",
+        }

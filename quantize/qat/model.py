@@ -60,7 +60,9 @@ class RMSNorm(nn.Module):
 
 
 def rope_tables(cfg: ModelConfig, seq_len: int) -> tuple[torch.Tensor, torch.Tensor]:
-    inv_freq = 1.0 / (cfg.rope_theta ** (torch.arange(0, cfg.head_dim, 2, dtype=torch.float32) / cfg.head_dim))
+    inv_freq = 1.0 / (
+        cfg.rope_theta ** (torch.arange(0, cfg.head_dim, 2, dtype=torch.float32) / cfg.head_dim)
+    )
     angles = torch.outer(torch.arange(seq_len, dtype=torch.float32), inv_freq)
     angles = torch.cat([angles, angles], dim=-1)
     return angles.cos(), angles.sin()
@@ -168,11 +170,15 @@ class LlamaLM(nn.Module):
     def masked_loss(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Cross-entropy over the tokens whose ``mask`` is set (a reader's answer tokens) only."""
         logits = self(tokens[:, :-1])
-        losses = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1), reduction="none")
+        losses = F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1), reduction="none"
+        )
         weights = mask[:, 1:].reshape(-1).to(losses.dtype)
         return (losses * weights).sum() / weights.sum().clamp(min=1.0)
 
     def count_parameters(self) -> dict[str, int]:
-        linear = sum(p.numel() for n, p in self.named_parameters() if n.startswith("model.layers") and p.dim() == 2)
+        linear = sum(
+            p.numel() for n, p in self.named_parameters() if n.startswith("model.layers") and p.dim() == 2
+        )
         total = sum(p.numel() for p in self.parameters())
         return {"total": total, "ternary_linear": linear, "full_precision": total - linear}

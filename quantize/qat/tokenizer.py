@@ -18,7 +18,9 @@ from quantize.qat.corpus import read_documents
 BOS_ID, EOS_ID = 1, 2
 
 
-def train_tokenizer(train_text: Path, model_path: Path, vocab_size: int = 4096, max_sentences: int = 0) -> Path:
+def train_tokenizer(
+    train_text: Path, model_path: Path, vocab_size: int = 4096, max_sentences: int = 0
+) -> Path:
     """Train a BPE SentencePiece model on the lines of train_text (all of them when max_sentences is 0)."""
     buffer = io.BytesIO()
     spm.SentencePieceTrainer.train(
@@ -59,8 +61,9 @@ def encode_corpus(corpus_file: Path, model_path: Path, out_file: Path) -> int:
     sp = load_tokenizer(model_path)
     if sp.get_piece_size() > np.iinfo(np.uint16).max:
         raise ValueError("vocabulary too large for uint16 token files")
-    chunks = [np.asarray([BOS_ID, *sp.encode(doc), EOS_ID], dtype=np.uint16)
-              for doc in read_documents(corpus_file)]
+    chunks = [
+        np.asarray([BOS_ID, *sp.encode(doc), EOS_ID], dtype=np.uint16) for doc in read_documents(corpus_file)
+    ]
     ids = np.concatenate(chunks)
     tmp = out_file.with_name(out_file.name + ".tmp")
     with open(tmp, "wb") as fh:

@@ -63,7 +63,7 @@ def sample_batch(tokens: np.ndarray, step: int, cfg: TrainConfig, salt: int = 0)
     """
     rng = np.random.default_rng([cfg.seed, salt, step])
     starts = rng.integers(0, len(tokens) - cfg.seq_len, size=cfg.batch_size)
-    rows = [np.concatenate([[BOS_ID], tokens[s:s + cfg.seq_len]]) for s in starts]
+    rows = [np.concatenate([[BOS_ID], tokens[s : s + cfg.seq_len]]) for s in starts]
     return torch.from_numpy(np.stack(rows).astype(np.int64))
 
 
@@ -83,8 +83,10 @@ class Examples:
         """Seeded rows (as sample_batch), whole (one shape for every batch: compiled once)."""
         rng = np.random.default_rng([cfg.seed, salt, step])
         rows = rng.integers(0, len(self.tokens), size=cfg.batch_size)
-        return (torch.from_numpy(self.tokens[rows].astype(np.int64)),
-                torch.from_numpy(self.mask[rows].astype(np.float32)))
+        return (
+            torch.from_numpy(self.tokens[rows].astype(np.int64)),
+            torch.from_numpy(self.mask[rows].astype(np.float32)),
+        )
 
 
 def _optimizer(model: LlamaLM, cfg: TrainConfig) -> torch.optim.AdamW:
@@ -98,8 +100,9 @@ def _autocast(cfg: TrainConfig):
     return torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16)
 
 
-def _loss(model: LlamaLM, data: np.ndarray | Examples, step: int, cfg: TrainConfig, salt: int = 0,
-          loss_fn=None) -> torch.Tensor:
+def _loss(
+    model: LlamaLM, data: np.ndarray | Examples, step: int, cfg: TrainConfig, salt: int = 0, loss_fn=None
+) -> torch.Tensor:
     if isinstance(data, Examples):
         tokens, mask = data.batch(step, cfg, salt)
         return (loss_fn or model.masked_loss)(tokens, mask)
@@ -123,11 +126,17 @@ def evaluate(model: LlamaLM, data: np.ndarray | Examples, cfg: TrainConfig) -> f
     return float(np.mean(losses))
 
 
-def save_checkpoint(run_dir: Path, model: LlamaLM, opt: torch.optim.Optimizer, state: TrainState,
-                    train_cfg: TrainConfig) -> None:
-    payload = {"model": model.state_dict(), "optimizer": opt.state_dict(), "state": asdict(state),
-               "model_config": model.cfg.to_dict(), "train_config": asdict(train_cfg),
-               "rng": torch.get_rng_state()}
+def save_checkpoint(
+    run_dir: Path, model: LlamaLM, opt: torch.optim.Optimizer, state: TrainState, train_cfg: TrainConfig
+) -> None:
+    payload = {
+        "model": model.state_dict(),
+        "optimizer": opt.state_dict(),
+        "state": asdict(state),
+        "model_config": model.cfg.to_dict(),
+        "train_config": asdict(train_cfg),
+        "rng": torch.get_rng_state(),
+    }
     tmp = run_dir / (CHECKPOINT + ".tmp")
     torch.save(payload, tmp)
     os.replace(tmp, run_dir / CHECKPOINT)
@@ -145,13 +154,23 @@ def _progress(state: TrainState, cfg: TrainConfig, loss: float, tok_s: float, lr
     width = 24
     done = int(width * state.step / cfg.steps)
     eta = (cfg.steps - state.step) * cfg.batch_size * cfg.seq_len / max(tok_s, 1e-9)
-    return (f"[{'#' * done}{'.' * (width - done)}] step {state.step}/{cfg.steps} loss {loss:.4f} "
-            f"lr {lr:.2e} {tok_s:,.0f} tok/s tokens {state.tokens_seen:,} eta {eta / 60:.1f} min")
+    return (
+        f"[{'#' * done}{'.' * (width - done)}] step {state.step}/{cfg.steps} loss {loss:.4f} "
+        f"lr {lr:.2e} {tok_s:,.0f} tok/s tokens {state.tokens_seen:,} eta {eta / 60:.1f} min"
+    )
 
 
-def train(run_dir: Path, train_tokens: Path, heldout_tokens: Path, model_cfg: ModelConfig,
-          train_cfg: TrainConfig, resume: bool = False, log=sys.stderr, stop_after: int | None = None,
-          init: dict[str, np.ndarray] | None = None) -> TrainState:
+def train(
+    run_dir: Path,
+    train_tokens: Path,
+    heldout_tokens: Path,
+    model_cfg: ModelConfig,
+    train_cfg: TrainConfig,
+    resume: bool = False,
+    log=sys.stderr,
+    stop_after: int | None = None,
+    init: dict[str, np.ndarray] | None = None,
+) -> TrainState:
     """Train (or resume) a model in run_dir; returns the final state. Metrics go to metrics.jsonl.
 
     Data is a token stream (.npy: next-token loss everywhere) or reading examples (.npz: loss on
@@ -177,8 +196,12 @@ def train(run_dir: Path, train_tokens: Path, heldout_tokens: Path, model_cfg: Mo
         state = TrainState(**payload["state"])
         torch.set_rng_state(payload["rng"])
         print(f"resumed at step {state.step}", file=log, flush=True)
-    (run_dir / "config.json").write_text(json.dumps(
-        {"model": model.cfg.to_dict(), "train": asdict(train_cfg), "params": model.count_parameters()}, indent=2))
+    (run_dir / "config.json").write_text(
+        json.dumps(
+            {"model": model.cfg.to_dict(), "train": asdict(train_cfg), "params": model.count_parameters()},
+            indent=2,
+        )
+    )
     metrics = open(run_dir / METRICS, "w")  # rewritten from the checkpoint's history on resume
     for record in state.history:
         metrics.write(json.dumps(record) + "\n")
@@ -208,15 +231,24 @@ def train(run_dir: Path, train_tokens: Path, heldout_tokens: Path, model_cfg: Mo
         record = {}
         if state.step % train_cfg.log_every == 0 or state.step == train_cfg.steps:
             tok_s = window_tokens / (time.perf_counter() - window_start)
-            record = {"step": state.step, "tokens": state.tokens_seen, "elapsed_s": round(state.elapsed_s, 2),
-                      "loss": float(np.mean(window_loss)), "lr": lr, "tok_s": round(tok_s, 1)}
+            record = {
+                "step": state.step,
+                "tokens": state.tokens_seen,
+                "elapsed_s": round(state.elapsed_s, 2),
+                "loss": float(np.mean(window_loss)),
+                "lr": lr,
+                "tok_s": round(tok_s, 1),
+            }
             print(_progress(state, train_cfg, record["loss"], tok_s, lr), file=log, flush=True)
             window_loss, window_tokens, window_start = [], 0, time.perf_counter()
         if state.step % train_cfg.eval_every == 0 or state.step == train_cfg.steps:
             record = record or {"step": state.step, "tokens": state.tokens_seen}
             record["heldout_loss"] = evaluate(model, heldout, train_cfg)
-            print(f"  heldout loss {record['heldout_loss']:.4f} (ppl {math.exp(record['heldout_loss']):.1f})",
-                  file=log, flush=True)
+            print(
+                f"  heldout loss {record['heldout_loss']:.4f} (ppl {math.exp(record['heldout_loss']):.1f})",
+                file=log,
+                flush=True,
+            )
         if record:
             state.history.append(record)
             metrics.write(json.dumps(record) + "\n")

@@ -20,9 +20,15 @@ import numpy as np
 from quantize.errors import QuantizeError
 
 _LAYER_NAMES = {
-    "attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj",
-    "attn_output": "self_attn.o_proj", "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj",
-    "ffn_down": "mlp.down_proj", "attn_norm": "input_layernorm", "ffn_norm": "post_attention_layernorm",
+    "attn_q": "self_attn.q_proj",
+    "attn_k": "self_attn.k_proj",
+    "attn_v": "self_attn.v_proj",
+    "attn_output": "self_attn.o_proj",
+    "ffn_gate": "mlp.gate_proj",
+    "ffn_up": "mlp.up_proj",
+    "ffn_down": "mlp.down_proj",
+    "attn_norm": "input_layernorm",
+    "ffn_norm": "post_attention_layernorm",
 }
 
 
@@ -59,10 +65,15 @@ def read_gguf_weights(path: Path) -> tuple[dict[str, np.ndarray], dict[str, int]
     def scalar(key: str) -> int:
         return int(reader.fields[f"llama.{key}"].parts[-1][0])
 
-    shape = {"hidden_size": scalar("embedding_length"), "intermediate_size": scalar("feed_forward_length"),
-             "num_hidden_layers": scalar("block_count"), "num_attention_heads": scalar("attention.head_count"),
-             "vocab_size": int(reader.tensors[0].shape[-1]) if reader.tensors[0].name == "token_embd.weight"
-             else 0}
+    shape = {
+        "hidden_size": scalar("embedding_length"),
+        "intermediate_size": scalar("feed_forward_length"),
+        "num_hidden_layers": scalar("block_count"),
+        "num_attention_heads": scalar("attention.head_count"),
+        "vocab_size": int(reader.tensors[0].shape[-1])
+        if reader.tensors[0].name == "token_embd.weight"
+        else 0,
+    }
     head_dim = shape["hidden_size"] // shape["num_attention_heads"]
     weights = {}
     for tensor in reader.tensors:

@@ -106,7 +106,9 @@ def main() -> None:
         for name, pages in DOCS.items():
             fh.write(json.dumps({"document": name, "pages": pages}) + "\n")
         for question, answers, file, page in ANSWERABLE:
-            fh.write(json.dumps({"question": question, "answers": answers, "file": file, "page": page}) + "\n")
+            fh.write(
+                json.dumps({"question": question, "answers": answers, "file": file, "page": page}) + "\n"
+            )
         for question in UNANSWERABLE:
             fh.write(json.dumps({"question": question, "answers": []}) + "\n")
     print(f"wrote {out}")

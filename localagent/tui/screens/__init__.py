@@ -6,5 +6,12 @@ from localagent.tui.screens.pickers import FolderScreen, PickerScreen
 from localagent.tui.screens.setup import EmptyCollectionScreen, MissingModelScreen
 from localagent.tui.screens.source import SourceScreen
 
-__all__ = ["EmptyCollectionScreen", "FolderScreen", "HelpScreen", "MainScreen", "MissingModelScreen",
-           "PickerScreen", "SourceScreen"]
+__all__ = [
+    "EmptyCollectionScreen",
+    "FolderScreen",
+    "HelpScreen",
+    "MainScreen",
+    "MissingModelScreen",
+    "PickerScreen",
+    "SourceScreen",
+]

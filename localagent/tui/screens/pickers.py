@@ -17,7 +17,9 @@ class PickerScreen(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, title: str, items: Sequence[tuple[str, str | Text]], empty: str = "nothing to choose from"):
+    def __init__(
+        self, title: str, items: Sequence[tuple[str, str | Text]], empty: str = "nothing to choose from"
+    ):
         super().__init__()
         self.title_text = title
         self.items = items

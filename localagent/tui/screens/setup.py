@@ -38,9 +38,11 @@ class MissingModelScreen(Screen):
         yield Footer()
 
 
-EMPTY_NOTE = ("Collection {name!r} has no documents yet, so there is nothing to answer from. Type a folder "
-              "to index it now (PDF, text, Markdown; runs in the background), or from a shell: "
-              "localagent index DIR --collection {name}")
+EMPTY_NOTE = (
+    "Collection {name!r} has no documents yet, so there is nothing to answer from. Type a folder "
+    "to index it now (PDF, text, Markdown; runs in the background), or from a shell: "
+    "localagent index DIR --collection {name}"
+)
 
 
 class EmptyCollectionScreen(FolderScreen):

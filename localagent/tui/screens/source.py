@@ -51,8 +51,14 @@ class SourceScreen(Screen):
         Binding("right", "turn(1)", "Next page", show=False),
     ]
 
-    def __init__(self, citation: CitedSource, page_text: str | None, span: tuple[int, int] | None = None,
-                 shown_path: str | None = None, load_page: Callable[[str, int], str | None] | None = None):
+    def __init__(
+        self,
+        citation: CitedSource,
+        page_text: str | None,
+        span: tuple[int, int] | None = None,
+        shown_path: str | None = None,
+        load_page: Callable[[str, int], str | None] | None = None,
+    ):
         super().__init__()
         self.citation = citation
         self.page_text = page_text
@@ -71,16 +77,21 @@ class SourceScreen(Screen):
 
     def _title(self) -> Text:
         c = self.citation
-        title = Text.assemble((f"[{c.n}] " if c.n else "", "bold"), (Path(c.file).name, "bold underline"),
-                              f" · page {self.page}")
+        title = Text.assemble(
+            (f"[{c.n}] " if c.n else "", "bold"),
+            (Path(c.file).name, "bold underline"),
+            f" · page {self.page}",
+        )
         if self.page != c.page and c.text:
             title.append(f"  (cited: page {c.page})", style="dim")
         return title
 
     def _body(self) -> Text:
         if self.page_text is None:
-            return (Text("This page is no longer in the index (re-index the file). The cited passage "
-                         "was:\n\n", style="italic") + Text(self.citation.text, style=HIGHLIGHT))
+            return Text(
+                "This page is no longer in the index (re-index the file). The cited passage was:\n\n",
+                style="italic",
+            ) + Text(self.citation.text, style=HIGHLIGHT)
         return highlighted(self.page_text, self.span if self.page == self.citation.page else None)
 
     def on_mount(self) -> None:

@@ -5,5 +5,13 @@ from localagent.tui.widgets.conversation import AnswerView, Conversation, UserMe
 from localagent.tui.widgets.documents import DocumentPanel
 from localagent.tui.widgets.status import StatusInfo, StatusLine
 
-__all__ = ["AnswerView", "CitationChosen", "CitationList", "Conversation", "DocumentPanel", "StatusInfo",
-           "StatusLine", "UserMessage"]
+__all__ = [
+    "AnswerView",
+    "CitationChosen",
+    "CitationList",
+    "Conversation",
+    "DocumentPanel",
+    "StatusInfo",
+    "StatusLine",
+    "UserMessage",
+]

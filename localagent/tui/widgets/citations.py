@@ -25,7 +25,7 @@ class CitationChosen(Message):
 def citation_label(citation: CitedSource) -> Text:
     snippet = " ".join(citation.text.split())
     if len(snippet) > SNIPPET_CHARS:
-        snippet = snippet[:SNIPPET_CHARS - 1] + "…"
+        snippet = snippet[: SNIPPET_CHARS - 1] + "…"
     label = Text()
     label.append(f"[{citation.n}] ", style="bold")
     label.append(Path(citation.file).name, style="underline")
@@ -39,8 +39,9 @@ class CitationList(OptionList):
     """One option per citation; enter (or a click) posts CitationChosen."""
 
     def __init__(self, citations: list[CitedSource], **kwargs):
-        super().__init__(*[Option(citation_label(c), id=f"cite-{i}") for i, c in enumerate(citations)],
-                         **kwargs)
+        super().__init__(
+            *[Option(citation_label(c), id=f"cite-{i}") for i, c in enumerate(citations)], **kwargs
+        )
         self.citations = list(citations)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

@@ -9,8 +9,10 @@ from textual.widgets.markdown import MarkdownStream
 from localagent.tui.answering import CitedSource, Reply
 from localagent.tui.widgets.citations import CitationList
 
-WELCOME = ("Ask a question about your documents below. Answers quote the documents and cite file "
-           "and page; choose a citation to read the page.  [dim]F1 help · ctrl+p commands[/dim]")
+WELCOME = (
+    "Ask a question about your documents below. Answers quote the documents and cite file "
+    "and page; choose a citation to read the page.  [dim]F1 help · ctrl+p commands[/dim]"
+)
 NOT_FOUND = "Not found in your documents."
 
 
@@ -62,8 +64,10 @@ class AnswerView(Vertical):
         if reply.cancelled:
             self.set_note("stopped (esc)")
         elif not reply.found:
-            self.set_note("The documents do not contain the answer." +
-                          (" Closest passages, to read instead:" if reply.closest else ""))
+            self.set_note(
+                "The documents do not contain the answer."
+                + (" Closest passages, to read instead:" if reply.closest else "")
+            )
             self.add_class("not-found")
         else:
             self.set_note("")

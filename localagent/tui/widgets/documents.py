@@ -16,7 +16,7 @@ from localagent.index import DocumentRecord, IndexEvent
 def document_label(doc: DocumentRecord, name_width: int = 22) -> Text:
     name = Path(doc.path).name
     if len(name) > name_width:
-        name = name[:name_width - 1] + "…"
+        name = name[: name_width - 1] + "…"
     label = Text()
     if doc.status == "ok":
         label.append("✓ ", style="green")
@@ -32,7 +32,7 @@ def document_label(doc: DocumentRecord, name_width: int = 22) -> Text:
 def pending_label(path: str, name_width: int = 22) -> Text:
     name = Path(path).name
     if len(name) > name_width:
-        name = name[:name_width - 1] + "…"
+        name = name[: name_width - 1] + "…"
     return Text.assemble(("⋯ ", "yellow"), name, ("  indexing", "yellow dim"))
 
 
@@ -52,8 +52,13 @@ class DocumentPanel(Vertical):
         self.query_one("#index-progress").display = False
         self.query_one("#index-label").display = False
 
-    def show_documents(self, collections: Iterable[str], documents: list[DocumentRecord], active: str,
-                       pending: Iterable[str] = ()) -> None:
+    def show_documents(
+        self,
+        collections: Iterable[str],
+        documents: list[DocumentRecord],
+        active: str,
+        pending: Iterable[str] = (),
+    ) -> None:
         """Redraw the tree. ``documents`` are those of every collection; ``pending`` are files of the
         active collection still being indexed."""
         tree = self.query_one(Tree)

@@ -24,9 +24,16 @@ class StatusInfo:
     @classmethod
     def from_stats(cls, stats: Any, **more: Any) -> StatusInfo:
         """From an EngineStats (localagent.engine)."""
-        return cls(model=stats.model_name, quant=stats.main_type, bits_per_weight=stats.bits_per_weight,
-                   rss_bytes=stats.rss_bytes, tok_s=stats.gen_tok_s, context_used=stats.context_used,
-                   n_ctx=stats.n_ctx, **more)
+        return cls(
+            model=stats.model_name,
+            quant=stats.main_type,
+            bits_per_weight=stats.bits_per_weight,
+            rss_bytes=stats.rss_bytes,
+            tok_s=stats.gen_tok_s,
+            context_used=stats.context_used,
+            n_ctx=stats.n_ctx,
+            **more,
+        )
 
     def with_(self, **changes: Any) -> StatusInfo:
         return replace(self, **changes)

@@ -68,7 +68,9 @@ class Example:
 ModelQuestions = dict[tuple[str, str], str]  # (sentence, answer) -> a model-written question
 
 
-def _candidates(text: str, rng: random.Random, written: ModelQuestions | None = None) -> list[tuple[str, Span, str, str]]:
+def _candidates(
+    text: str, rng: random.Random, written: ModelQuestions | None = None
+) -> list[tuple[str, Span, str, str]]:
     """(sentence, span, question, how) of one chunk's text; a model-written question, where one
     was kept for the span, replaces the rule's most of the time."""
     out = []
@@ -88,7 +90,7 @@ def _candidates(text: str, rng: random.Random, written: ModelQuestions | None = 
 def _window(text: str, sentence: str, around: int = 3) -> str:
     parts = sentences(text)
     i = parts.index(sentence) if sentence in parts else 0
-    return " ".join(parts[max(0, i - around):i + around + 1])
+    return " ".join(parts[max(0, i - around) : i + around + 1])
 
 
 def _span_tokens(vocab: Vocab, text: str, tokens: list[int], answer: str, sentence: str) -> list[int] | None:
@@ -97,25 +99,27 @@ def _span_tokens(vocab: Vocab, text: str, tokens: list[int], answer: str, senten
     at = text.find(sentence)
     if offsets is None or at < 0 or text.count(answer) != 1:
         return None
-    start = len(text[:at + sentence.find(answer)].encode("utf-8"))
+    start = len(text[: at + sentence.find(answer)].encode("utf-8"))
     end = start + len(answer.encode("utf-8"))
     byte_text = text.encode("utf-8")
     starts = {o: i for i, o in enumerate(offsets)}
     if start in starts:
         first = starts[start]
-    elif start - 1 in starts and byte_text[start - 1:start] == b" ":
+    elif start - 1 in starts and byte_text[start - 1 : start] == b" ":
         first = starts[start - 1]  # the token carries the space before the word
     else:
         return None
     if end not in starts:
         return None
-    return tokens[first:starts[end]]
+    return tokens[first : starts[end]]
 
 
 class ExampleWriter:
     """Builds examples from a Library; one per call of ``build`` (deterministic per index)."""
 
-    def __init__(self, library: Library, vocab: Vocab, cfg: BuildConfig, written: ModelQuestions | None = None):
+    def __init__(
+        self, library: Library, vocab: Vocab, cfg: BuildConfig, written: ModelQuestions | None = None
+    ):
         self.library, self.vocab, self.cfg, self.written = library, vocab, cfg, written or {}
         self.count = lambda text: len(vocab.tokenize(text))
 
@@ -141,8 +145,10 @@ class ExampleWriter:
                 if not any(answer in t for t in texts):
                     qas.append(QA(question, "", 0, span.kind, "sentence-removed"))
                     removed = i
-        sources = [SourceText(n + 1, library.keys[library.chunks[c].doc].rsplit("/", 1)[-1], 1, texts[n])
-                   for n, c in enumerate(chunk_ids)]
+        sources = [
+            SourceText(n + 1, library.keys[library.chunks[c].doc].rsplit("/", 1)[-1], 1, texts[n])
+            for n, c in enumerate(chunk_ids)
+        ]
         prompt = build_prompt(sources, "", self.vocab.tokenize, self.vocab.bos, self.vocab.newline)
         answerable = []
         for i, text in enumerate(texts):
@@ -179,7 +185,9 @@ class ExampleWriter:
         self._tokenize(example, sources, span_tokens)
         return example
 
-    def _tokenize(self, example: Example, sources: list[SourceText], span_tokens: dict[str, list[int]]) -> None:
+    def _tokenize(
+        self, example: Example, sources: list[SourceText], span_tokens: dict[str, list[int]]
+    ) -> None:
         vocab = self.vocab
         tokens: list[int] = []
         mask: list[int] = []
@@ -188,8 +196,12 @@ class ExampleWriter:
                 first = build_prompt(sources, qa.question, vocab.tokenize, vocab.bos, vocab.newline)
                 prompt, example.spans = first.tokens, first.spans
             else:
-                prompt = [*vocab.newline, *vocab.tokenize("Question: " + qa.question), *vocab.newline,
-                          *vocab.tokenize("Answer:")]
+                prompt = [
+                    *vocab.newline,
+                    *vocab.tokenize("Question: " + qa.question),
+                    *vocab.newline,
+                    *vocab.tokenize("Answer:"),
+                ]
             reply = [vocab.eos]
             if qa.answer:
                 reply = [*span_tokens[qa.question], *citation_tokens(qa.source, vocab.tokenize), vocab.eos]
@@ -217,16 +229,24 @@ def write_split(path: Path, examples: list[Example], seq_len: int, pad: int, lib
     tokens = np.full((len(examples), seq_len + 1), pad, dtype=np.int16)
     mask = np.zeros((len(examples), seq_len + 1), dtype=np.uint8)
     for i, example in enumerate(examples):
-        tokens[i, :len(example.tokens)] = example.tokens
-        mask[i, :len(example.mask)] = example.mask
+        tokens[i, : len(example.tokens)] = example.tokens
+        mask[i, : len(example.mask)] = example.mask
     tmp = path.with_suffix(".tmp.npz")
     np.savez(tmp, tokens=tokens, mask=mask)
     os.replace(tmp, path.with_suffix(".npz"))
     with open(path.with_suffix(".jsonl.tmp"), "w", encoding="utf-8") as out:
         for example in examples:
             documents = [library.keys[library.chunks[c].doc] for c in example.chunk_ids]
-            out.write(json.dumps({"documents": documents, "spans": example.spans,
-                                  "qas": [qa.__dict__ for qa in example.qas]}) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "documents": documents,
+                        "spans": example.spans,
+                        "qas": [qa.__dict__ for qa in example.qas],
+                    }
+                )
+                + "\n"
+            )
     os.replace(path.with_suffix(".jsonl.tmp"), path.with_suffix(".jsonl"))
 
 

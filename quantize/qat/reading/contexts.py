@@ -34,8 +34,14 @@ def reflow(text: str) -> str:
     out: list[str] = []
     for line in text.splitlines():
         stripped = line.strip()
-        if (out and stripped and out[-1].strip() and not out[-1].rstrip().endswith((".", ":", "!", "?"))
-                and stripped[0].islower() and len(out[-1]) - len(out[-1].lstrip()) == len(line) - len(line.lstrip())):
+        if (
+            out
+            and stripped
+            and out[-1].strip()
+            and not out[-1].rstrip().endswith((".", ":", "!", "?"))
+            and stripped[0].islower()
+            and len(out[-1]) - len(out[-1].lstrip()) == len(line) - len(line.lstrip())
+        ):
             out[-1] = out[-1].rstrip() + " " + stripped
         else:
             out.append(line)
@@ -72,22 +78,32 @@ class Library:
         """Chunks of other documents sharing the most rare words with ``chunk_id``, best first,
         with a few random ones mixed in (retrieval is not perfect either)."""
         gold = self.chunks[chunk_id]
-        words = sorted((t for t in set(terms(gold.text)) if t in self.postings),
-                       key=lambda t: (len(self.postings[t]), t))[:12]
+        words = sorted(
+            (t for t in set(terms(gold.text)) if t in self.postings), key=lambda t: (len(self.postings[t]), t)
+        )[:12]
         hits: dict[int, int] = defaultdict(int)
         for word in words:
             for other in self.postings[word]:
                 if self.chunks[other].doc != gold.doc and self.chunks[other].doc in allowed_docs:
                     hits[other] += 1
         ranked = sorted(hits, key=lambda c: (-hits[c], c))[:limit]
-        pool = [c for d in rng.sample(sorted(allowed_docs), k=min(3, len(allowed_docs))) for c in self.by_doc[d]]
+        pool = [
+            c for d in rng.sample(sorted(allowed_docs), k=min(3, len(allowed_docs))) for c in self.by_doc[d]
+        ]
         if pool:
             ranked += rng.sample(pool, k=min(2, len(pool)))
         return ranked
 
 
-def pick_sources(library: Library, gold: int, rng: random.Random, allowed_docs: set[int],
-                 count_tokens, min_tokens: int, max_tokens: int) -> list[int]:
+def pick_sources(
+    library: Library,
+    gold: int,
+    rng: random.Random,
+    allowed_docs: set[int],
+    count_tokens,
+    min_tokens: int,
+    max_tokens: int,
+) -> list[int]:
     """Chunk ids of one context: the gold chunk, maybe neighbours, then related chunks, shuffled
     the way a ranked list mixes them; between ``min_tokens`` and ``max_tokens`` of text."""
     ref = library.chunks[gold]

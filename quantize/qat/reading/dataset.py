@@ -26,7 +26,13 @@ from quantize.qat.reading.model_questions import load_questions
 from quantize.qat.reading.vocab import Vocab
 from quantize.qat.sources import Document
 
-RESERVED = ("debian-policy", "debian-handbook", "libtasn1-doc", "shared-mime-info", "/usr/share/common-licenses")
+RESERVED = (
+    "debian-policy",
+    "debian-handbook",
+    "libtasn1-doc",
+    "shared-mime-info",
+    "/usr/share/common-licenses",
+)
 
 
 class Source(Protocol):
@@ -43,8 +49,14 @@ def _check_not_reserved(key: str) -> None:
         raise ValueError(f"{key} belongs to a source reserved for independent evaluation")
 
 
-def build_reading_data(out: Path, sources: list[Source], tokenizer_gguf: Path, cfg: BuildConfig,
-                       log=print, model_questions: Path | None = None) -> dict:
+def build_reading_data(
+    out: Path,
+    sources: list[Source],
+    tokenizer_gguf: Path,
+    cfg: BuildConfig,
+    log=print,
+    model_questions: Path | None = None,
+) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     documents: list[Document] = []
     described = []
@@ -66,8 +78,10 @@ def build_reading_data(out: Path, sources: list[Source], tokenizer_gguf: Path, c
     written = load_questions(model_questions) if model_questions else {}
     writer = ExampleWriter(library, Vocab(tokenizer_gguf), cfg, written)
     counts = {}
-    for name, docs, count, offset in (("heldout", held, cfg.heldout_examples, 10_000_000),
-                                      ("train", train, cfg.examples, 0)):
+    for name, docs, count, offset in (
+        ("heldout", held, cfg.heldout_examples, 10_000_000),
+        ("train", train, cfg.examples, 0),
+    ):
         examples = []
         for example in iter_examples(writer, docs, count, offset):
             examples.append(example)
@@ -75,19 +89,30 @@ def build_reading_data(out: Path, sources: list[Source], tokenizer_gguf: Path, c
                 log(f"{name}: {len(examples)}/{count}")
         write_split(out / name, examples, cfg.seq_len, writer.vocab.eos, library)
         qas = [qa for e in examples for qa in e.qas]
-        counts[name] = {"examples": len(examples), "questions": len(qas),
-                        "unanswerable": sum(not qa.answer for qa in qas),
-                        "kinds": dict(sorted(Counter(qa.kind for qa in qas if qa.answer).items())),
-                        "how": dict(sorted(Counter(qa.how for qa in qas).items())),
-                        "tokens": sum(len(e.tokens) for e in examples),
-                        "sha256": sha256_file(out / f"{name}.npz")}
-    manifest = {"settings": asdict(cfg), "tokenizer": {"gguf": tokenizer_gguf.name,
-                                                      "sha256": sha256_file(tokenizer_gguf)},
-                "sources": described, "reserved_never_used": list(RESERVED),
-                "model_questions": {"file": model_questions.name, "sha256": sha256_file(model_questions),
-                                    "kept": len(written)} if model_questions else None,
-                "split": {"by": "document (crc32 of its key)", "heldout_documents": [library.keys[i] for i in held]},
-                "counts": counts}
+        counts[name] = {
+            "examples": len(examples),
+            "questions": len(qas),
+            "unanswerable": sum(not qa.answer for qa in qas),
+            "kinds": dict(sorted(Counter(qa.kind for qa in qas if qa.answer).items())),
+            "how": dict(sorted(Counter(qa.how for qa in qas).items())),
+            "tokens": sum(len(e.tokens) for e in examples),
+            "sha256": sha256_file(out / f"{name}.npz"),
+        }
+    manifest = {
+        "settings": asdict(cfg),
+        "tokenizer": {"gguf": tokenizer_gguf.name, "sha256": sha256_file(tokenizer_gguf)},
+        "sources": described,
+        "reserved_never_used": list(RESERVED),
+        "model_questions": {
+            "file": model_questions.name,
+            "sha256": sha256_file(model_questions),
+            "kept": len(written),
+        }
+        if model_questions
+        else None,
+        "split": {"by": "document (crc32 of its key)", "heldout_documents": [library.keys[i] for i in held]},
+        "counts": counts,
+    }
     tmp = out / "manifest.json.tmp"
     tmp.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, out / "manifest.json")

@@ -56,15 +56,19 @@ def round_trip(question: str, answer: str, passage: str, sentence: str) -> str |
     if scores.get(sentence, 0) < 2 or scores[sentence] < max(scores.values()):
         return "does not lead back to the answer's sentence"
     at = sentence.find(answer)
-    near = terms(" ".join(sentence[:at].split()[-8:] + sentence[at + len(answer):].split()[:8]))
+    near = terms(" ".join(sentence[:at].split()[-8:] + sentence[at + len(answer) :].split()[:8]))
     if not wanted & set(near):
         return "does not lead back to the answer's place in its sentence"
     return None
 
 
 def write_question(engine, passage: str, answer: str) -> str:
-    text = engine.complete(f"{FEW_SHOT}Passage: {passage}\nAnswer: {answer}\nQuestion:", max_tokens=40,
-                           temperature=0.0, stop=["\n"])
+    text = engine.complete(
+        f"{FEW_SHOT}Passage: {passage}\nAnswer: {answer}\nQuestion:",
+        max_tokens=40,
+        temperature=0.0,
+        stop=["\n"],
+    )
     return " ".join("".join(text).split())
 
 

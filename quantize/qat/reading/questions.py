@@ -20,14 +20,21 @@ import re
 from dataclasses import dataclass
 
 MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
-UNIT = (r"(?:%|percent|per cent|seconds?|secs?|minutes?|mins?|hours?|days?|weeks?|months?|years?|ms|"
-        r"milliseconds?|microseconds?|bytes?|[KMGT]i?B|kB|kilobytes?|megabytes?|gigabytes?|bits?|"
-        r"characters?|chars|lines?|columns?|pages?|times|entries|items|words|digits|pixels?|points?|"
-        r"degrees?|dollars?|euros?|pounds?|miles?|feet|inches|metres?|meters?|km|kg|tons?|"
-        r"people|men|ships?|states?|members?|votes?|acres?|cents?|threads?|processes|levels?)")
+UNIT = (
+    r"(?:%|percent|per cent|seconds?|secs?|minutes?|mins?|hours?|days?|weeks?|months?|years?|ms|"
+    r"milliseconds?|microseconds?|bytes?|[KMGT]i?B|kB|kilobytes?|megabytes?|gigabytes?|bits?|"
+    r"characters?|chars|lines?|columns?|pages?|times|entries|items|words|digits|pixels?|points?|"
+    r"degrees?|dollars?|euros?|pounds?|miles?|feet|inches|metres?|meters?|km|kg|tons?|"
+    r"people|men|ships?|states?|members?|votes?|acres?|cents?|threads?|processes|levels?)"
+)
 KIND_PATTERNS = [
-    ("date", re.compile(rf"\b(?:\d{{1,2}} {MONTH},? \d{{4}}|{MONTH} \d{{1,2}}, \d{{4}}|{MONTH} \d{{4}}|"
-                        r"\d{4}-\d{2}-\d{2})\b")),
+    (
+        "date",
+        re.compile(
+            rf"\b(?:\d{{1,2}} {MONTH},? \d{{4}}|{MONTH} \d{{1,2}}, \d{{4}}|{MONTH} \d{{4}}|"
+            r"\d{4}-\d{2}-\d{2})\b"
+        ),
+    ),
     ("version", re.compile(r"\b(?:[Vv]ersion |v)?\d+\.\d+(?:\.\d+)+\b|\b[Vv]ersion \d+(?:\.\d+)?\b")),
     ("percentage", re.compile(r"\b\d+(?:\.\d+)?(?: ?%| percent| per cent)")),
     ("quantity", re.compile(rf"\b\d[\d,]*(?:\.\d+)? ?{UNIT}\b")),
@@ -36,45 +43,125 @@ KIND_PATTERNS = [
     ("identifier", re.compile(r"\b[a-z_][a-z0-9]*(?:_[a-z0-9]+)+\b|\b\w+\(\)")),
     ("year", re.compile(r"\b(?:1[6-9]\d\d|20[0-4]\d)\b")),
     ("number", re.compile(r"\b\d[\d,]*(?:\.\d+)?\b")),
-    ("name", re.compile(r"(?<=[a-z,;] )(?:[A-Z][a-z]+|[A-Z]{2,})(?: (?:of |de |von |the )?(?:[A-Z][a-z]+|[A-Z]{2,})){1,3}"
-                        r"|(?<=\bby )[A-Z][a-z]+|\b[A-Z]{3,}\b")),
+    (
+        "name",
+        re.compile(
+            r"(?<=[a-z,;] )(?:[A-Z][a-z]+|[A-Z]{2,})(?: (?:of |de |von |the )?(?:[A-Z][a-z]+|[A-Z]{2,})){1,3}"
+            r"|(?<=\bby )[A-Z][a-z]+|\b[A-Z]{3,}\b"
+        ),
+    ),
 ]
 WH = {
-    "date": ["When", "On what date", "What date"], "year": ["In what year", "When", "Which year"],
-    "version": ["Which version", "What version"], "percentage": ["What percentage", "How much", "What share"],
-    "quantity": ["How many", "How much", "How long", "What"], "number": ["What number", "How many", "What"],
-    "path": ["Which file", "What path", "Where"], "option": ["Which option", "What flag", "Which switch"],
-    "identifier": ["Which name", "What identifier", "Which function"], "name": ["Who", "Which", "What"],
-    "term": ["What"], "phrase": ["What"],
+    "date": ["When", "On what date", "What date"],
+    "year": ["In what year", "When", "Which year"],
+    "version": ["Which version", "What version"],
+    "percentage": ["What percentage", "How much", "What share"],
+    "quantity": ["How many", "How much", "How long", "What"],
+    "number": ["What number", "How many", "What"],
+    "path": ["Which file", "What path", "Where"],
+    "option": ["Which option", "What flag", "Which switch"],
+    "identifier": ["Which name", "What identifier", "Which function"],
+    "name": ["Who", "Which", "What"],
+    "term": ["What"],
+    "phrase": ["What"],
 }
-COPULA = re.compile(r"^(?P<subject>.{3,80}?)\s+(?P<verb>is|are|was|were|will be|can be|must be|defaults to|"
-                    r"is set to|means|refers to)\s+(?:(?:on|at|in|by|of|to|about|only|always|called|named)\s+)?$")
-DEFINITION = re.compile(r"^(?P<term>(?:[Aa]n? |[Tt]he )?[\w -]{2,40}?) (?:is|are|means|refers to) "
-                        r"(?P<answer>(?:a|an|the) [^,.;:()]{3,60})")
+COPULA = re.compile(
+    r"^(?P<subject>.{3,80}?)\s+(?P<verb>is|are|was|were|will be|can be|must be|defaults to|"
+    r"is set to|means|refers to)\s+(?:(?:on|at|in|by|of|to|about|only|always|called|named)\s+)?$"
+)
+DEFINITION = re.compile(
+    r"^(?P<term>(?:[Aa]n? |[Tt]he )?[\w -]{2,40}?) (?:is|are|means|refers to) "
+    r"(?P<answer>(?:a|an|the) [^,.;:()]{3,60})"
+)
 SYNONYMS = {
-    "maximum": ["largest", "highest", "biggest"], "minimum": ["smallest", "lowest", "least"],
-    "default": ["standard", "usual"], "specify": ["give", "set", "choose"], "specifies": ["gives", "sets"],
-    "display": ["show", "print"], "displays": ["shows", "prints"], "print": ["show", "output", "write"],
-    "prints": ["shows", "outputs", "writes"], "create": ["make", "produce"], "creates": ["makes", "produces"],
-    "delete": ["remove", "erase"], "deletes": ["removes", "erases"], "remove": ["delete"],
-    "begin": ["start"], "begins": ["starts"], "start": ["begin"], "end": ["finish"], "ends": ["finishes"],
-    "use": ["employ", "utilise"], "uses": ["employs"], "used": ["employed"], "file": ["document"],
-    "directory": ["folder"], "number": ["count", "amount"], "size": ["length"], "value": ["setting"],
-    "large": ["big"], "small": ["little"], "fast": ["quick"], "quickly": ["fast"], "error": ["failure"],
-    "option": ["flag", "setting"], "options": ["flags", "settings"], "enable": ["turn on", "switch on"],
-    "disable": ["turn off", "switch off"], "allow": ["permit", "let"], "allows": ["permits", "lets"],
-    "require": ["need"], "requires": ["needs"], "returns": ["gives back", "yields"], "obtain": ["get"],
-    "receive": ["get"], "purchase": ["buy"], "assist": ["help"], "increase": ["raise"], "reduce": ["lower"],
-    "country": ["nation"], "nation": ["country"], "government": ["administration"], "people": ["citizens"],
-    "war": ["conflict"], "ship": ["vessel"], "whale": ["leviathan"], "said": ["stated"], "important": ["key"],
+    "maximum": ["largest", "highest", "biggest"],
+    "minimum": ["smallest", "lowest", "least"],
+    "default": ["standard", "usual"],
+    "specify": ["give", "set", "choose"],
+    "specifies": ["gives", "sets"],
+    "display": ["show", "print"],
+    "displays": ["shows", "prints"],
+    "print": ["show", "output", "write"],
+    "prints": ["shows", "outputs", "writes"],
+    "create": ["make", "produce"],
+    "creates": ["makes", "produces"],
+    "delete": ["remove", "erase"],
+    "deletes": ["removes", "erases"],
+    "remove": ["delete"],
+    "begin": ["start"],
+    "begins": ["starts"],
+    "start": ["begin"],
+    "end": ["finish"],
+    "ends": ["finishes"],
+    "use": ["employ", "utilise"],
+    "uses": ["employs"],
+    "used": ["employed"],
+    "file": ["document"],
+    "directory": ["folder"],
+    "number": ["count", "amount"],
+    "size": ["length"],
+    "value": ["setting"],
+    "large": ["big"],
+    "small": ["little"],
+    "fast": ["quick"],
+    "quickly": ["fast"],
+    "error": ["failure"],
+    "option": ["flag", "setting"],
+    "options": ["flags", "settings"],
+    "enable": ["turn on", "switch on"],
+    "disable": ["turn off", "switch off"],
+    "allow": ["permit", "let"],
+    "allows": ["permits", "lets"],
+    "require": ["need"],
+    "requires": ["needs"],
+    "returns": ["gives back", "yields"],
+    "obtain": ["get"],
+    "receive": ["get"],
+    "purchase": ["buy"],
+    "assist": ["help"],
+    "increase": ["raise"],
+    "reduce": ["lower"],
+    "country": ["nation"],
+    "nation": ["country"],
+    "government": ["administration"],
+    "people": ["citizens"],
+    "war": ["conflict"],
+    "ship": ["vessel"],
+    "whale": ["leviathan"],
+    "said": ["stated"],
+    "important": ["key"],
 }
-STOP = set("a an the of to in on at by for from with and or is are was were be been it its this that these "
-           "those as which who whom what when where how why if then than so not no do does did can may will "
-           "shall would should could must has have had".split())
+STOP = set(
+    "a an the of to in on at by for from with and or is are was were be been it its this that these "
+    "those as which who whom what when where how why if then than so not no do does did can may will "
+    "shall would should could must has have had".split()
+)
 # How often a span of each kind is asked about, relative to the others (names are everywhere).
-KIND_WEIGHT = {"name": 0.6, "phrase": 1.0, "term": 2.0, "number": 1.2, "quantity": 3.0, "percentage": 3.0,
-               "date": 3.0, "year": 2.0, "version": 3.0, "path": 2.0, "option": 2.0, "identifier": 1.2}
-OPENERS = ["", "", "", "", "Do you know ", "Can you tell me ", "Please tell me ", "I need to know ", "Quick question: "]
+KIND_WEIGHT = {
+    "name": 0.6,
+    "phrase": 1.0,
+    "term": 2.0,
+    "number": 1.2,
+    "quantity": 3.0,
+    "percentage": 3.0,
+    "date": 3.0,
+    "year": 2.0,
+    "version": 3.0,
+    "path": 2.0,
+    "option": 2.0,
+    "identifier": 1.2,
+}
+OPENERS = [
+    "",
+    "",
+    "",
+    "",
+    "Do you know ",
+    "Can you tell me ",
+    "Please tell me ",
+    "I need to know ",
+    "Quick question: ",
+]
 _WORD = re.compile(r"[\w'-]+")
 
 
@@ -85,7 +172,7 @@ class Span:
     kind: str
 
     def text(self, sentence: str) -> str:
-        return sentence[self.start:self.end]
+        return sentence[self.start : self.end]
 
 
 def find_spans(sentence: str) -> list[Span]:
@@ -98,12 +185,14 @@ def find_spans(sentence: str) -> list[Span]:
             text = match.group(0).strip(" ,")
             if not text or any(start < e and s < end for s, e in taken):
                 continue
-            if kind == "number" and len(text) < 2 and not sentence[end:end + 1].isalpha():
+            if kind == "number" and len(text) < 2 and not sentence[end : end + 1].isalpha():
                 continue  # bare one-digit numbers are list markers more often than answers
             taken.append((start, end))
             spans.append(Span(start, start + len(match.group(0).rstrip(" ,")), kind))
     definition = DEFINITION.match(sentence)
-    if definition and not any(s < definition.end("answer") and definition.start("answer") < e for s, e in taken):
+    if definition and not any(
+        s < definition.end("answer") and definition.start("answer") < e for s, e in taken
+    ):
         spans.append(Span(definition.start("answer"), definition.end("answer"), "term"))
     copula = re.search(r"\b(?:is|are|was|were) (?P<answer>[^,.;:()]{2,40}?)[.;]$", sentence)
     if copula and not any(s < copula.end("answer") and copula.start("answer") < e for s, e in taken):
@@ -143,13 +232,13 @@ def _window(text: str, words: int, from_end: bool) -> str:
 
 def ask_about(sentence: str, span: Span, rng: random.Random) -> str | None:
     """One short question whose answer is ``span`` of ``sentence`` (None when no form fits)."""
-    left = _window(sentence[:span.start].strip(), rng.randint(3, 8), from_end=True)
-    right = _window(sentence[span.end:].strip(" .;:"), rng.randint(0, 6), from_end=False)
+    left = _window(sentence[: span.start].strip(), rng.randint(3, 8), from_end=True)
+    right = _window(sentence[span.end :].strip(" .;:"), rng.randint(0, 6), from_end=False)
     if len(_content_words(left + " " + right)) < 2:
         return None
     wh = rng.choice(WH[span.kind])
     form = rng.random()
-    copula = COPULA.match(sentence[:span.start])
+    copula = COPULA.match(sentence[: span.start])
     if span.kind == "term":
         term = DEFINITION.match(sentence)
         question = f"What is {term.group('term').strip()}" if term else None
@@ -157,7 +246,9 @@ def ask_about(sentence: str, span: Span, rng: random.Random) -> str | None:
         verb = copula.group("verb")
         subject = _window(copula.group("subject"), rng.randint(3, 9), from_end=True)
         subject = subject[:1].lower() + subject[1:] if not subject[:2].isupper() else subject
-        question = f"{wh} {verb} {subject}" if verb in ("is", "are", "was", "were") else f"{wh} {subject} {verb}"
+        question = (
+            f"{wh} {verb} {subject}" if verb in ("is", "are", "was", "were") else f"{wh} {subject} {verb}"
+        )
         if right and rng.random() < 0.3:
             question += " " + right
     elif form < 0.7:  # cloze: the span replaced by the wh-phrase, in its clause

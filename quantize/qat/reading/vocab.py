@@ -39,7 +39,7 @@ class Vocab:
             piece = self.piece(token)
             if at == 0 and piece.startswith(b" ") and not data.startswith(b" "):
                 piece = piece[1:]  # the space llama.cpp puts in front of the text
-            if data[at:at + len(piece)] != piece:
+            if data[at : at + len(piece)] != piece:
                 return None
             starts.append(at)
             at += len(piece)
