@@ -282,7 +282,7 @@ async def test_documents_in_the_side_panel_open_or_say_why_they_failed(
     tmp_path: Path, default_model: Path
 ) -> None:
     folder = make_documents(tmp_path / "docs")
-    make_truncated_pdf(folder / "broken.pdf", known_pages(3))
+    make_truncated_pdf(folder / "broken.pdf", known_pages(3), keep=0.1)  # nothing readable left
     index_paths([folder])
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
