@@ -20,6 +20,7 @@ closest passages instead (``Answer.sources``), so the user can read them.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -59,7 +60,7 @@ class ReaderAnswerer:
         self.source_budget = min(READER_SOURCE_TOKENS, engine.n_ctx - 160)
         self._newline = engine.tokenize("\n")
         self._end = citation_tokens(1, engine.tokenize)[0]
-        self._numbers = {n: citation_tokens(n, engine.tokenize)[1] for n in range(1, 20)}
+        self._numbers = {n: citation_tokens(n, engine.tokenize)[1] for n in range(1, MAX_READER_SOURCES + 1)}
 
     def count_tokens(self, text: str) -> int:
         return len(self.engine.tokenize(text))
@@ -119,7 +120,7 @@ class ReaderAnswerer:
         if reply.declined:
             return refuse(
                 f"the reader found no answer in the sources (P(no answer) "
-                f"{2.718281828**reply.decline_logprob:.2f})"
+                f"{math.exp(reply.decline_logprob):.2f})"
             )
         source = sources[reply.source]
         text = span_text(
