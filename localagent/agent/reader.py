@@ -112,11 +112,8 @@ class ReaderAnswerer:
             cancel,
             on_token,
         )
-        stats = self.engine.stats
-        timings.ttft_ms = stats.ttft_s * 1000
-        timings.prompt_tokens, timings.reused_tokens = stats.prompt_tokens, stats.reused_tokens
-        timings.prompt_ms, timings.generated_tokens = stats.prompt_s * 1000, stats.gen_tokens
-        timings.tokens_per_s = stats.gen_tok_s
+        timings.ttft_ms = self.engine.stats.ttft_s * 1000
+        timings.add_call(self.engine.stats)
         if reply.declined:
             return refuse(
                 f"the reader found no answer in the sources (P(no answer) "
