@@ -2,9 +2,10 @@
 and starts the workers; screens and widgets only show things and post messages.
 
 The state that the screen shows is reactive: `answering` (the footer's stop key), `indexing`,
-`collection`, `model_name` and `activity`; their watchers redraw the status line and the side
-panel, so handlers only assign them. `documents` (tui/jobs.py: the side panel and indexing) and
-`palette` (tui/commands.py: the command palette's pickers) are objects the app owns.
+`collection`, `model_name`, `activity` and `watching`; their watchers redraw the status line and
+the side panel, so handlers only assign them. `documents` (tui/jobs.py: the side panel and
+indexing), `folder_watch` (tui/watching.py: a watched folder) and `palette` (tui/commands.py: the
+command palette's pickers) are objects the app owns.
 
 Everything slow runs in thread workers (model loading, answering, indexing), so the UI never
 freezes; tokens and progress come back through `call_from_thread`. Errors become notifications.
@@ -40,6 +41,7 @@ from localagent.tui.screens import (
     MissingModelScreen,
     SourceScreen,
 )
+from localagent.tui.watching import FolderWatch
 from localagent.tui.widgets import (
     AnswerView,
     CitationChosen,
@@ -84,6 +86,7 @@ class ChatApp(App):
     collection: reactive[str] = reactive("default", repaint=False)
     model_name: reactive[str | None] = reactive(None, repaint=False)
     activity: reactive[str] = reactive("", repaint=False)  # "loading model…", "indexing 3/10", …
+    watching: reactive[str] = reactive("", repaint=False)  # "watching ~/docs · up to date", or ""
 
     def __init__(
         self,
@@ -117,6 +120,7 @@ class ChatApp(App):
         self._cancel_answer = threading.Event()
         self.threads = ThreadCount()
         self.documents = Indexing(self)
+        self.folder_watch = FolderWatch(self)
         self.palette = Palette(self)
 
     def get_default_screen(self) -> MainScreen:
@@ -151,11 +155,13 @@ class ChatApp(App):
     async def action_quit(self) -> None:
         self._cancel_answer.set()
         self.documents.cancel()
+        self.folder_watch.cancel()
         self.exit()
 
     def on_unmount(self) -> None:
         self._cancel_answer.set()
         self.documents.cancel()
+        self.folder_watch.cancel()
         if self.engine is not None and not self.answering:
             self.engine.close()
         for closable in (self.index, self.store):
@@ -214,6 +220,9 @@ class ChatApp(App):
     def watch_model_name(self) -> None:
         self.update_status()
 
+    def watch_watching(self) -> None:
+        self.update_status()
+
     def watch_answering(self, answering: bool) -> None:
         self.activity = "answering…" if answering else ""
 
@@ -222,11 +231,11 @@ class ChatApp(App):
 
         if self.engine is not None:
             info = StatusInfo.from_stats(
-                self.engine.stats, collection=self.collection, activity=self.activity
+                self.engine.stats, collection=self.collection, activity=self.activity, watching=self.watching
             )
             info = info.with_(rss_bytes=rss_bytes())
         else:
-            info = StatusInfo(collection=self.collection, activity=self.activity)
+            info = StatusInfo(collection=self.collection, activity=self.activity, watching=self.watching)
         try:
             self.status_line.show(self.status_view(info))
         except NoMatches:  # the main screen is not mounted (yet / any more)

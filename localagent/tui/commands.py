@@ -1,5 +1,5 @@
-"""The command palette (ctrl+p): switch model, switch collection, index a folder, new chat,
-open a past chat. Each command opens a small picker (`Palette`, an object the app owns as
+"""The command palette (ctrl+p): switch model, switch collection, index or watch a folder, new
+chat, open a past chat. Each command opens a small picker (`Palette`, an object the app owns as
 `app.palette`)."""
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 def palette_commands(app: ChatApp) -> list[tuple[str, str, Callable[[], Any]]]:
     """(name, help, callback) for every command the palette offers."""
+    watch = app.folder_watch
+    stop = [("Stop watching", f"stop indexing changes to {watch.folder}", watch.stop)] if watch.active else []
     return [
         ("New chat", "start an empty conversation (ctrl+n)", app.action_new_chat),
         ("Open a past chat", "reopen a saved conversation", app.palette.open_chat),
@@ -29,6 +31,12 @@ def palette_commands(app: ChatApp) -> list[tuple[str, str, Callable[[], Any]]]:
             "read a folder into the current collection, in the background",
             app.documents.choose_folder,
         ),
+        (
+            "Watch a folder",
+            "index a folder now, then again whenever its files change (like index --watch)",
+            watch.choose_folder,
+        ),
+        *stop,
         ("Switch model", "load another model (localagent models list)", app.palette.switch_model),
     ]
 

@@ -28,6 +28,9 @@ citations; when the documents do not hold the answer, it says so instead of gues
 - **Open a past chat**: reopen a saved conversation and go on with it
 - **Switch collection**: answer from another collection of documents
 - **Index a folder**: read a folder into the current collection, in the background
+- **Watch a folder**: index a folder now, then again whenever its files change (new, changed,
+  deleted, renamed), as `localagent index --watch` does; the status line shows the watch, and
+  **Stop watching** ends it
 - **Switch model**: load another model from `localagent models list`
 
 Chats are saved in the data dir (see `localagent paths`). From a shell, `localagent index DIR`

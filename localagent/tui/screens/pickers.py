@@ -41,14 +41,20 @@ class PickerScreen(ModalScreen[str | None]):
 
 
 class FolderScreen(ModalScreen[str | None]):
-    """Type a folder (or file) to index; dismisses with the text (None on esc)."""
+    """Type a folder (or file) to index or watch; dismisses with the text (None on esc)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, title: str = "Index a folder", note: str = ""):
+    def __init__(
+        self,
+        title: str = "Index a folder",
+        note: str = "",
+        hint: str = "enter: index into the current collection · esc: cancel",
+    ):
         super().__init__()
         self.title_text = title
         self.note = note
+        self.hint = hint
 
     def compose(self):
         with Vertical(classes="dialog"):
@@ -56,7 +62,7 @@ class FolderScreen(ModalScreen[str | None]):
             if self.note:
                 yield Label(self.note, classes="dialog-note")
             yield Input(placeholder="folder or file, e.g. ~/Documents/contracts", id="folder")
-            yield Label("[dim]enter: index into the current collection · esc: cancel[/dim]")
+            yield Label(f"[dim]{self.hint}[/dim]")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         value = event.value.strip()

@@ -1,4 +1,5 @@
-"""The status line: model, quant type, bits/weight, RAM, tokens/s, context used, collection."""
+"""The status line: model, quant type, bits/weight, RAM, tokens/s, context used, collection, a
+watched folder, what the app is doing."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ class StatusInfo:
     n_ctx: int = 0
     collection: str = ""
     activity: str = ""  # "loading model…", "answering…", "indexing 3/10", ""
+    watching: str = ""  # "watching ~/docs · up to date", ""
 
     @classmethod
     def from_stats(cls, stats: Any, **more: Any) -> StatusInfo:
@@ -54,6 +56,8 @@ def status_text(info: StatusInfo) -> str:
         parts.append("[dim]no model[/dim]")
     if info.collection:
         parts.append(f"collection [b]{escape(info.collection)}[/b]")
+    if info.watching:
+        parts.append(escape(info.watching))
     if info.activity:
         parts.append(f"[i]{info.activity}[/i]")
     return "  │  ".join(parts)
