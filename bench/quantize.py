@@ -37,7 +37,6 @@ REPO = Path(__file__).resolve().parents[1]
 # this script's folder would shadow the `quantize` package (same name): put the repo there instead
 sys.path[0:1] = [str(REPO), str(REPO / "tests")]
 
-from checkpoints import llama_config, save_safetensors, train_sentencepiece  # noqa: E402
 
 HIDDEN, FFN, VOCAB, HEADS, KV_HEADS = 2048, 5632, 32000, 32, 4
 MB = 1e6
@@ -45,61 +44,12 @@ MB = 1e6
 
 def make_checkpoint(directory: Path, layers: int, seed: int = 0) -> tuple[int, int]:
     """Write the checkpoint one shard per layer; returns (total tensor bytes, largest tensor bytes)."""
-    from checkpoints import TinyShape
+    from checkpoints import TinyShape, write_sharded_ternary_llama
 
-    rng = np.random.default_rng(seed)
-    directory.mkdir(parents=True, exist_ok=True)
     shape = TinyShape(
         hidden=HIDDEN, n_layers=layers, n_heads=HEADS, n_kv_heads=KV_HEADS, ffn=FFN, vocab=VOCAB
     )
-    (directory / "config.json").write_text(json.dumps(llama_config(shape)))
-    import sentencepiece as spm
-
-    sp = train_sentencepiece(320)
-    (directory / "tokenizer.model").write_bytes(sp)
-    assert spm.SentencePieceProcessor(model_proto=sp).vocab_size() <= VOCAB
-    hd = HIDDEN // HEADS
-    shards: list[dict[str, np.ndarray]] = [
-        {
-            "model.embed_tokens.weight": rng.standard_normal((VOCAB, HIDDEN), dtype=np.float32).astype(
-                np.float16
-            ),
-            "model.norm.weight": np.ones(HIDDEN, np.float16),
-        }
-    ]
-    for i in range(layers):
-        p = f"model.layers.{i}."
-        layer = {
-            p + "input_layernorm.weight": np.ones(HIDDEN, np.float16),
-            p + "post_attention_layernorm.weight": np.ones(HIDDEN, np.float16),
-        }
-        for name, (rows, cols) in {
-            "self_attn.q_proj": (HIDDEN, HIDDEN),
-            "self_attn.k_proj": (KV_HEADS * hd, HIDDEN),
-            "self_attn.v_proj": (KV_HEADS * hd, HIDDEN),
-            "self_attn.o_proj": (HIDDEN, HIDDEN),
-            "mlp.gate_proj": (FFN, HIDDEN),
-            "mlp.up_proj": (FFN, HIDDEN),
-            "mlp.down_proj": (HIDDEN, FFN),
-        }.items():
-            codes = rng.integers(-1, 2, size=(rows, cols), dtype=np.int8)
-            layer[p + name + ".weight"] = codes.astype(np.float16) * np.float16(1 / np.sqrt(cols))
-        shards.append(layer)
-    shards.append(
-        {"lm_head.weight": rng.standard_normal((VOCAB, HIDDEN), dtype=np.float32).astype(np.float16)}
-    )
-    weight_map, total, largest = {}, 0, 0
-    for k, tensors in enumerate(shards):
-        fname = f"model-{k + 1:05d}-of-{len(shards):05d}.safetensors"
-        save_safetensors(tensors, directory / fname)
-        for n, a in tensors.items():
-            weight_map[n] = fname
-            total += a.nbytes
-            largest = max(largest, a.nbytes)
-    (directory / "model.safetensors.index.json").write_text(
-        json.dumps({"metadata": {}, "weight_map": weight_map})
-    )
-    return total, largest
+    return write_sharded_ternary_llama(directory, shape, seed)
 
 
 def convert_once(ckpt: Path, out: Path, qtype: str) -> tuple[float, float, int, int]:

@@ -8,12 +8,19 @@ documents. The first question of each example is laid out exactly as `ask` lays 
 decline biases: exact answers, answers containing the gold span, wrong answers and declines on
 answerable questions, and declines on unanswerable ones. The bias is what `ask` adds to the
 "no answer" logit; 0 is the model as trained.
+
+A second table does the same for the least confidence an answer needs (setting
+`reader_min_confidence`: the probability the reader gives the span it copied; below it the reader
+passes, and a cascade asks its next model): how many answers are kept and how many of them are
+right. This is where that setting's default comes from, on documents never trained on, never on a
+QA set.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -23,6 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 BIASES = (-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0)
+CONFIDENCES = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7)
 
 
 def source_spans(engine, prompt: list[int], newline: list[int]) -> list[tuple[int, int]]:
@@ -79,7 +87,15 @@ def main(argv: list[str] | None = None) -> int:
         )
         text = span_text(engine, sources[reply.source], reply.start, len(reply.tokens or [])) or ""
         results.append(
-            (qa["answer"], qa["source"], text, reply.source + 1, reply.decline_logprob, reply.first_logprob)
+            (
+                qa["answer"],
+                qa["source"],
+                text,
+                reply.source + 1,
+                reply.decline_logprob,
+                reply.first_logprob,
+                math.exp(reply.logprob),
+            )
         )
     answerable = [r for r in results if r[0]]
     unanswerable = [r for r in results if not r[0]]
@@ -107,7 +123,28 @@ def main(argv: list[str] | None = None) -> int:
             f"| {bias:+.0f} | {exact / n:.0%} | {contains / n:.0%} | {wrong / n:.0%} | {d_ans / n:.0%} "
             f"| {d_un}/{len(unanswerable)} = {d_un / u:.0%} |"
         )
+    confidence_table(answerable, unanswerable)
     return 0
+
+
+def confidence_table(answerable: list[tuple], unanswerable: list[tuple]) -> None:
+    """Answers kept at each least confidence (decline bias 0), and their precision."""
+    print("\n| least confidence | answered (answerable) | right of those | answered (unanswerable) |")
+    print("|---|---|---|---|")
+    n, u = max(1, len(answerable)), max(1, len(unanswerable))
+    for least in CONFIDENCES:
+
+        def kept(r, least=least):
+            return r[4] <= r[5] and r[6] >= least
+
+        answered = [r for r in answerable if kept(r)]
+        right = sum(r[0] in r[2] and r[3] == r[1] for r in answered)
+        wrongly = sum(kept(r) for r in unanswerable)
+        print(
+            f"| {least:g} | {len(answered)}/{n} = {len(answered) / n:.0%} "
+            f"| {right}/{max(1, len(answered))} = {right / max(1, len(answered)):.0%} "
+            f"| {wrongly}/{u} = {wrongly / u:.0%} |"
+        )
 
 
 if __name__ == "__main__":

@@ -323,3 +323,52 @@ def make_bpe_llama(directory: Path, seed: int = 0) -> Path:
         )
     )
     return directory
+
+
+def write_sharded_ternary_llama(
+    directory: Path, shape: TinyShape, seed: int = 0, **config: object
+) -> tuple[int, int]:
+    """A TriLM-style fp16 checkpoint (ternary codes x 1/sqrt(cols)), one safetensors shard per layer,
+    random embeddings and head, a small SentencePiece tokenizer: for the benchmarks, which need
+    realistic sizes (hundreds of MB). Returns (total tensor bytes, largest tensor bytes)."""
+    import sentencepiece as spm
+
+    rng = np.random.default_rng(seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "config.json").write_text(json.dumps(llama_config(shape, **config)))
+    sp = train_sentencepiece(320)
+    (directory / "tokenizer.model").write_bytes(sp)
+    assert spm.SentencePieceProcessor(model_proto=sp).vocab_size() <= shape.vocab
+
+    def normal(rows: int, cols: int) -> np.ndarray:
+        return rng.standard_normal((rows, cols), dtype=np.float32).astype(np.float16)
+
+    shards: list[dict[str, np.ndarray]] = [
+        {
+            "model.embed_tokens.weight": normal(shape.vocab, shape.hidden),
+            "model.norm.weight": np.ones(shape.hidden, np.float16),
+        }
+    ]
+    for i in range(shape.n_layers):
+        p = f"model.layers.{i}."
+        layer = {
+            p + "input_layernorm.weight": np.ones(shape.hidden, np.float16),
+            p + "post_attention_layernorm.weight": np.ones(shape.hidden, np.float16),
+        }
+        for name, (rows, cols) in _linear_shapes(shape).items():
+            codes = rng.integers(-1, 2, size=(rows, cols), dtype=np.int8)
+            layer[p + name + ".weight"] = codes.astype(np.float16) * np.float16(1 / np.sqrt(cols))
+        shards.append(layer)
+    shards.append({"lm_head.weight": normal(shape.vocab, shape.hidden)})
+    weight_map, total, largest = {}, 0, 0
+    for k, tensors in enumerate(shards):
+        fname = f"model-{k + 1:05d}-of-{len(shards):05d}.safetensors"
+        save_safetensors(tensors, directory / fname)
+        for n, a in tensors.items():
+            weight_map[n] = fname
+            total += a.nbytes
+            largest = max(largest, a.nbytes)
+    (directory / "model.safetensors.index.json").write_text(
+        json.dumps({"metadata": {}, "weight_map": weight_map})
+    )
+    return total, largest

@@ -79,3 +79,26 @@ def test_cascade_falls_through_to_the_next_model_when_the_reader_declines(
     assert "'gemma3-270m'" in tried[1]  # the reader declined: the next model was asked
     data = _ask(capsys, "How many pallets does the main warehouse store?")
     assert data["found"] is True and data["model"] == "tern-reader"  # answered first: Gemma not asked
+
+
+def _verdict(capsys, *argv: str) -> tuple[dict, str]:
+    """ask --json --trace: the answer and the trace's verdict line."""
+    assert main(["ask", "--json", "--trace", *argv]) == 0
+    captured = capsys.readouterr()
+    verdict = [line for line in captured.err.splitlines() if line.startswith("trace: verdict:")]
+    return json.loads(captured.out), verdict[-1]
+
+
+def test_an_answer_below_the_least_confidence_is_passed_on_not_given(tmp_path, capsys, monkeypatch):
+    pdf = make_pdf(tmp_path / "report.pdf", PAGES)
+    assert main(["index", str(pdf)]) == 0
+    capsys.readouterr()
+    question = "How many pallets does the main warehouse store?"
+    monkeypatch.setenv("LOCALAGENT_READER_MIN_CONFIDENCE", "0")
+    answered, verdict = _verdict(capsys, "--model", "tern-reader", question)
+    confidence = float(verdict.split("confidence ")[1].rstrip(")"))
+    assert answered["found"] is True and 0 < confidence <= 1
+    monkeypatch.setenv("LOCALAGENT_READER_MIN_CONFIDENCE", f"{confidence * 1.01:.6g}")
+    data, verdict = _verdict(capsys, "--model", "tern-reader", question)
+    assert data["found"] is False and data["answer"] == "Not found in your documents."
+    assert "the reader is unsure of its answer" in verdict and data["closest"][0]["page"] == 2

@@ -11,7 +11,10 @@ is left is what a verbatim span does not settle:
 
 - relevance: the cited source must share enough of the question's words (the reader may copy a
   plausible span from a passage about something else);
-- kind: the span must be the kind of thing asked for (a number for "how many", a date for "when").
+- kind: the span must be the kind of thing asked for (a number for "how many", a date for "when");
+- confidence: the probability the reader gives its span must reach ``reader_min_confidence``,
+  chosen on held-out reading examples (bench/reader_heldout.py), so that a cascade passes the
+  questions the reader is unsure of to the next model instead of taking a guess.
 
 The word-support, salvage and "another passage matches better" checks of the generator pipeline
 are moot for a verbatim span, and are not run. When the reader declines, the answer lists the
@@ -55,6 +58,7 @@ class ReaderAnswerer:
         self.index = index
         self.retriever = retriever or BM25Retriever(index)
         self.k = max(1, min(MAX_READER_SOURCES, int(getattr(config, "reader_sources", 8) or 8)))
+        self.min_confidence = float(getattr(config, "reader_min_confidence", 0.0) or 0.0)
         self.collection = getattr(config, "collection", None)
         self.decline_bias = decline_bias
         self.source_budget = min(READER_SOURCE_TOKENS, engine.n_ctx - 160)
@@ -128,6 +132,13 @@ class ReaderAnswerer:
             return refuse("the copied span does not map back to its source's text", draft)
         if not text.strip(" .,;:"):
             return refuse("the copied span has no words", draft)
+        confidence = math.exp(reply.logprob)
+        if confidence < self.min_confidence:
+            return refuse(
+                f"the reader is unsure of its answer (confidence {confidence:.3g}, "
+                f"reader_min_confidence {self.min_confidence:g})",
+                draft,
+            )
         if relevance_of(question, source) < MIN_RELEVANCE:
             return refuse(
                 f"the passage holding the answer is not about the question "
@@ -145,7 +156,7 @@ class ReaderAnswerer:
             True,
             [Citation.of(source)],
             timings,
-            f"copied from source [{source.n}] (log-prob {reply.logprob:.2f})",
+            f"copied from source [{source.n}] (confidence {confidence:.3g})",
             draft,
             sources,
         )
