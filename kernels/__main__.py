@@ -12,6 +12,8 @@ from .formats import FormatError
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .verify import TIE_MARGIN
+
     parser = argparse.ArgumentParser(
         prog="python -m kernels", description="Reference kernels for ggml low-bit types"
     )
@@ -28,6 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     v.add_argument("--max-kl", type=float, default=1e-3, help="mean KL threshold (default 1e-3)")
     v.add_argument("--min-top1", type=float, default=1.0, help="top-1 agreement needed, 0..1 (default 1.0)")
+    v.add_argument(
+        "--tie-margin", type=float, default=TIE_MARGIN, metavar="LOGITS",
+        help="a top-1 difference where the reference's two logits are closer than this is a near-tie, "
+        "not a failure (default 0.05; 0 counts every difference)",
+    )  # fmt: skip
     v.add_argument("--threads", type=int, default=None, help="llama.cpp threads")
     v.add_argument("--json", action="store_true", help="print the report as JSON")
     u = sub.add_parser(
@@ -78,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = run_verify(
             args.model, _read_text(args), args.tokens, args.reference_model,
-            max_kl=args.max_kl, min_top1=args.min_top1, n_threads=args.threads,
+            max_kl=args.max_kl, min_top1=args.min_top1, n_threads=args.threads, tie_margin=args.tie_margin,
         )  # fmt: skip
     except (VerifyError, UnsupportedModelError, FormatError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -3,6 +3,11 @@
 Both sides get the same token ids (tokenized by llama.cpp). Per position: max |logit difference|,
 whether the top-1 tokens agree, and KL(reference || llama.cpp) of the softmax distributions. The
 check passes when top-1 agreement >= `min_top1` and mean KL < `max_kl`.
+
+A near-tie is not a disagreement: where the reference's own logits for the two tokens differ by
+less than `tie_margin` (0.05 by default), llama.cpp picking the other one is rounding (its f16 KV
+cache and 8-bit activations move logits by about 0.1), not a wrong kernel; such positions count as
+agreeing and are reported as ties. A wrong block or norm moves logits by whole units and fails.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ DEFAULT_TEXT = (
 )
 
 
+TIE_MARGIN = 0.05  # reference logits closer than this: llama.cpp choosing either one is not an error
+
+
 class VerifyError(Exception):
     """A verify run that cannot be carried out (bad input file, too few tokens, llama.cpp refused)."""
 
@@ -37,10 +45,17 @@ class Comparison:
     top1_llama: np.ndarray  # (T,) argmax of llama.cpp
     top1_ref: np.ndarray  # (T,) argmax of the reference
     kl: np.ndarray  # (T,) KL(reference || llama.cpp), nats
+    ref_gap: np.ndarray  # (T,) reference logit of its top-1 minus its logit of llama.cpp's top-1
+    tie_margin: float = 0.0
 
     @property
     def agree(self) -> np.ndarray:
-        return self.top1_llama == self.top1_ref
+        """Same top-1, or a near-tie (the reference's logits of the two within tie_margin)."""
+        return (self.top1_llama == self.top1_ref) | self.ties
+
+    @property
+    def ties(self) -> np.ndarray:
+        return (self.top1_llama != self.top1_ref) & (self.ref_gap < self.tie_margin)
 
     def worst_position(self) -> int:
         """The position that fails first: a top-1 disagreement with the largest KL, else the largest KL."""
@@ -55,16 +70,20 @@ def log_softmax(z: np.ndarray) -> np.ndarray:
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
-def compare_logits(llama: np.ndarray, reference: np.ndarray) -> Comparison:
+def compare_logits(llama: np.ndarray, reference: np.ndarray, tie_margin: float = 0.0) -> Comparison:
     if llama.shape != reference.shape:
         raise VerifyError(f"logit shapes differ: llama.cpp {llama.shape}, reference {reference.shape}")
     lp_ref, lp_llama = log_softmax(reference), log_softmax(llama)
     kl = (np.exp(lp_ref) * (lp_ref - lp_llama)).sum(axis=-1)
+    top1_llama, top1_ref = llama.argmax(axis=-1), reference.argmax(axis=-1)
+    rows = np.arange(len(reference))
     return Comparison(
         max_abs=np.abs(llama.astype(np.float64) - reference).max(axis=-1),
-        top1_llama=llama.argmax(axis=-1),
-        top1_ref=reference.argmax(axis=-1),
+        top1_llama=top1_llama,
+        top1_ref=top1_ref,
         kl=np.maximum(kl, 0.0),
+        ref_gap=(reference[rows, top1_ref] - reference[rows, top1_llama]).astype(np.float64),
+        tie_margin=tie_margin,
     )
 
 
@@ -130,6 +149,7 @@ def run_verify(
     max_kl: float = 1e-3,
     min_top1: float = 1.0,
     n_threads: int | None = None,
+    tie_margin: float = TIE_MARGIN,
 ) -> VerifyResult:
     """llama.cpp on model_path vs the numpy reference computed from reference_path (default: the same file)."""
     model_path = Path(model_path)
@@ -156,7 +176,7 @@ def run_verify(
         tensor_types=_tensor_types(reference),
         tokens=list(tokens),
         pieces=pieces,
-        comparison=compare_logits(llama, ref_logits),
+        comparison=compare_logits(llama, ref_logits, tie_margin),
         max_kl=max_kl,
         min_top1=min_top1,
         seconds=timings,
@@ -188,7 +208,8 @@ def report_dict(result: VerifyResult, range_size: int = 16) -> dict:
         "tokens": len(result.tokens),
         "ranges": [stats(a, b) for a, b in position_ranges(len(result.tokens), range_size)],
         "all": stats(0, len(result.tokens)),
-        "thresholds": {"min_top1": result.min_top1, "max_kl": result.max_kl},
+        "thresholds": {"min_top1": result.min_top1, "max_kl": result.max_kl, "tie_margin": c.tie_margin},
+        "ties": [int(p) for p in np.flatnonzero(c.ties)],
         "passed": result.passed,
         "worst_position": {
             "position": worst,
@@ -218,8 +239,14 @@ def format_report(result: VerifyResult, range_size: int = 16) -> list[str]:
         lines.append(
             f"{label:>10}  {c.max_abs[a:b].max():11.4g}  {100 * c.agree[a:b].mean():6.1f}%  {c.kl[a:b].mean():9.2e}"
         )
+    ties = np.flatnonzero(c.ties)
+    tied = (
+        f"; near-ties at {', '.join(map(str, ties))} (reference logits within {c.tie_margin:g})"
+        if ties.size
+        else ""
+    )
     verdict = (
-        f"top-1 {100 * result.top1:.1f}% (need >= {100 * result.min_top1:.1f}%), "
+        f"top-1 {100 * result.top1:.1f}% (need >= {100 * result.min_top1:.1f}%{tied}), "
         f"mean KL {result.mean_kl:.2e} (need < {result.max_kl:.0e})"
     )
     if result.passed:
@@ -234,6 +261,6 @@ def format_report(result: VerifyResult, range_size: int = 16) -> list[str]:
 
 
 __all__ = [
-    "DEFAULT_TEXT", "Comparison", "UnsupportedModelError", "VerifyError", "VerifyResult",
+    "DEFAULT_TEXT", "TIE_MARGIN", "Comparison", "UnsupportedModelError", "VerifyError", "VerifyResult",
     "compare_logits", "format_report", "report_dict", "run_verify",
 ]  # fmt: skip

@@ -277,3 +277,25 @@ def test_bonsai_style_q2_0_qwen3_file_adds_and_verifies(models: dict, capsys: py
     proc = _cli(resolved, "--prompt", TEXT, "--tokens", "48", "--threads", "2")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.splitlines()[-1].startswith("PASS: top-1 100.0%")
+
+
+def test_a_near_tie_is_not_a_disagreement_but_a_clear_one_is() -> None:
+    reference = np.zeros((3, 5), np.float32)
+    reference[0, [1, 2]] = [3.0, 2.99]  # near-tie: llama.cpp may pick 2
+    reference[1, [1, 2]] = [3.0, 2.0]  # clear: picking 2 is wrong
+    reference[2, 4] = 1.0
+    llama = reference.copy()
+    llama[0, 2] = 3.01
+    llama[1, 2] = 3.5
+    loose, strict = compare_logits(llama, reference, 0.05), compare_logits(llama, reference, 0.0)
+    assert loose.ties.tolist() == [True, False, False] and loose.agree.tolist() == [True, False, True]
+    assert strict.agree.tolist() == [False, False, True] and not strict.ties.any()
+    assert loose.worst_position() == 1
+
+
+@pytest.mark.parametrize("name", ["tern-18m-tq2_0", "tern-reader-tq2_0", "tern-reader-tq1_0"])
+def test_shipped_models_pass_verify_with_the_default_bar(name: str) -> None:
+    repo = Path(__file__).resolve().parents[1]
+    proc = _cli(repo / "models" / f"{name}.gguf", "--text", repo / "models" / "tern-18m-heldout-prose.txt")
+    assert proc.returncode == 0, proc.stdout[-600:] + proc.stderr[-600:]
+    assert proc.stdout.splitlines()[-1].startswith("PASS: top-1 100.0%")
