@@ -104,3 +104,15 @@ def test_openmp_waits_passive_only_on_a_busy_machine(monkeypatch: pytest.MonkeyP
     assert system.choose_openmp_wait_policy() == "PASSIVE" and os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
     monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")  # the user's choice wins
     assert system.choose_openmp_wait_policy() is None and os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
+def test_the_readme_lists_every_setting_with_its_default() -> None:
+    import json
+
+    from localagent.config import SETTINGS
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for setting in SETTINGS.values():
+        default = setting.default
+        shown = json.dumps(default) if isinstance(default, (str, bool)) else str(default)
+        assert f"| `{setting.name}` | `{shown}` |" in readme, setting.name
