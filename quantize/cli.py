@@ -21,6 +21,8 @@ def _convert(args: argparse.Namespace) -> int:
     from quantize.convert import convert
     from quantize.report import format_table, totals, write_json
 
+    if args.threads < 0:
+        raise QuantizeError(f"--threads must be 0 (automatic) or more, not {args.threads}")
     progress = _progress_line if sys.stderr.isatty() else None
     result = convert(
         Path(args.checkpoint),
@@ -31,6 +33,7 @@ def _convert(args: argparse.Namespace) -> int:
         allow_ptq=args.allow_ptq,
         bpe_pre=args.bpe_pre,
         progress=progress,
+        threads=args.threads,
     )
     for line in result.messages:
         print(line, file=sys.stderr)
@@ -120,6 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--bpe-pre", help="llama.cpp pre-tokenizer name for a BPE tokenizer not recognised")
     p.add_argument("--report", help="write the per-tensor report as JSON to this file")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="threads packing the tensors (default 0: the CPUs available, at most 4; the output "
+        "is the same byte for byte)",
+    )
     p.add_argument("--json", action="store_true", help="print totals as JSON instead of the table")
     p.set_defaults(func=_convert)
     p = sub.add_parser("inspect", help="describe a GGUF file: metadata, tensors, bits/weight")

@@ -46,8 +46,11 @@ def convert(
     allow_ptq: bool = False,
     bpe_pre: str | None = None,
     progress: Progress | None = None,
+    threads: int = 0,
 ) -> ConvertResult:
-    """Convert a Hugging Face checkpoint directory into a GGUF file (atomically)."""
+    """Convert a Hugging Face checkpoint directory into a GGUF file (atomically).
+
+    ``threads`` pack chunks in parallel (0: the CPUs available, at most 4); the bytes are the same."""
     if weight_type not in WEIGHT_TYPES:
         raise QuantizeError(f"unknown --type {weight_type}: choose from {', '.join(WEIGHT_TYPES)}")
     if embed_type not in EMBED_TYPES:
@@ -74,6 +77,7 @@ def convert(
         model_name=ckpt.directory.resolve().name,
         strict=strict,
         progress=progress,
+        threads=threads,
     )
     off = [r for r in records if r.role == LINEAR and r.off_grid is not None and r.off_grid > OFF_GRID_LIMIT]
     if off:

@@ -6,13 +6,19 @@ writer's open file (GGUFWriter.write_tensor_data wants whole tensors, which woul
 tensor in memory; `tensor_data_file` is the one place that reaches into the writer for that).
 The file is written under a temporary name and renamed on success; on any
 failure it is removed.
+
+Chunks are read, checked and packed by a small pool of threads (numpy releases the GIL in its
+array loops) and written in order, a few chunks ahead at most, so the bytes are the same whatever
+the number of threads and memory stays flat.
 """
 
 from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -92,8 +98,60 @@ def _add_kv(writer: GGUFWriter, key: str, value: object) -> None:
         raise TypeError(f"unsupported metadata value for {key}: {value!r}")
 
 
+def default_threads() -> int:
+    """Threads packing chunks: the CPUs this process may use, at most 4."""
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1))
+
+
+def _pack_chunk(
+    t: TensorPlan, qtype: GGMLQuantizationType, start: int, stop: int, track: bool
+) -> tuple[list[np.ndarray], int]:
+    """Rows start..stop of a tensor, packed pass by pass; returns (packed parts, off-grid count)."""
+    cols = t.n_cols
+    per_pass = max(1, PASS_BYTES // (cols * 4))
+    chunk = t.read_rows(start, stop).reshape(stop - start, cols)
+    parts, off = [], 0
+    for first in range(0, stop - start, per_pass):
+        x = chunk[first : first + per_pass]
+        if not np.isfinite(x).all():
+            raise QuantizeError(f"tensor {t.source}: contains NaN or Inf values")
+        if track:
+            off += off_grid_count(x)
+        parts.append(pack_rows(x, qtype))
+    return parts, off
+
+
+class ChunkPool:
+    """Threads that pack chunks, and how many chunks may be in flight (twice the threads)."""
+
+    def __init__(self, threads: int):
+        self.executor = ThreadPoolExecutor(threads, thread_name_prefix="pack")
+        self.window = 2 * threads
+
+    def in_order(self, work: Callable[[int], Any], items: Iterable[int]) -> Iterator:
+        """work(item) for each item, in the threads, results in order, at most `window` ahead."""
+        ahead: deque[Future] = deque()
+        try:
+            for item in items:
+                ahead.append(self.executor.submit(work, item))
+                if len(ahead) >= self.window:
+                    yield ahead.popleft().result()
+            while ahead:
+                yield ahead.popleft().result()
+        finally:
+            for future in ahead:
+                future.cancel()
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
 def _stream_tensor(
-    fout: BinaryIO, t: TensorPlan, qtype: GGMLQuantizationType, strict: bool
+    fout: BinaryIO,
+    t: TensorPlan,
+    qtype: GGMLQuantizationType,
+    strict: bool,
+    pool: ChunkPool | None = None,
 ) -> tuple[int, float | None]:
     """Write one tensor's bytes; returns (bytes written, off-grid fraction or None).
 
@@ -102,17 +160,14 @@ def _stream_tensor(
     step = max(t.row_align, (CHUNK_BYTES // (cols * 4)) // t.row_align * t.row_align)
     track = t.role == LINEAR and is_low_bit_type(qtype)
     written = off = 0
-    per_pass = max(1, PASS_BYTES // (cols * 4))
-    for start in range(0, rows, step):
-        stop = min(rows, start + step)
-        chunk = t.read_rows(start, stop).reshape(stop - start, cols)
-        for first in range(0, stop - start, per_pass):
-            x = chunk[first : first + per_pass]
-            if not np.isfinite(x).all():
-                raise QuantizeError(f"tensor {t.source}: contains NaN or Inf values")
-            if track:
-                off += off_grid_count(x)
-            data = pack_rows(x, qtype)
+
+    def work(start: int) -> tuple[list[np.ndarray], int]:
+        return _pack_chunk(t, qtype, start, min(rows, start + step), track)
+
+    starts = range(0, rows, step)
+    for parts, chunk_off in pool.in_order(work, starts) if pool is not None else map(work, starts):
+        off += chunk_off
+        for data in parts:
             fout.write(data.data if data.flags.c_contiguous else data.tobytes())
             written += data.nbytes
     if track and strict and off / t.n_elements > OFF_GRID_LIMIT:
@@ -164,14 +219,19 @@ def write_gguf(
     model_name: str,
     strict: bool = False,
     progress: Progress | None = None,
+    threads: int = 0,
 ) -> list[TensorRecord]:
-    """Write plan to path atomically; types maps GGUF tensor name -> (GGML type, reason)."""
+    """Write plan to path atomically; types maps GGUF tensor name -> (GGML type, reason).
+
+    ``threads``: threads packing chunks (0: default_threads(); 1: none besides this one)."""
     path = Path(path)
     if not path.parent.is_dir():
         raise QuantizeError(f"output directory {path.parent} does not exist")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     writer = ArrayPackingWriter(tmp, plan.arch)
     records: list[TensorRecord] = []
+    threads = threads or default_threads()
+    pool = ChunkPool(threads) if threads > 1 else None
     try:
         writer.add_name(model_name)
         writer.add_quantized_by("localagent quantize")
@@ -192,7 +252,7 @@ def write_gguf(
         for t in plan.tensors:
             qtype, reason = types[t.name]
             writer.write_padding(fout, fout.tell())
-            nbytes, off_grid = _stream_tensor(fout, t, qtype, strict)
+            nbytes, off_grid = _stream_tensor(fout, t, qtype, strict, pool)
             if nbytes != tensor_nbytes(t.shape, qtype):
                 raise AssertionError(
                     f"{t.name}: wrote {nbytes} bytes, declared {tensor_nbytes(t.shape, qtype)}"
@@ -220,4 +280,7 @@ def write_gguf(
         writer.close()
         tmp.unlink(missing_ok=True)
         raise
+    finally:
+        if pool is not None:
+            pool.close()
     return records

@@ -285,3 +285,29 @@ def test_pass_and_chunk_sizes_do_not_change_the_bytes(
     for qtype in ("tq2_0", "tq1_0", "q8_0"):
         files = [data for t, data in outputs if t == qtype]
         assert len(files) == 3 and files[0] == files[1] == files[2], qtype
+
+
+@pytest.mark.parametrize("kind", ["trilm", "bitnet"])
+def test_threads_do_not_change_the_bytes(kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks packed by several threads are written in order: the same file as one thread."""
+    from checkpoints import make_llama, train_sentencepiece
+
+    import quantize.writer as writer
+
+    ckpt = make_llama(tmp_path / "ck", train_sentencepiece(), kind=kind)
+    monkeypatch.setattr(writer, "CHUNK_BYTES", 3000)  # many chunks in flight at once
+    for qtype in ("tq2_0", "q8_0"):
+        files = []
+        for threads in ("1", "3"):
+            out = tmp_path / f"{qtype}-{threads}.gguf"
+            args = ["convert", str(ckpt), "-o", str(out), "--type", qtype, "--threads", threads, "--json"]
+            assert main(args) == 0
+            files.append(out.read_bytes())
+        assert files[0] == files[1], qtype
+
+
+def test_negative_threads_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["convert", str(tmp_path), "-o", str(tmp_path / "x.gguf"), "--threads", "-1"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == "quantize: error: --threads must be 0 (automatic) or more, not -1"
+    assert not (tmp_path / "x.gguf").exists()

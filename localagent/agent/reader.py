@@ -34,6 +34,7 @@ from localagent.agent.reader_prompt import SourceText, build_prompt, citation_to
 from localagent.agent.retrieval import BM25Retriever, Retriever
 from localagent.agent.types import NOT_FOUND, Answer, Citation, Source, Timings
 from localagent.agent.verify import MIN_RELEVANCE, relevance_of
+from localagent.config import DEFAULTS
 from localagent.engine.spans import copy_span
 from localagent.errors import LocalAgentError
 
@@ -58,7 +59,8 @@ class ReaderAnswerer:
         self.index = index
         self.retriever = retriever or BM25Retriever(index)
         self.k = max(1, min(MAX_READER_SOURCES, int(getattr(config, "reader_sources", 8) or 8)))
-        self.min_confidence = float(getattr(config, "reader_min_confidence", 0.0) or 0.0)
+        least = getattr(config, "reader_min_confidence", DEFAULTS.reader_min_confidence)
+        self.min_confidence = float(least)
         self.collection = getattr(config, "collection", None)
         self.decline_bias = decline_bias
         self.source_budget = min(READER_SOURCE_TOKENS, engine.n_ctx - 160)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,10 +121,12 @@ def ternarized(read: RowReader, n_rows: int, n_cols: int) -> RowReader:
 
     step = max(1, (16 << 20) // max(1, n_cols * 4))
     scale: list[float] = []
+    first_use = threading.Lock()  # chunks are packed in several threads
 
     def rows(start: int, stop: int) -> np.ndarray:
-        if not scale:
-            scale.append(absmean_scale(read, n_rows, n_cols, step))
+        with first_use:
+            if not scale:
+                scale.append(absmean_scale(read, n_rows, n_cols, step))
         return ternarize_absmean(read(start, stop), scale[0])
 
     return rows
