@@ -52,7 +52,7 @@ class Settings:
         "next is asked only when one declines); empty means just `model`",
     )
     retrieval_k: int = _setting(4, "sources put in front of the model by `ask`")
-    reader_sources: int = _setting(8, "sources a reader model (tern-reader) reads per question, at most 9")
+    reader_sources: int = _setting(4, "sources a reader model (tern-reader) reads per question, at most 9")
     reader_min_confidence: float = _setting(
         0.2,
         "least probability a reader model must give the span it copies; below it the reader "

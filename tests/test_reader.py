@@ -34,7 +34,9 @@ def _ask(capsys, *argv: str) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
-def test_reader_answers_a_planted_fact_with_its_page(tmp_path, capsys):
+def test_reader_answers_a_planted_fact_with_its_page(tmp_path, capsys, monkeypatch):
+    # The reader's own answer, however unsure it is of it (reader_min_confidence is tested below).
+    monkeypatch.setenv("LOCALAGENT_READER_MIN_CONFIDENCE", "0")
     pdf = make_pdf(tmp_path / "report.pdf", PAGES)
     assert main(["index", str(pdf), "--json"]) == 0
     capsys.readouterr()
@@ -70,6 +72,7 @@ def test_cascade_falls_through_to_the_next_model_when_the_reader_declines(
     assert main(["index", str(pdf)]) == 0
     capsys.readouterr()
     monkeypatch.setenv("LOCALAGENT_ANSWER_MODELS", "tern-reader,gemma3-270m")
+    monkeypatch.setenv("LOCALAGENT_READER_MIN_CONFIDENCE", "0")  # the reader answers what it can
     assert (
         main(["ask", "--json", "--trace", "What is the melting point of the warehouse roof in Kelvin?"]) == 0
     )

@@ -58,7 +58,8 @@ class ReaderAnswerer:
         self.engine = engine
         self.index = index
         self.retriever = retriever or BM25Retriever(index)
-        self.k = max(1, min(MAX_READER_SOURCES, int(getattr(config, "reader_sources", 8) or 8)))
+        wanted = getattr(config, "reader_sources", DEFAULTS.reader_sources) or DEFAULTS.reader_sources
+        self.k = max(1, min(MAX_READER_SOURCES, int(wanted)))
         least = getattr(config, "reader_min_confidence", DEFAULTS.reader_min_confidence)
         self.min_confidence = float(least)
         self.collection = getattr(config, "collection", None)
