@@ -50,6 +50,18 @@ class ThreadCount:
             return self._changed.wait_for(lambda: self._busy == 0, timeout)
 
 
+def chosen_path(app: ChatApp, folder: str | None) -> Path | None:
+    """The folder (or file) a FolderScreen gave, resolved; None if it gave none or it does not
+    exist (then a notification says so)."""
+    if not folder:
+        return None
+    path = Path(folder).expanduser()
+    if not path.exists():
+        app.notify(f"no such file or folder: {path}", severity="error")
+        return None
+    return path.resolve()
+
+
 _helpers_lock = threading.Lock()
 
 
@@ -131,15 +143,12 @@ class Indexing:
 
     @shown_as_notification
     def _folder_chosen(self, folder: str | None) -> None:
-        if not folder:
-            return
-        path = Path(folder).expanduser()
-        if not path.exists():
-            self.app.notify(f"no such file or folder: {path}", severity="error")
+        path = chosen_path(self.app, folder)
+        if path is None:
             return
         self.app.indexing = True
         self._cancel = threading.Event()
-        path, collection, cancel = path.resolve(), self.app.collection, self._cancel
+        collection, cancel = self.app.collection, self._cancel
         self.app.run_worker(
             lambda: self._index_folder(path, collection, cancel), thread=True, exclusive=True, group="index"
         )

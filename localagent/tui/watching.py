@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from localagent.tui.guard import describe, shown_as_notification
-from localagent.tui.jobs import start_process_helpers
+from localagent.tui.jobs import chosen_path, start_process_helpers
 from localagent.tui.screens import FolderScreen
 
 if TYPE_CHECKING:
@@ -61,13 +61,9 @@ class FolderWatch:
 
     @shown_as_notification
     def _folder_chosen(self, folder: str | None) -> None:
-        if not folder:
-            return
-        path = Path(folder).expanduser()
-        if not path.exists():
-            self.app.notify(f"no such file or folder: {path}", severity="error")
-            return
-        self.start(path.resolve())
+        path = chosen_path(self.app, folder)
+        if path is not None:
+            self.start(path)
 
     def start(self, path: Path) -> None:
         """Index ``path`` into the current collection now, then after every batch of changes."""
