@@ -113,7 +113,9 @@ def _pack_chunk(
     parts, off = [], 0
     for first in range(0, stop - start, per_pass):
         x = chunk[first : first + per_pass]
-        if not np.isfinite(x).all():
+        # one reduction instead of a boolean array: a NaN or Inf makes the sum non-finite (and
+        # only then, or on overflow of a huge float32 sum, are the values themselves checked)
+        if not np.isfinite(x.sum()) and not np.isfinite(x).all():
             raise QuantizeError(f"tensor {t.source}: contains NaN or Inf values")
         if track:
             off += off_grid_count(x)
