@@ -63,15 +63,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from localagent.agent.reader import span_text
-    from localagent.agent.reader_prompt import citation_tokens
+    from localagent.agent.reader_prompt import span_end_tokens
     from localagent.engine import Engine
     from localagent.engine.spans import copy_span
 
     engine = Engine(args.model, n_ctx=2048, n_threads=args.threads)
     data = np.load(args.data / "heldout.npz")
     rows = [json.loads(line) for line in (args.data / "heldout.jsonl").read_text().splitlines()]
-    end = citation_tokens(1, engine.tokenize)[0]
-    numbers = [citation_tokens(n, engine.tokenize)[1] for n in range(1, 10)]
+    end, numbers = span_end_tokens(engine.tokenize)
     results = []
     newline = engine.tokenize("\n")
     for tokens, mask, row in list(zip(data["tokens"], data["mask"], rows, strict=True))[: args.limit]:

@@ -170,18 +170,18 @@ def test_reading_data_is_deterministic_answers_are_copied_and_split_by_document(
 )
 def test_every_copied_span_is_verbatim_in_the_source_it_cites(tern_engine, texts, question):
     from localagent.agent.reader import span_text
-    from localagent.agent.reader_prompt import citation_tokens
+    from localagent.agent.reader_prompt import span_end_tokens
     from localagent.engine.spans import copy_span
 
     engine = tern_engine
     sources = [SourceText(i + 1, f"doc{i}.txt", 1, " ".join(words)) for i, words in enumerate(texts)]
     prompt = build_prompt(sources, question, engine.tokenize, engine.llama.token_bos(), engine.tokenize("\n"))
-    numbers = [citation_tokens(s.n, engine.tokenize)[1] for s in sources]
+    end, numbers = span_end_tokens(engine.tokenize, len(sources))
     reply = copy_span(
         engine,
         prompt.tokens,
         [prompt.source_tokens(i) for i in range(len(sources))],
-        citation_tokens(1, engine.tokenize)[0],
+        end,
         numbers,
         engine.llama.token_eos(),
         decline_bias=-50.0,

@@ -30,7 +30,7 @@ from collections.abc import Callable
 
 from localagent.agent.answer_types import expected_kind, kind_matches
 from localagent.agent.context import build_sources
-from localagent.agent.reader_prompt import SourceText, build_prompt, citation_tokens
+from localagent.agent.reader_prompt import SourceText, build_prompt, span_end_tokens
 from localagent.agent.retrieval import BM25Retriever, Retriever
 from localagent.agent.types import NOT_FOUND, Answer, Citation, Source, Timings
 from localagent.agent.verify import MIN_RELEVANCE, relevance_of
@@ -66,8 +66,7 @@ class ReaderAnswerer:
         self.decline_bias = decline_bias
         self.source_budget = min(READER_SOURCE_TOKENS, engine.n_ctx - 160)
         self._newline = engine.tokenize("\n")
-        self._end = citation_tokens(1, engine.tokenize)[0]
-        self._numbers = {n: citation_tokens(n, engine.tokenize)[1] for n in range(1, MAX_READER_SOURCES + 1)}
+        self._end, self._numbers = span_end_tokens(engine.tokenize, MAX_READER_SOURCES)
 
     def count_tokens(self, text: str) -> int:
         return len(self.engine.tokenize(text))
@@ -113,7 +112,7 @@ class ReaderAnswerer:
             prompt.tokens,
             [prompt.source_tokens(i) for i in range(len(sources))],
             self._end,
-            [self._numbers.get(s.n, self._end) for s in sources],
+            [self._numbers[s.n - 1] for s in sources],
             self.engine.llama.token_eos(),
             self.decline_bias,
             cancel,

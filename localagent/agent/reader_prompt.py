@@ -68,3 +68,9 @@ def build_prompt(
 def citation_tokens(n: int, tokenize: Tokenize) -> list[int]:
     """The tokens that follow a copied span: " [n]"."""
     return tokenize(f"[{n}]")
+
+
+def span_end_tokens(tokenize: Tokenize, sources: int = 9) -> tuple[int, list[int]]:
+    """What copy-constrained decoding needs of " [n]": the token that ends a span, and the token
+    naming source n, for n = 1..sources (index n - 1)."""
+    return citation_tokens(1, tokenize)[0], [citation_tokens(n, tokenize)[1] for n in range(1, sources + 1)]
