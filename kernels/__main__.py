@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument(
         "--tie-margin", type=float, default=TIE_MARGIN, metavar="LOGITS",
         help="a top-1 difference where the reference's two logits are closer than this is a near-tie, "
-        "not a failure (default 0.05; 0 counts every difference)",
+        f"not a failure (default {TIE_MARGIN:g}; 0 counts every difference)",
     )  # fmt: skip
     v.add_argument("--threads", type=int, default=None, help="llama.cpp threads")
     v.add_argument("--json", action="store_true", help="print the report as JSON")
