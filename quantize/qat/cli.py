@@ -38,6 +38,23 @@ def _guarded(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
     return run
 
 
+def _cmd_reading_drills(args: argparse.Namespace) -> int:
+    from quantize.qat.reading.copying import add_drills
+
+    manifest = add_drills(
+        Path(args.data),
+        Path(args.out),
+        Path(args.tokenizer),
+        share=args.share,
+        seed=args.seed,
+        source_tokens=args.source_tokens,
+        weight=args.weight,
+    )
+    drills = manifest["copy_drills"]
+    print(f"wrote {args.out}: {drills['reading_rows']} reading rows + {drills['rows']} copy drills")
+    return 0
+
+
 def _cmd_corpus(args: argparse.Namespace) -> int:
     from quantize.qat.corpus import CorpusError, build_corpus
     from quantize.qat.sources import PythonDocs, StdlibDataset
@@ -345,6 +362,25 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=1234)
     p.set_defaults(func=_guarded(_cmd_reading_questions))
+
+    p = sub.add_parser(
+        "reading-drills",
+        help="mix copy drills (sources, then pieces of them repeated) into reading examples",
+        description="Write a reading data directory whose training rows are those of --data plus "
+        "copy drills made from them (see quantize/qat/reading/copying.py): a reader must copy, "
+        "and drills teach it to, with loss on many more tokens per row than answers give. "
+        "Held-out rows are copied unchanged.",
+    )
+    p.add_argument("--data", required=True, help="a `qat reading` output directory")
+    p.add_argument("--out", required=True, help="directory to write (train.npz, held-out, manifest)")
+    p.add_argument("--tokenizer", required=True, help="the GGUF whose vocabulary the data uses")
+    p.add_argument(
+        "--share", type=float, default=1.0, help="drills per reading row, at most 1 (default %(default)s)"
+    )
+    p.add_argument("--weight", type=float, default=0.1, help="loss weight of a repeated token")
+    p.add_argument("--source-tokens", type=int, default=1000, help="tokens of sources a drill repeats from")
+    p.add_argument("--seed", type=int, default=1234)
+    p.set_defaults(func=_guarded(_cmd_reading_drills))
 
     p = sub.add_parser("tokenizer", help="train the SentencePiece tokenizer and tokenize the corpus")
     p.add_argument("--corpus", required=True, help="corpus directory from `qat corpus`")
