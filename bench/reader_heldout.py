@@ -60,12 +60,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("data", type=Path)
     parser.add_argument("--limit", type=int, default=300)
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument(
+        "--first-tokens",
+        type=int,
+        default=0,
+        help="spans tried, one per likeliest first token (default: what ask uses, FIRST_TOKENS)",
+    )
     args = parser.parse_args(argv)
 
     from localagent.agent.reader import span_text
     from localagent.agent.reader_prompt import span_end_tokens
     from localagent.engine import Engine
-    from localagent.engine.spans import copy_span
+    from localagent.engine.spans import FIRST_TOKENS, copy_span
 
     engine = Engine(args.model, n_ctx=2048, n_threads=args.threads)
     data = np.load(args.data / "heldout.npz")
@@ -82,7 +88,14 @@ def main(argv: list[str] | None = None) -> int:
         sources = [prompt[a:b] for a, b in spans]
         qa = row["qas"][0]
         reply = copy_span(
-            engine, prompt, sources, end, numbers[: len(sources)], engine.llama.token_eos(), decline_bias=-1e9
+            engine,
+            prompt,
+            sources,
+            end,
+            numbers[: len(sources)],
+            engine.llama.token_eos(),
+            decline_bias=-1e9,
+            first_tokens=args.first_tokens or FIRST_TOKENS,
         )
         text = span_text(engine, sources[reply.source], reply.start, len(reply.tokens or [])) or ""
         results.append(
@@ -100,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     unanswerable = [r for r in results if not r[0]]
     print(
         f"{args.model.name} on {len(results)} held-out questions ({len(answerable)} answerable, "
-        f"{len(unanswerable)} not) of {args.data}"
+        f"{len(unanswerable)} not) of {args.data}, {args.first_tokens or FIRST_TOKENS} first tokens tried"
     )
     print(
         "| decline bias | exact + right source | contains gold | wrong | declined (answerable) "

@@ -529,3 +529,18 @@ def test_shipped_model_listed_and_generates() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.split()) >= 3, done.stdout
+
+
+def test_init_run_starts_a_new_phase_from_another_runs_weights(
+    corpus: Path, trained: Path, tmp_path: Path
+) -> None:
+    from quantize.qat.cli import main
+
+    args = ["qat", "train", "--corpus", str(corpus), "--init-run", str(trained), "--run", str(tmp_path)]
+    args += ["--steps", "2", "--batch-size", "2", "--seq-len", "32", "--no-compile", "--eval-every", "2"]
+    assert main([*args, "--lr", "0"]) == 0
+    model, payload = load_model(tmp_path)
+    assert payload["state"]["step"] == 2 and payload["model_config"] == load_model(trained)[1]["model_config"]
+    for name, tensor in load_model(trained)[0].state_dict().items():  # lr 0: the weights it started from
+        assert torch.equal(tensor, model.state_dict()[name]), name
+    assert [json.loads(x)["step"] for x in (tmp_path / "metrics.jsonl").read_text().splitlines()] == [2]

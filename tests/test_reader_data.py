@@ -16,7 +16,7 @@ from localagent.agent.reader_prompt import SourceText, build_prompt
 from localagent.engine.spans import SourceRuns
 from quantize.qat.reading.builder import BuildConfig
 from quantize.qat.reading.contexts import heldout, reflow
-from quantize.qat.reading.copying import add_drills
+from quantize.qat.reading.copying import add_drills, write_short_drills
 from quantize.qat.reading.dataset import build_reading_data
 from quantize.qat.reading.questions import ask_about, find_spans
 from quantize.qat.reading.vocab import Vocab
@@ -227,8 +227,10 @@ def test_copy_drills_repeat_runs_of_their_sources_deterministically(tmp_path, vo
     newline = vocab.newline
     for row, weight, source in zip(drills, weights, reading["tokens"][:6], strict=True):
         assert set(np.unique(weight)) <= {0.0, 0.25} and (weight > 0).sum() > 200
-        assert (row[:250] == source[:250]).all() and not weight[:250].any()  # the sources, unweighted
-        shown, learned = source[:250].tolist(), np.flatnonzero(weight)
+        # the sources' words in another order, unweighted: only copying predicts what follows
+        assert row[0] == source[0] and sorted(row[1:250]) == sorted(source[1:250]) and not weight[:250].any()
+        assert (row[:250] != source[:250]).any()
+        shown, learned = row[:250].tolist(), np.flatnonzero(weight)
         runs = np.split(
             learned, np.flatnonzero(np.diff(learned) > 1) + 1
         )  # each a window but its first token
@@ -238,3 +240,24 @@ def test_copy_drills_repeat_runs_of_their_sources_deterministically(tmp_path, vo
             assert row[first - len(newline) : first].tolist() == newline  # a window starts a line
             window = row[first : int(run[-1]) + 1].tolist()
             assert any(shown[s : s + len(window)] == window for s in range(len(shown))), window
+
+
+def test_short_drills_repeat_shuffled_words(tmp_path, vocab):
+    cfg = BuildConfig(
+        examples=12, heldout_examples=3, heldout_percent=20, min_tokens=300, max_tokens=450, seq_len=700
+    )
+    build_reading_data(tmp_path / "data", [TextFiles()], TERN, cfg, log=lambda line: None)
+    write_short_drills(tmp_path / "data", tmp_path / "a", TERN, seq_len=64, source_tokens=32, heldout_rows=2)
+    write_short_drills(tmp_path / "data", tmp_path / "b", TERN, seq_len=64, source_tokens=32, heldout_rows=2)
+    assert (tmp_path / "a" / "train.npz").read_bytes() == (tmp_path / "b" / "train.npz").read_bytes()
+    drills = np.load(tmp_path / "a" / "train.npz")
+    assert drills["tokens"].shape[1] == 65 and len(drills["tokens"]) >= 5
+    newline = vocab.newline
+    for row, weight in zip(drills["tokens"], drills["mask"].astype(np.float32), strict=True):
+        assert row[0] == vocab.bos and set(np.unique(weight)) <= {0.0, 1.0} and not weight[:32].any()
+        learned = np.flatnonzero(weight)
+        for run in np.split(learned, np.flatnonzero(np.diff(learned) > 1) + 1):
+            first = int(run[0]) - 1
+            assert row[first - len(newline) : first].tolist() == newline
+            window, shown = row[first : int(run[-1]) + 1].tolist(), row[:32].tolist()
+            assert any(shown[s : s + len(window)] == window for s in range(len(shown)))

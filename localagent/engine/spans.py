@@ -9,7 +9,9 @@ and its citation is a source the run occurs in (the model picks among those).
     reply = copy_span(engine, prompt.tokens, [prompt.source_tokens(i) for i in ...], ...)
     reply.declined, reply.source, reply.tokens, reply.logprob
 
-Greedy, like every answer path: the same question over the same sources gives the same answer.
+Greedy after the first token, where the copies that start with the few likeliest first tokens
+are all made and the likeliest whole span wins; deterministic, like every answer path: the same
+question over the same sources gives the same answer.
 """
 
 from __future__ import annotations
@@ -96,6 +98,46 @@ def _logsumexp(values: np.ndarray) -> float:
     return top + float(np.log(np.exp(values - top).sum()))
 
 
+FIRST_TOKENS = 3  # spans tried, one per likeliest first token; the likeliest whole span wins
+
+
+@dataclass
+class _Span:
+    tokens: list[int]
+    positions: np.ndarray  # just after the span, in every place it occurs
+    logprob: float
+
+
+def _extend(
+    engine: Engine,
+    runs: SourceRuns,
+    token: int,
+    logprob: float,
+    end_token: int,
+    cancel: threading.Event | None,
+) -> _Span:
+    """The greedy copy that starts with ``token`` (already chosen, its log-probability given),
+    up to and including the end of the span."""
+    llama = engine.llama
+    written, total = [token], logprob
+    positions = runs.matching(runs.starts, token)
+    while len(written) < MAX_SPAN_TOKENS and not (cancel is not None and cancel.is_set()):
+        nexts = runs.next_tokens(positions)
+        ending = positions[runs.can_end[positions]]
+        if not len(nexts):
+            break
+        llama.eval([written[-1]])
+        options = np.append(nexts, end_token) if len(ending) else nexts
+        scores = _log_softmax_at(_last_logits(engine), options)
+        best = int(np.argmax(scores))
+        total += float(scores[best])
+        if len(ending) and best == len(options) - 1:
+            return _Span(written, ending, total)
+        written.append(int(options[best]))
+        positions = runs.matching(positions, written[-1])
+    return _Span(written, positions, total)
+
+
 def copy_span(
     engine: Engine,
     prompt: list[int],
@@ -106,13 +148,17 @@ def copy_span(
     decline_bias: float = 0.0,
     cancel: threading.Event | None = None,
     on_piece: Callable[[str], None] | None = None,
+    first_tokens: int = FIRST_TOKENS,
 ) -> SpanReply:
-    """Greedy copy-constrained reply to a reader prompt (see the module docstring).
+    """Copy-constrained reply to a reader prompt (see the module docstring).
 
     ``end_token`` ends a span (the first token of " [n]"); ``number_tokens[i]`` is the token that
     follows it for source i. The reader declines when end-of-sequence is likelier than starting
     any span at all (all allowed first tokens together); ``decline_bias`` is added to the former:
-    above 0 the reader declines more readily.
+    above 0 the reader declines more readily. Otherwise the span is the likeliest (its tokens
+    and its end together) of the greedy copies that start with the ``first_tokens`` likeliest
+    first tokens: a number's first digit says little, the digits after it say which number.
+    ``on_piece`` gets the chosen span's text once it is chosen.
     """
     runs = SourceRuns(sources, lambda t: engine.llama.detokenize([t]))
     llama = engine.llama
@@ -126,48 +172,27 @@ def copy_span(
         scores = _log_softmax_at(logits, candidates)
         decline = float(scores[-1])
         answer = _logsumexp(scores[:-1])
-        best = int(np.argmax(scores[:-1]))
         first_time = time.perf_counter()
         if decline + decline_bias > answer or (cancel is not None and cancel.is_set()):
             _record(engine, started, prompt_done, first_time, len(prompt), reused, 1)
             return SpanReply(True, decline_logprob=decline)
-        token = int(candidates[best])
-        total = float(scores[best])
-        first_logprob = answer
-        written = [token]
-        positions = runs.matching(runs.starts, token)
-        text = ""
-        while len(written) < MAX_SPAN_TOKENS and not (cancel is not None and cancel.is_set()):
-            if on_piece is not None:
-                now = engine.detokenize(written)
-                if len(now) > len(text):
-                    on_piece(now[len(text) :])
-                text = now
-            nexts = runs.next_tokens(positions)
-            ending = positions[runs.can_end[positions]]
-            if not len(nexts):
-                break
-            llama.eval([token])
-            logits = _last_logits(engine)
-            options = np.append(nexts, end_token) if len(ending) else nexts
-            scores = _log_softmax_at(logits, options)
-            best = int(np.argmax(scores))
-            total += float(scores[best])
-            if len(ending) and best == len(options) - 1:
-                positions = ending
-                break
-            token = int(options[best])
-            written.append(token)
-            positions = runs.matching(positions, token)
+        tried = []
+        for k in np.argsort(-scores[:-1], kind="stable")[: max(1, first_tokens)]:
+            llama.n_tokens = len(prompt)  # back to the prompt: each copy starts from it
+            tried.append(_extend(engine, runs, int(candidates[k]), float(scores[k]), end_token, cancel))
+        span = max(tried, key=lambda t: t.logprob)
+        written, positions = span.tokens, span.positions
+        if on_piece is not None:
+            on_piece(engine.detokenize(written))
         owners = np.unique(runs.owner[positions - 1])
         source = int(owners[0])
         if len(owners) > 1:  # the span occurs in several sources: the model names one of them
-            llama.eval([token])
-            llama.eval([end_token])
-            logits = _last_logits(engine)
-            choice = _log_softmax_at(logits, np.array([number_tokens[i] for i in owners]))
+            llama.n_tokens = len(prompt)
+            llama.eval([*written, end_token])
+            choice = _log_softmax_at(_last_logits(engine), np.array([number_tokens[i] for i in owners]))
             source = int(owners[int(np.argmax(choice))])
         where = int(positions[runs.owner[positions - 1] == source][0]) - len(written)
         start = where - int(np.nonzero(runs.owner == source)[0][0])
-        _record(engine, started, prompt_done, first_time, len(prompt), reused, len(written))
-        return SpanReply(False, source, written, start, total, decline, first_logprob)
+        generated = sum(len(t.tokens) for t in tried)
+        _record(engine, started, prompt_done, first_time, len(prompt), reused, generated)
+        return SpanReply(False, source, written, start, span.logprob, decline, answer)

@@ -39,7 +39,14 @@ def _guarded(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
 
 
 def _cmd_reading_drills(args: argparse.Namespace) -> int:
-    from quantize.qat.reading.copying import add_drills
+    from quantize.qat.reading.copying import add_drills, write_short_drills
+
+    if args.short:
+        short = write_short_drills(
+            Path(args.data), Path(args.out), Path(args.tokenizer), seed=args.seed, seq_len=args.seq_len
+        )["short_copy_drills"]
+        print(f"wrote {args.out}: {short['rows']} short copy drills + {short['heldout_rows']} held out")
+        return 0
 
     manifest = add_drills(
         Path(args.data),
@@ -49,6 +56,7 @@ def _cmd_reading_drills(args: argparse.Namespace) -> int:
         seed=args.seed,
         source_tokens=args.source_tokens,
         weight=args.weight,
+        shuffle=not args.keep_word_order,
     )
     drills = manifest["copy_drills"]
     print(f"wrote {args.out}: {drills['reading_rows']} reading rows + {drills['rows']} copy drills")
@@ -186,7 +194,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     train_data, heldout_data, vocab = _training_data(args)
     init = None
-    if args.init_gguf:
+    if args.init_run:
+        from quantize.qat.model import ModelConfig
+        from quantize.qat.trainer import load_model
+
+        start, payload = load_model(Path(args.init_run))
+        init = {name: value.detach().float().numpy() for name, value in start.state_dict().items()}
+        model_cfg = ModelConfig(**payload["model_config"])
+    elif args.init_gguf:
         from dataclasses import replace
 
         from quantize.qat.warmstart import read_gguf_weights
@@ -194,7 +209,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         init, shape = read_gguf_weights(Path(args.init_gguf))
         model_cfg = replace(_model_config(args, shape["vocab_size"]), **shape)
     elif vocab is None:
-        raise QuantizeError("--examples needs --init-gguf (the tokenizer's model) to start from")
+        raise QuantizeError("--examples needs --init-gguf or --init-run (a model) to start from")
     else:
         model_cfg = _model_config(args, vocab)
     train_cfg = TrainConfig(
@@ -379,6 +394,18 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     p.add_argument("--weight", type=float, default=0.1, help="loss weight of a repeated token")
     p.add_argument("--source-tokens", type=int, default=1000, help="tokens of sources a drill repeats from")
+    p.add_argument(
+        "--keep-word-order",
+        action="store_true",
+        help="repeat the sources as written (default: their words shuffled, so only copying predicts them)",
+    )
+    p.add_argument(
+        "--short",
+        action="store_true",
+        help="drills alone, 256 tokens each (--seq-len), from 128 tokens of shuffled words: a first "
+        "lesson in copying for a model that cannot",
+    )
+    p.add_argument("--seq-len", type=int, default=256, help="with --short: tokens per drill row")
     p.add_argument("--seed", type=int, default=1234)
     p.set_defaults(func=_guarded(_cmd_reading_drills))
 
@@ -391,6 +418,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--corpus", help="corpus directory (language modelling)")
     p.add_argument("--examples", help="reading examples directory from `qat reading` (loss on answers only)")
     p.add_argument("--init-gguf", help="start from this llama GGUF's weights and shape (e.g. tern-18m)")
+    p.add_argument(
+        "--init-run",
+        metavar="RUN",
+        help="start from another run's last checkpoint (its latent weights and shape; a new optimizer "
+        "and schedule: a new phase of training on other data)",
+    )
     p.add_argument("--run", required=True, help="run directory (checkpoint, metrics)")
     p.add_argument("--preset", choices=sorted(PRESETS), default="small")
     p.add_argument("--hidden", type=int)
