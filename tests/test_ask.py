@@ -47,22 +47,25 @@ def test_verify_accepts_copied_answer_and_credits_the_source_that_holds_it():
 
 
 @pytest.mark.parametrize(
-    "answer, question",
+    "answer, question, paraphrase",
     [
-        ("1000 degrees Fahrenheit", "What is the maximum temperature of the kettle?"),  # invented
-        ("3 weeks", "How often should the kettle be descaled?"),  # number from another sentence
-        ("1.7 litres", "What is the power of the kettle?"),  # copied, but from a sentence about capacity
-        ("the kettle", "How often should the kettle be descaled?"),  # repeats the question
-        ("not found", "How often should the kettle be descaled?"),
+        ("1000 degrees Fahrenheit", "What is the maximum temperature of the kettle?", True),  # invented
+        ("3 weeks", "How often should the kettle be descaled?", True),  # number from another sentence
+        ("1.7 litres", "What is the power of the kettle?", False),  # copied from a sentence about capacity
+        ("the kettle", "How often should the kettle be descaled?", False),  # repeats the question
+        ("not found", "How often should the kettle be descaled?", False),
     ],
 )
-def test_verify_refuses_unsupported_answers(answer, question):
+def test_verify_refuses_unsupported_answers(answer, question, paraphrase):
     source = _source(
         1,
         "Maximum capacity: 1.7 litres. Power: 2,200 watts. Descale the kettle every 4 weeks. "
         "The warranty period is 3 years.",
     )
-    assert not verify(answer, [1], [source], question).found
+    verdict = verify(answer, [1], [source], question)
+    assert not verdict.found
+    # only a draft whose words are not in the sources may be a paraphrase worth salvaging
+    assert verdict.paraphrase is paraphrase
 
 
 def test_sources_are_numbered_deduplicated_focused_and_within_budget():

@@ -161,7 +161,7 @@ class Answerer:
             if verdict.found:
                 break
         if not verdict.found:
-            rescued = salvage(draft, sources, question)
+            rescued = salvage(draft, sources, question) if verdict.paraphrase else None
             if rescued is None:
                 return refuse(verdict.reason, draft)
             text, source = rescued

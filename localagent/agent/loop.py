@@ -160,7 +160,7 @@ class AgentLoop:
         text = one_line(str(reply.get("text", "")))
         cited = [n for n in reply.get("sources", []) if isinstance(n, int)]
         verdict = verify(text, cited, evidence.sources, question)
-        if not verdict.found and reply:
+        if not verdict.found and verdict.paraphrase and reply:
             rescued = salvage(text, evidence.sources, question)
             if rescued is not None:
                 text, source = rescued

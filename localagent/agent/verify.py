@@ -32,6 +32,9 @@ class Verdict:
     cited: list[Source] = field(default_factory=list)
     support: float = 0.0
     relevance: float = 0.0
+    # the one fault is that the answer's words are not in the sources word for word: the model
+    # may have paraphrased, and ``salvage`` may answer with the sentence it drew on instead
+    paraphrase: bool = False
 
 
 def support_of(answer_terms: list[str], source: Source) -> float:
@@ -125,6 +128,7 @@ def verify(
             f"the answer is not in the sources (best support {support:.2f})",
             support=support,
             relevance=relevance,
+            paraphrase=True,
         )
     if relevance < min_relevance:
         return Verdict(
@@ -172,7 +176,12 @@ def salvage(
 ) -> tuple[str, Source] | None:
     """When the model paraphrased ("will be located in the city of Tallinn"), answer with the
     source sentence it drew on instead: a sentence that mentions what was asked and holds every
-    name and number of the draft that the question did not have (at least one). None if none."""
+    name and number of the draft that the question did not have (at least one). None if none.
+
+    Only for a draft whose one fault is its wording (``Verdict.paraphrase``): a draft that only
+    repeats the question, is about another passage or is not the kind asked for is wrong, not
+    paraphrased, and the sentence it drew on would be a wrong answer too (on the real-manuals
+    set, 4 such rescues were all wrong, 2 of them answers to unanswerable questions)."""
     if says_not_found(draft):
         return None
     question_terms = set(terms(question))
