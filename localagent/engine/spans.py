@@ -35,15 +35,22 @@ class SpanReply:
     source: int = -1  # index into the sources given
     tokens: list[int] | None = None
     start: int = -1  # token position of the span within that source
-    logprob: float = 0.0  # of the span's tokens and its end, under the constraint's choices
+    logprob: float = 0.0  # of the span's tokens and its end, each among the tokens allowed there
     decline_logprob: float = 0.0  # log P(end-of-sequence first), the model's "no answer"
-    first_logprob: float = 0.0  # log P(starting any span): declined iff decline + bias > this
+    first_logprob: float = 0.0  # log P(anything else first): declined iff decline + bias > this
 
 
 def _log_softmax_at(logits: np.ndarray, ids: np.ndarray) -> np.ndarray:
     values = logits.astype(np.float64)
     top = values.max()
     return values[ids] - top - np.log(np.exp(values - top).sum())
+
+
+def _log_softmax_among(logits: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Log-probabilities of ``ids`` renormalized among themselves: the model's choice given the
+    constraint (a digit that may not start a span takes no share from one that may)."""
+    values = logits[ids].astype(np.float64)
+    return values - _logsumexp(values)
 
 
 class SourceRuns:
@@ -128,7 +135,7 @@ def _extend(
             break
         llama.eval([written[-1]])
         options = np.append(nexts, end_token) if len(ending) else nexts
-        scores = _log_softmax_at(_last_logits(engine), options)
+        scores = _log_softmax_among(_last_logits(engine), options)
         best = int(np.argmax(scores))
         total += float(scores[best])
         if len(ending) and best == len(options) - 1:
@@ -153,11 +160,13 @@ def copy_span(
     """Copy-constrained reply to a reader prompt (see the module docstring).
 
     ``end_token`` ends a span (the first token of " [n]"); ``number_tokens[i]`` is the token that
-    follows it for source i. The reader declines when end-of-sequence is likelier than starting
-    any span at all (all allowed first tokens together); ``decline_bias`` is added to the former:
-    above 0 the reader declines more readily. Otherwise the span is the likeliest (its tokens
-    and its end together) of the greedy copies that start with the ``first_tokens`` likeliest
-    first tokens: a number's first digit says little, the digits after it say which number.
+    follows it for source i. The reader declines when end-of-sequence is likelier than anything
+    else as its first token (it was trained to write end-of-sequence first exactly when the
+    sources lack the answer); ``decline_bias`` is added to its log-probability: above 0 the
+    reader declines more readily. Otherwise the span is the likeliest (its tokens and its end
+    together, each step's probability renormalized among what the constraint allows there) of
+    the greedy copies that start with the ``first_tokens`` likeliest allowed first tokens: a
+    number's first digit says little, the digits after it say which number.
     ``on_piece`` gets the chosen span's text once it is chosen.
     """
     runs = SourceRuns(sources, lambda t: engine.llama.detokenize([t]))
@@ -168,16 +177,16 @@ def copy_span(
         prompt_done = time.perf_counter()
         logits = _last_logits(engine)
         first_ids = runs.first_tokens()
-        candidates = np.append(first_ids, eos)
-        scores = _log_softmax_at(logits, candidates)
-        decline = float(scores[-1])
-        answer = _logsumexp(scores[:-1])
+        decline = float(_log_softmax_at(logits, np.array([eos]))[0])
+        answer = float(np.log(max(-np.expm1(decline), 1e-300)))
+        candidates = first_ids
+        scores = _log_softmax_among(logits, first_ids)
         first_time = time.perf_counter()
         if decline + decline_bias > answer or (cancel is not None and cancel.is_set()):
             _record(engine, started, prompt_done, first_time, len(prompt), reused, 1)
             return SpanReply(True, decline_logprob=decline)
         tried = []
-        for k in np.argsort(-scores[:-1], kind="stable")[: max(1, first_tokens)]:
+        for k in np.argsort(-scores, kind="stable")[: max(1, first_tokens)]:
             llama.n_tokens = len(prompt)  # back to the prompt: each copy starts from it
             tried.append(_extend(engine, runs, int(candidates[k]), float(scores[k]), end_token, cancel))
         span = max(tried, key=lambda t: t.logprob)
