@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
                 reply.decline_logprob,
                 reply.first_logprob,
                 math.exp(reply.logprob),
+                math.exp(reply.choice_logprob),
             )
         )
     answerable = [r for r in results if r[0]]
@@ -135,19 +136,25 @@ def main(argv: list[str] | None = None) -> int:
             f"| {bias:+.0f} | {exact / n:.0%} | {contains / n:.0%} | {wrong / n:.0%} | {d_ans / n:.0%} "
             f"| {d_un}/{len(unanswerable)} = {d_un / u:.0%} |"
         )
-    confidence_table(answerable, unanswerable)
+    for column, name in (
+        (6, "among allowed tokens (ask's)"),
+        (7, "among all tokens"),
+        (8, "times P(answer)"),
+    ):
+        print(f"\nconfidence: the span's probability {name}")
+        confidence_table(answerable, unanswerable, column)
     return 0
 
 
-def confidence_table(answerable: list[tuple], unanswerable: list[tuple]) -> None:
+def confidence_table(answerable: list[tuple], unanswerable: list[tuple], column: int = 6) -> None:
     """Answers kept at each least confidence (decline bias 0), and their precision."""
-    print("\n| least confidence | answered (answerable) | right of those | answered (unanswerable) |")
+    print("| least confidence | answered (answerable) | right of those | answered (unanswerable) |")
     print("|---|---|---|---|")
     n, u = max(1, len(answerable)), max(1, len(unanswerable))
     for least in CONFIDENCES:
 
         def kept(r, least=least):
-            return r[4] <= r[5] and r[6] >= least
+            return r[4] <= r[5] and r[column] >= least
 
         answered = [r for r in answerable if kept(r)]
         right = sum(r[0] in r[2] and r[3] == r[1] for r in answered)

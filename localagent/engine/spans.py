@@ -35,9 +35,10 @@ class SpanReply:
     source: int = -1  # index into the sources given
     tokens: list[int] | None = None
     start: int = -1  # token position of the span within that source
-    logprob: float = 0.0  # of the span's tokens and its end, each among the tokens allowed there
+    logprob: float = 0.0  # of the span's tokens and its end (the reader's confidence in it)
     decline_logprob: float = 0.0  # log P(end-of-sequence first), the model's "no answer"
     first_logprob: float = 0.0  # log P(anything else first): declined iff decline + bias > this
+    choice_logprob: float = 0.0  # the same as logprob, each step among the tokens allowed there
 
 
 def _log_softmax_at(logits: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -112,21 +113,22 @@ FIRST_TOKENS = 3  # spans tried, one per likeliest first token; the likeliest wh
 class _Span:
     tokens: list[int]
     positions: np.ndarray  # just after the span, in every place it occurs
-    logprob: float
+    choice: float  # log-probability, each step among the tokens allowed there
+    logprob: float  # log-probability, each step among all tokens
 
 
 def _extend(
     engine: Engine,
     runs: SourceRuns,
     token: int,
-    logprob: float,
+    logprob: tuple[float, float],
     end_token: int,
     cancel: threading.Event | None,
 ) -> _Span:
     """The greedy copy that starts with ``token`` (already chosen, its log-probability given),
     up to and including the end of the span."""
     llama = engine.llama
-    written, total = [token], logprob
+    written, (choice, total) = [token], logprob
     positions = runs.matching(runs.starts, token)
     while len(written) < MAX_SPAN_TOKENS and not (cancel is not None and cancel.is_set()):
         nexts = runs.next_tokens(positions)
@@ -135,14 +137,16 @@ def _extend(
             break
         llama.eval([written[-1]])
         options = np.append(nexts, end_token) if len(ending) else nexts
-        scores = _log_softmax_among(_last_logits(engine), options)
+        logits = _last_logits(engine)
+        scores = _log_softmax_among(logits, options)
         best = int(np.argmax(scores))
-        total += float(scores[best])
+        choice += float(scores[best])
+        total += float(_log_softmax_at(logits, options[best : best + 1])[0])
         if len(ending) and best == len(options) - 1:
-            return _Span(written, ending, total)
+            return _Span(written, ending, choice, total)
         written.append(int(options[best]))
         positions = runs.matching(positions, written[-1])
-    return _Span(written, positions, total)
+    return _Span(written, positions, choice, total)
 
 
 def copy_span(
@@ -166,7 +170,10 @@ def copy_span(
     reader declines more readily. Otherwise the span is the likeliest (its tokens and its end
     together, each step's probability renormalized among what the constraint allows there) of
     the greedy copies that start with the ``first_tokens`` likeliest allowed first tokens: a
-    number's first digit says little, the digits after it say which number.
+    number's first digit says little, the digits after it say which number. Its ``logprob``,
+    the reader's confidence, is not renormalized: probability the model spends on tokens it may
+    not write is doubt (on held-out examples it separates right answers from wrong ones far
+    better than the renormalized ``choice_logprob``).
     ``on_piece`` gets the chosen span's text once it is chosen.
     """
     runs = SourceRuns(sources, lambda t: engine.llama.detokenize([t]))
@@ -181,6 +188,7 @@ def copy_span(
         answer = float(np.log(max(-np.expm1(decline), 1e-300)))
         candidates = first_ids
         scores = _log_softmax_among(logits, first_ids)
+        raw_scores = _log_softmax_at(logits, first_ids)
         first_time = time.perf_counter()
         if decline + decline_bias > answer or (cancel is not None and cancel.is_set()):
             _record(engine, started, prompt_done, first_time, len(prompt), reused, 1)
@@ -188,8 +196,9 @@ def copy_span(
         tried = []
         for k in np.argsort(-scores, kind="stable")[: max(1, first_tokens)]:
             llama.n_tokens = len(prompt)  # back to the prompt: each copy starts from it
-            tried.append(_extend(engine, runs, int(candidates[k]), float(scores[k]), end_token, cancel))
-        span = max(tried, key=lambda t: t.logprob)
+            first = (float(scores[k]), float(raw_scores[k]))
+            tried.append(_extend(engine, runs, int(candidates[k]), first, end_token, cancel))
+        span = max(tried, key=lambda t: t.choice)
         written, positions = span.tokens, span.positions
         if on_piece is not None:
             on_piece(engine.detokenize(written))
@@ -204,4 +213,4 @@ def copy_span(
         start = where - int(np.nonzero(runs.owner == source)[0][0])
         generated = sum(len(t.tokens) for t in tried)
         _record(engine, started, prompt_done, first_time, len(prompt), reused, generated)
-        return SpanReply(False, source, written, start, span.logprob, decline, answer)
+        return SpanReply(False, source, written, start, span.logprob, decline, answer, span.choice)
