@@ -54,7 +54,7 @@ class Settings:
     retrieval_k: int = _setting(4, "sources put in front of the model by `ask`")
     reader_sources: int = _setting(4, "sources a reader model (tern-reader) reads per question, at most 9")
     reader_min_confidence: float = _setting(
-        0.2,
+        0.7,
         "least probability a reader model must give the span it copies; below it the reader "
         "passes (declines, and a cascade asks its next model)",
     )
