@@ -208,56 +208,58 @@ def test_spans_start_and_end_at_word_boundaries():
     assert ends_before == [1, 2, 7, 9]  # "12" cannot end before ",000"; "pal" cannot end before "lets"
 
 
-def test_copy_drills_repeat_runs_of_their_sources_deterministically(tmp_path, vocab):
+@pytest.fixture(scope="module")
+def small_reading(tmp_path_factory) -> Path:
+    """A small reading build (12 training examples of 700 tokens) for the drills to be made from."""
+    out = tmp_path_factory.mktemp("reading") / "data"
     cfg = BuildConfig(
         examples=12, heldout_examples=3, heldout_percent=20, min_tokens=300, max_tokens=450, seq_len=700
     )
-    build_reading_data(tmp_path / "data", [TextFiles()], TERN, cfg, log=lambda line: None)
-    add_drills(tmp_path / "data", tmp_path / "a", TERN, share=0.5, weight=0.25, source_tokens=250)
-    add_drills(tmp_path / "data", tmp_path / "b", TERN, share=0.5, weight=0.25, source_tokens=250)
+    build_reading_data(out, [TextFiles()], TERN, cfg, log=lambda line: None)
+    return out
+
+
+def _assert_windows_are_copies(
+    row: np.ndarray, weight: np.ndarray, shown: list[int], newline: list[int]
+) -> int:
+    """Every run of weighted tokens is a window of ``shown`` (but its first token) on its own
+    line; returns how many windows there are."""
+    learned = np.flatnonzero(weight)
+    runs = np.split(learned, np.flatnonzero(np.diff(learned) > 1) + 1)  # each a window but its first token
+    for run in runs:
+        first = int(run[0]) - 1
+        assert row[first - len(newline) : first].tolist() == newline  # a window starts a line
+        window = row[first : int(run[-1]) + 1].tolist()
+        assert any(shown[s : s + len(window)] == window for s in range(len(shown))), window
+    return len(runs)
+
+
+def test_copy_drills_repeat_runs_of_their_sources_deterministically(small_reading, tmp_path, vocab):
+    add_drills(small_reading, tmp_path / "a", TERN, share=0.5, weight=0.25, source_tokens=250)
+    add_drills(small_reading, tmp_path / "b", TERN, share=0.5, weight=0.25, source_tokens=250)
     for name in ("train.npz", "heldout.npz", "manifest.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
-    assert (tmp_path / "a" / "heldout.npz").read_bytes() == (tmp_path / "data" / "heldout.npz").read_bytes()
-    reading, mixed = np.load(tmp_path / "data" / "train.npz"), np.load(tmp_path / "a" / "train.npz")
+    assert (tmp_path / "a" / "heldout.npz").read_bytes() == (small_reading / "heldout.npz").read_bytes()
+    reading, mixed = np.load(small_reading / "train.npz"), np.load(tmp_path / "a" / "train.npz")
     n = len(reading["tokens"])
     assert (mixed["tokens"][:n] == reading["tokens"]).all() and (mixed["mask"][:n] == reading["mask"]).all()
     drills, weights = mixed["tokens"][n:], mixed["mask"][n:].astype(np.float32)
     assert len(drills) == 6 and drills.shape[1] == 701
     assert json.loads((tmp_path / "a" / "manifest.json").read_text())["copy_drills"]["rows"] == 6
-    newline = vocab.newline
     for row, weight, source in zip(drills, weights, reading["tokens"][:6], strict=True):
         assert set(np.unique(weight)) <= {0.0, 0.25} and (weight > 0).sum() > 200
         # the sources' words in another order, unweighted: only copying predicts what follows
         assert row[0] == source[0] and sorted(row[1:250]) == sorted(source[1:250]) and not weight[:250].any()
         assert (row[:250] != source[:250]).any()
-        shown, learned = row[:250].tolist(), np.flatnonzero(weight)
-        runs = np.split(
-            learned, np.flatnonzero(np.diff(learned) > 1) + 1
-        )  # each a window but its first token
-        assert len(runs) >= 5
-        for run in runs:
-            first = int(run[0]) - 1
-            assert row[first - len(newline) : first].tolist() == newline  # a window starts a line
-            window = row[first : int(run[-1]) + 1].tolist()
-            assert any(shown[s : s + len(window)] == window for s in range(len(shown))), window
+        assert _assert_windows_are_copies(row, weight, row[:250].tolist(), vocab.newline) >= 5
 
 
-def test_short_drills_repeat_shuffled_words(tmp_path, vocab):
-    cfg = BuildConfig(
-        examples=12, heldout_examples=3, heldout_percent=20, min_tokens=300, max_tokens=450, seq_len=700
-    )
-    build_reading_data(tmp_path / "data", [TextFiles()], TERN, cfg, log=lambda line: None)
-    write_short_drills(tmp_path / "data", tmp_path / "a", TERN, seq_len=64, source_tokens=32, heldout_rows=2)
-    write_short_drills(tmp_path / "data", tmp_path / "b", TERN, seq_len=64, source_tokens=32, heldout_rows=2)
+def test_short_drills_repeat_shuffled_words(small_reading, tmp_path, vocab):
+    write_short_drills(small_reading, tmp_path / "a", TERN, seq_len=64, source_tokens=32, heldout_rows=2)
+    write_short_drills(small_reading, tmp_path / "b", TERN, seq_len=64, source_tokens=32, heldout_rows=2)
     assert (tmp_path / "a" / "train.npz").read_bytes() == (tmp_path / "b" / "train.npz").read_bytes()
     drills = np.load(tmp_path / "a" / "train.npz")
     assert drills["tokens"].shape[1] == 65 and len(drills["tokens"]) >= 5
-    newline = vocab.newline
     for row, weight in zip(drills["tokens"], drills["mask"].astype(np.float32), strict=True):
         assert row[0] == vocab.bos and set(np.unique(weight)) <= {0.0, 1.0} and not weight[:32].any()
-        learned = np.flatnonzero(weight)
-        for run in np.split(learned, np.flatnonzero(np.diff(learned) > 1) + 1):
-            first = int(run[0]) - 1
-            assert row[first - len(newline) : first].tolist() == newline
-            window, shown = row[first : int(run[-1]) + 1].tolist(), row[:32].tolist()
-            assert any(shown[s : s + len(window)] == window for s in range(len(shown)))
+        assert _assert_windows_are_copies(row, weight, row[:32].tolist(), vocab.newline) >= 1

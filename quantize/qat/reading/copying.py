@@ -43,11 +43,42 @@ def find(row: np.ndarray, needle: list[int]) -> int:
     return -1
 
 
+def word_starts(vocab) -> np.ndarray:
+    """Per token id: does its piece start a word (begin with a space)?"""
+    return np.array([vocab.piece(t)[:1].isspace() for t in range(vocab.llama.n_vocab())])
+
+
 def shuffle_words(tokens: np.ndarray, starts_word: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The words of ``tokens`` (runs that start at a word-start token) in a random order."""
     cuts = np.nonzero(starts_word[tokens])[0]
     words = np.split(tokens, cuts[cuts > 0])
     return np.concatenate([words[i] for i in rng.permutation(len(words))])
+
+
+def repeat_windows(
+    shown: np.ndarray,
+    starts_word: np.ndarray,
+    newline: list[int],
+    length: int,
+    rng: np.random.Generator,
+    weight: float,
+    least_starts: int = 1,
+) -> tuple[list[int], list[float]] | None:
+    """``shown``, then windows of it (each starting at a word, on its own line) up to ``length``
+    tokens; the loss weights (``weight`` on a window's tokens after its first). None when
+    ``shown`` has fewer than ``least_starts`` words to start a window at."""
+    starts = np.nonzero(starts_word[shown[1:]])[0] + 1  # word starts (never BOS)
+    starts = starts[starts < len(shown) - MIN_WINDOW]
+    if len(starts) < least_starts:
+        return None
+    tokens, mask = shown.tolist(), [0.0] * len(shown)
+    while len(tokens) + len(newline) + MIN_WINDOW <= length:
+        at = int(rng.choice(starts))
+        size = int(rng.integers(MIN_WINDOW, MAX_WINDOW + 1))
+        window = shown[at : at + size].tolist()[: length - len(tokens) - len(newline)]
+        tokens += [*newline, *window]
+        mask += [0.0] * (len(newline) + 1) + [weight] * (len(window) - 1)
+    return tokens, mask
 
 
 def drill(
@@ -69,17 +100,10 @@ def drill(
     shown = row[: min(end, source_tokens)]
     if shuffle:
         shown = np.concatenate([shown[:1], shuffle_words(shown[1:], starts_word, rng)])
-    starts = np.nonzero(starts_word[shown[1:]])[0] + 1  # word starts (never BOS)
-    starts = starts[starts < len(shown) - MIN_WINDOW]
-    if not len(starts):
+    made = repeat_windows(shown, starts_word, newline, len(row), rng, weight)
+    if made is None:
         return None
-    tokens, mask = list(shown), [0.0] * len(shown)
-    while len(tokens) + len(newline) + MIN_WINDOW <= len(row):
-        at = int(rng.choice(starts))
-        length = int(rng.integers(MIN_WINDOW, MAX_WINDOW + 1))
-        window = shown[at : at + length].tolist()[: len(row) - len(tokens) - len(newline)]
-        tokens += [*newline, *window]
-        mask += [0.0] * (len(newline) + 1) + [weight] * (len(window) - 1)
+    tokens, mask = made
     pad = len(row) - len(tokens)
     return (
         np.array(tokens + [int(row[-1])] * pad, dtype=row.dtype),
@@ -106,6 +130,18 @@ def drill_rows(
     return np.stack([t for t, _ in kept]), np.stack([m for _, m in kept])
 
 
+def _save_rows(path: Path, tokens: np.ndarray, mask: np.ndarray) -> None:
+    """tokens and loss weights as one .npz (written to a temporary file, then renamed)."""
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, tokens=tokens, mask=mask)
+    os.replace(tmp, path)
+
+
+def _save_manifest(out: Path, manifest: dict) -> None:
+    (out / "manifest.json.tmp").write_text(json.dumps(manifest, indent=2) + "\n")
+    os.replace(out / "manifest.json.tmp", out / "manifest.json")
+
+
 def add_drills(
     data: Path,
     out: Path,
@@ -125,7 +161,7 @@ def add_drills(
     if not 0 < share <= 1:
         raise ValueError(f"--share must be in (0, 1], not {share}")
     vocab = Vocab(tokenizer)
-    starts_word = np.array([vocab.piece(t)[:1].isspace() for t in range(vocab.llama.n_vocab())])
+    starts_word = word_starts(vocab)
     question_ids = vocab.tokenize("Question:")[:3]
     reading = np.load(data / "train.npz")
     tokens, mask = reading["tokens"], reading["mask"]
@@ -141,13 +177,11 @@ def add_drills(
         shuffle,
     )
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / "train.tmp.npz"
-    np.savez(
-        tmp,
-        tokens=np.concatenate([tokens, rows]),
-        mask=np.concatenate([mask.astype(np.float16), weights]),
+    _save_rows(
+        out / "train.npz",
+        np.concatenate([tokens, rows]),
+        np.concatenate([mask.astype(np.float16), weights]),
     )
-    os.replace(tmp, out / "train.npz")
     for name in ("heldout.npz", "heldout.jsonl", "train.jsonl"):
         shutil.copyfile(data / name, out / f"{name}.tmp")
         os.replace(out / f"{name}.tmp", out / name)
@@ -163,8 +197,7 @@ def add_drills(
         "seed": seed,
         "train_npz_sha256": sha256_file(out / "train.npz"),
     }
-    (out / "manifest.json.tmp").write_text(json.dumps(manifest, indent=2) + "\n")
-    os.replace(out / "manifest.json.tmp", out / "manifest.json")
+    _save_manifest(out, manifest)
     return manifest
 
 
@@ -189,17 +222,10 @@ def short_drills(
         offset = int(rng.integers(0, 600))
         text = row[1 + offset :][: source_tokens * 2]
         shown = np.concatenate([[bos], shuffle_words(text, starts_word, rng)[: source_tokens - 1]])
-        starts = np.nonzero(starts_word[shown[1:]])[0] + 1
-        starts = starts[starts < len(shown) - MIN_WINDOW]
-        if len(starts) < 10:  # padding, not text
+        made = repeat_windows(shown, starts_word, newline, length, rng, 1.0, least_starts=10)
+        if made is None:  # padding, not text
             continue
-        out, mask = shown.tolist(), [0.0] * len(shown)
-        while len(out) + len(newline) + MIN_WINDOW <= length:
-            at = int(rng.choice(starts))
-            size = int(rng.integers(MIN_WINDOW, MAX_WINDOW + 1))
-            window = shown[at : at + size].tolist()[: length - len(out) - len(newline)]
-            out += [*newline, *window]
-            mask += [0.0] * (len(newline) + 1) + [1.0] * (len(window) - 1)
+        out, mask = made
         pad = length - len(out)
         rows.append(out + [eos] * pad)
         masks.append(mask + [0.0] * pad)
@@ -221,7 +247,7 @@ def write_short_drills(
     from quantize.qat.reading.vocab import Vocab
 
     vocab = Vocab(tokenizer)
-    starts_word = np.array([vocab.piece(t)[:1].isspace() for t in range(vocab.llama.n_vocab())])
+    starts_word = word_starts(vocab)
     tokens = np.load(data / "train.npz")["tokens"]
     rows, masks = short_drills(
         tokens,
@@ -236,8 +262,7 @@ def write_short_drills(
     cut = len(rows) - heldout_rows
     out.mkdir(parents=True, exist_ok=True)
     for name, part in (("train", slice(0, cut)), ("heldout", slice(cut, None))):
-        np.savez(out / f"{name}.tmp.npz", tokens=rows[part], mask=masks[part])
-        os.replace(out / f"{name}.tmp.npz", out / f"{name}.npz")
+        _save_rows(out / f"{name}.npz", rows[part], masks[part])
     manifest = {
         "short_copy_drills": {
             "made_from": str(data / "train.npz"),
@@ -250,6 +275,5 @@ def write_short_drills(
             "train_npz_sha256": sha256_file(out / "train.npz"),
         }
     }
-    (out / "manifest.json.tmp").write_text(json.dumps(manifest, indent=2) + "\n")
-    os.replace(out / "manifest.json.tmp", out / "manifest.json")
+    _save_manifest(out, manifest)
     return manifest
