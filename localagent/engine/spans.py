@@ -186,7 +186,6 @@ def copy_span(
         first_ids = runs.first_tokens()
         decline = float(_log_softmax_at(logits, np.array([eos]))[0])
         answer = float(np.log(max(-np.expm1(decline), 1e-300)))
-        candidates = first_ids
         scores = _log_softmax_among(logits, first_ids)
         raw_scores = _log_softmax_at(logits, first_ids)
         first_time = time.perf_counter()
@@ -197,7 +196,7 @@ def copy_span(
         for k in np.argsort(-scores, kind="stable")[: max(1, first_tokens)]:
             llama.n_tokens = len(prompt)  # back to the prompt: each copy starts from it
             first = (float(scores[k]), float(raw_scores[k]))
-            tried.append(_extend(engine, runs, int(candidates[k]), first, end_token, cancel))
+            tried.append(_extend(engine, runs, int(first_ids[k]), first, end_token, cancel))
         span = max(tried, key=lambda t: t.choice)
         written, positions = span.tokens, span.positions
         if on_piece is not None:
