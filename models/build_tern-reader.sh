@@ -93,7 +93,15 @@ if has gguf; then
     "$PY" -m quantize convert "$WORK/hf" -o "$WORK/$NAME-$t.gguf" --type "$t"
   done
   cp "$WORK/$NAME-tq2_0.gguf" "$WORK/$NAME-tq1_0.gguf" "$HERE/"
-  cp "$WORK/data/manifest.json" "$HERE/$NAME-data.json"
+  # the reading manifest with the three kinds of copy drills the training used
+  "$PY" - "$WORK" "$HERE/$NAME-data.json" <<'PY'
+import json, sys
+work, out = sys.argv[1], sys.argv[2]
+manifest = json.load(open(f"{work}/data-drills/manifest.json"))
+manifest["copy_drills_unshuffled"] = json.load(open(f"{work}/data-drills-natural/manifest.json"))["copy_drills"]
+manifest["short_copy_drills"] = json.load(open(f"{work}/drills-short/manifest.json"))["short_copy_drills"]
+open(out, "w").write(json.dumps(manifest, indent=2) + "\n")
+PY
 fi
 if has verify; then
   for t in tq2_0 tq1_0; do

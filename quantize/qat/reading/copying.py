@@ -265,7 +265,7 @@ def write_short_drills(
         _save_rows(out / f"{name}.npz", rows[part], masks[part])
     manifest = {
         "short_copy_drills": {
-            "made_from": str(data / "train.npz"),
+            "made_from": "the reading build's train.npz",
             "rows": cut,
             "heldout_rows": len(rows) - cut,
             "seq_len": seq_len,
