@@ -47,11 +47,10 @@ def _log_softmax_at(logits: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return values[ids] - top - np.log(np.exp(values - top).sum())
 
 
-def _log_softmax_among(logits: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Log-probabilities of ``ids`` renormalized among themselves: the model's choice given the
-    constraint (a digit that may not start a span takes no share from one that may)."""
-    values = logits[ids].astype(np.float64)
-    return values - _logsumexp(values)
+def _renormalized(logprobs: np.ndarray) -> np.ndarray:
+    """Log-probabilities of some tokens renormalized among themselves: the model's choice given
+    the constraint (a digit that may not start a span takes no share from one that may)."""
+    return logprobs - _logsumexp(logprobs)
 
 
 class SourceRuns:
@@ -137,11 +136,11 @@ def _extend(
             break
         llama.eval([written[-1]])
         options = np.append(nexts, end_token) if len(ending) else nexts
-        logits = _last_logits(engine)
-        scores = _log_softmax_among(logits, options)
+        logprobs = _log_softmax_at(_last_logits(engine), options)
+        scores = _renormalized(logprobs)
         best = int(np.argmax(scores))
         choice += float(scores[best])
-        total += float(_log_softmax_at(logits, options[best : best + 1])[0])
+        total += float(logprobs[best])
         if len(ending) and best == len(options) - 1:
             return _Span(written, ending, choice, total)
         written.append(int(options[best]))
@@ -184,10 +183,10 @@ def copy_span(
         prompt_done = time.perf_counter()
         logits = _last_logits(engine)
         first_ids = runs.first_tokens()
-        decline = float(_log_softmax_at(logits, np.array([eos]))[0])
+        logprobs = _log_softmax_at(logits, np.append(first_ids, eos))  # one normalizer for all
+        raw_scores, decline = logprobs[:-1], float(logprobs[-1])
         answer = float(np.log(max(-np.expm1(decline), 1e-300)))
-        scores = _log_softmax_among(logits, first_ids)
-        raw_scores = _log_softmax_at(logits, first_ids)
+        scores = _renormalized(raw_scores)
         first_time = time.perf_counter()
         if decline + decline_bias > answer or (cancel is not None and cancel.is_set()):
             _record(engine, started, prompt_done, first_time, len(prompt), reused, 1)
