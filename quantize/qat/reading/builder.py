@@ -28,7 +28,7 @@ import numpy as np
 from localagent.agent.reader_prompt import SourceText, build_prompt, citation_tokens
 from localagent.agent.terms import sentences
 from quantize.qat.reading.contexts import Library, pick_sources
-from quantize.qat.reading.questions import KIND_WEIGHT, Span, ask_about, find_spans
+from quantize.qat.reading.questions import KIND_WEIGHT, Span, ask_about, find_spans, is_prose
 from quantize.qat.reading.vocab import Vocab
 
 
@@ -51,7 +51,9 @@ class QA:
     answer: str  # "" when unanswerable
     source: int = 0  # the source number n, 0 when unanswerable
     kind: str = ""
-    how: str = ""  # "rule", "model" (model-written), or unanswerable: "other-document" / "sentence-removed"
+    how: str = (
+        ""  # "natural", "rule", "model" (model-written); unanswerable: "other-document" / "sentence-removed"
+    )
     sentence: str = ""  # the sentence holding the answer, and the sentences around it
     window: str = ""
 
@@ -65,6 +67,7 @@ class Example:
     spans: list[tuple[int, int]] = field(default_factory=list)  # the sources' token ranges in ``tokens``
 
 
+NATURAL_WEIGHT = 4  # a question in users' words is asked this much more often than a cloze one
 ModelQuestions = dict[tuple[str, str], str]  # (sentence, answer) -> a model-written question
 
 
@@ -75,15 +78,15 @@ def _candidates(
     was kept for the span, replaces the rule's most of the time."""
     out = []
     for sentence in sentences(text):
-        if len(sentence) > 400:
+        if len(sentence) > 400 or not is_prose(sentence):
             continue
         for span in find_spans(sentence):
-            question = ask_about(sentence, span, rng)
+            asked = ask_about(sentence, span, rng)
             model = (written or {}).get((sentence, span.text(sentence)))
             if model and rng.random() < 0.8:
                 out.append((sentence, span, model, "model"))
-            elif question:
-                out.append((sentence, span, question, "rule"))
+            elif asked:
+                out.append((sentence, span, *asked))
     return out
 
 
@@ -159,6 +162,7 @@ class ExampleWriter:
                 tokens = _span_tokens(self.vocab, text, prompt.source_tokens(i), answer, sentence)
                 if tokens:
                     weight = (3 if chunk_ids[i] == gold and i != removed else 1) * KIND_WEIGHT[span.kind]
+                    weight *= NATURAL_WEIGHT if how == "natural" else 1
                     qa = QA(question, answer, i + 1, span.kind, how, sentence, _window(text, sentence))
                     answerable.append((weight, qa, tokens))
         if not answerable:

@@ -19,6 +19,8 @@ import random
 import re
 from dataclasses import dataclass
 
+from quantize.qat.reading.natural import natural_question
+
 MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 UNIT = (
     r"(?:%|percent|per cent|seconds?|secs?|minutes?|mins?|hours?|days?|weeks?|months?|years?|ms|"
@@ -26,6 +28,11 @@ UNIT = (
     r"characters?|chars|lines?|columns?|pages?|times|entries|items|words|digits|pixels?|points?|"
     r"degrees?|dollars?|euros?|pounds?|miles?|feet|inches|metres?|meters?|km|kg|tons?|"
     r"people|men|ships?|states?|members?|votes?|acres?|cents?|threads?|processes|levels?)"
+)
+SENTENCE_OPENERS = (
+    "The|A|An|This|That|These|Those|Each|Every|In|On|At|For|If|When|After|Before|Since|During|By|To|"
+    "From|With|As|It|Its|There|Here|Some|All|Any|No|Our|Your|Their|His|Her|My|We|You|They|He|She|"
+    "But|And|Or|So|Yet|However|Then|Also|Thus|Although|While|Unless|Under|Upon|Of"
 )
 KIND_PATTERNS = [
     (
@@ -48,6 +55,9 @@ KIND_PATTERNS = [
         re.compile(
             r"(?<=[a-z,;] )(?:[A-Z][a-z]+|[A-Z]{2,})(?: (?:of |de |von |the )?(?:[A-Z][a-z]+|[A-Z]{2,})){1,3}"
             r"|(?<=\bby )[A-Z][a-z]+|\b[A-Z]{3,}\b"
+            # a name of two words or more that starts a sentence, as its subject
+            rf"|^(?!(?:{SENTENCE_OPENERS})\b)[A-Z][a-z]+(?: (?:of |de |von |the |& )?[A-Z][a-z]+\.?){{1,3}}"
+            r"(?= (?:is|was|are|were|has|had|[a-z]{2,}ed)\b)"
         ),
     ),
 ]
@@ -148,9 +158,10 @@ KIND_WEIGHT = {
     "year": 2.0,
     "version": 3.0,
     "path": 2.0,
-    "option": 2.0,
+    "option": 1.0,
     "identifier": 1.2,
 }
+NATURAL_SHARE = 0.8  # of the spans a whole question fits, how many are asked that way
 OPENERS = [
     "",
     "",
@@ -182,13 +193,13 @@ def find_spans(sentence: str) -> list[Span]:
     for kind, pattern in KIND_PATTERNS:
         for match in pattern.finditer(sentence):
             start, end = match.span()
-            text = match.group(0).strip(" ,")
+            text = match.group(0).strip(" ,.")
             if not text or any(start < e and s < end for s, e in taken):
                 continue
             if kind == "number" and len(text) < 2 and not sentence[end : end + 1].isalpha():
                 continue  # bare one-digit numbers are list markers more often than answers
             taken.append((start, end))
-            spans.append(Span(start, start + len(match.group(0).rstrip(" ,")), kind))
+            spans.append(Span(start, start + len(match.group(0).rstrip(" ,.")), kind))
     definition = DEFINITION.match(sentence)
     if definition and not any(
         s < definition.end("answer") and definition.start("answer") < e for s, e in taken
@@ -230,8 +241,19 @@ def _window(text: str, words: int, from_end: bool) -> str:
     return " ".join(tokens[-words:] if from_end else tokens[:words])
 
 
-def ask_about(sentence: str, span: Span, rng: random.Random) -> str | None:
-    """One short question whose answer is ``span`` of ``sentence`` (None when no form fits)."""
+def ask_about(sentence: str, span: Span, rng: random.Random) -> tuple[str, str] | None:
+    """One short question whose answer is ``span`` of ``sentence``, and its form: "natural" (a
+    whole question in users' words, ``natural.natural_question``, most often where the sentence's
+    shape allows one) or "rule" (a wh-transform or a paraphrase of the words around the span).
+    None when no form fits."""
+    answer = span.text(sentence).lower()
+    if rng.random() < NATURAL_SHARE:
+        natural = natural_question(sentence, span.start, span.end, span.kind, rng)
+        if natural:
+            natural = _paraphrase_words(natural, rng, rate=rng.choice([0.0, 0.0, 0.3]))
+            opener = rng.choice(OPENERS) if rng.random() < 0.3 else ""
+            natural = opener + natural[:1].lower() + natural[1:] if opener else natural
+            return (natural, "natural") if answer not in natural.lower() else None
     left = _window(sentence[: span.start].strip(), rng.randint(3, 8), from_end=True)
     right = _window(sentence[span.end :].strip(" .;:"), rng.randint(0, 6), from_end=False)
     if len(_content_words(left + " " + right)) < 2:
@@ -268,7 +290,18 @@ def ask_about(sentence: str, span: Span, rng: random.Random) -> str | None:
     question = _tidy(question)
     if opener:
         question = opener + question[:1].lower() + question[1:]
-    answer = span.text(sentence).lower()
     if answer in question.lower() or len(question) > 200:
         return None
-    return question
+    return question, "rule"
+
+
+def is_prose(sentence: str) -> bool:
+    """Whether ``sentence`` reads as prose people ask about, not code, a synopsis or a heading in
+    capitals: mostly plain words, no brackets, pipes or prompts, not shouted."""
+    if re.search(r"[\[\]|{}<>\\=`]|>>>|\$ |\b[A-Z]{3,} [A-Z]{3,}\b", sentence):
+        return False
+    words = sentence.split()
+    plain = sum(bool(re.fullmatch(r"[(\"']?[A-Za-z][a-z'-]*[,.;:)\"'?!]*", w)) for w in words)
+    letters = [c for c in sentence if c.isalpha()]
+    shouted = sum(c.isupper() for c in letters) > 0.4 * max(1, len(letters))
+    return len(words) >= 4 and plain >= 0.6 * len(words) and not shouted
