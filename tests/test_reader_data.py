@@ -83,6 +83,10 @@ def test_spans_and_questions_by_kind():
             "/var/log/d.log",
             "Where does the daemon write its log?",
         ),
+        ("A security deposit of 2,900 euros is held.", "2,900 euros", "How much is the security deposit?"),
+        ("It is signed by the tenant Maria Lopez.", "Maria Lopez", "Who is the tenant?"),
+        ("It was made with Harbor Homes Ltd, the landlord.", "Harbor Homes Ltd", "Who is the landlord?"),
+        ("32 cleanup functions can be registered.", "32", "How many cleanup functions can be registered?"),
         ("In 1776, the colonies declared independence.", "1776", None),  # no rule for a fronted date
         ("Each request times out after 30 seconds.", "30 seconds", None),  # "times" is not read as a verb
     ],

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import random
 import re
+from dataclasses import dataclass
 
 DETERMINERS = "The|A|An|This|That|These|Those|Each|Every|Its|Our|Your|Their|His|Her|My|All|Any|No|Some"
 PRONOUNS = "It|They|We|You|He|She|I|There|Here|What|Which|Who|But|And|Or|So|Yet|Cannot|If|When|Then"
@@ -56,6 +57,12 @@ ACTIVE = re.compile(
     rf"^(?P<subject>{_SUBJECT}) (?P<verb>{_VERB})(?P<object>(?: (?!{_AUXILIARY})[\w'-]+){{0,3}}?)"
     rf"(?: (?P<prep>{PREPOSITIONS}))?\s*$"
 )
+OF_VALUE = re.compile(
+    rf"\b(?i:the|a|an|its|their|his|her|our|your) (?P<np>(?:(?!{_AUXILIARY})[\w-]+ ){{0,2}}[\w-]+) of$"
+)
+ROLE_BEFORE = re.compile(r"\bthe (?P<role>[a-z]{3,}(?: [a-z]{3,})?)$")
+ROLE_AFTER = re.compile(r"^, (?:the|a|an|our|its|their) (?P<role>[a-z]{3,}(?: [a-z]{3,}){0,2})(?:,|\.|$)")
+COUNTED = re.compile(r" (?P<noun>(?:[a-z-]+ ){0,2}[a-z]{3,}s)\b")
 SUBJECT_SPAN = re.compile(r"^(?P<verb>is|was|are|were|[a-z]{2,}(?:s|ed)) (?P<rest>[^,;:()]{3,80}?)[.;,]?$")
 TIME_UNITS = re.compile(r"\b(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|ms|milliseconds?)\b")
 MONEY = re.compile(r"\b(?:dollars?|euros?|pounds?|cents?)\b|[$€£]|\b(?:EUR|USD|GBP)\b")
@@ -127,56 +134,120 @@ def _tail(sentence: str, end: int) -> str:
     return " " + rest if rest and len(rest.split()) <= 5 else ""
 
 
+@dataclass(frozen=True)
+class _Asked:
+    """A span in its sentence, as the forms below read it."""
+
+    sentence: str
+    start: int
+    end: int  # after the span, and after the noun it counts ("15 files"), if any
+    kind: str
+    wh: str
+    noun: str  # the counted noun, or ""
+
+    @property
+    def answer(self) -> str:
+        return self.sentence[self.start : self.end]
+
+    @property
+    def before(self) -> str:
+        return self.sentence[: self.start].rstrip()
+
+    @property
+    def after(self) -> str:
+        return self.sentence[self.end :]
+
+
+def _label(a: _Asked, rng: random.Random) -> str | None:
+    found = LABEL.search(a.before + " ")
+    if not found or len(found.group("label").split()) > 5 or re.search(rf"\b{_AUXILIARY}", found.group(0)):
+        return None
+    if a.kind not in ("number", "quantity") and (not a.before.endswith(":") or a.answer.isupper()):
+        return None  # "Rent: EUR 1,450": the currency is not what the label names
+    name = re.sub(rf"^(?:{DETERMINERS.lower()}) ", "", found.group("label").strip().lower())
+    return f"{'Who is' if a.kind == 'name' and rng.random() < 0.5 else 'What is'} the {name}"
+
+
+def _of_value(a: _Asked, rng: random.Random) -> str | None:
+    """ "A security deposit of 2,900 euros" -> "How much is the security deposit?"."""
+    found = OF_VALUE.search(a.before)
+    if not found or a.kind not in ("number", "quantity", "percentage", "date", "year", "version"):
+        return None
+    return f"{'What' if a.noun else a.wh} is the {found.group('np')}"
+
+
+def _role(a: _Asked, rng: random.Random) -> str | None:
+    """ "the tenant Maria Lopez", "Harbor Homes Ltd, the landlord," -> "Who is the tenant?"."""
+    if a.kind != "name" or " " not in a.answer:
+        return None
+    found = ROLE_BEFORE.search(a.before) or ROLE_AFTER.match(a.after)
+    return f"Who is the {found.group('role')}" if found else None
+
+
+def _subject(a: _Asked, rng: random.Random) -> str | None:
+    """The span starts the sentence: "Acme Ltd is the landlord." -> "Who is the landlord?"."""
+    if a.before:
+        return None
+    if a.noun:  # "32 cleanup functions can be registered." -> "How many cleanup functions ...?"
+        rest = re.match(r"[^,;:()]{3,80}?(?=[.;,]?$)", a.after.strip())
+        return f"{a.wh} {rest.group(0)}" if rest else None
+    found = SUBJECT_SPAN.match(a.after.strip())
+    if found and a.kind in ("name", "term", "phrase"):
+        return f"{'Who' if a.kind == 'name' else 'What'} {found.group('verb')} {found.group('rest')}"
+    return None
+
+
+def _copula(a: _Asked, rng: random.Random) -> str | None:
+    found = COPULA.match(_clause(a.before))
+    if not found:
+        return None
+    return f"{a.wh} {found.group('verb')} {_lower_first(found.group('subject'))}{_tail(a.sentence, a.end)}"
+
+
+def _passive(a: _Asked, rng: random.Random) -> str | None:
+    found = PASSIVE.match(_clause(a.before))
+    if not found:
+        return None
+    subject, aux, part, prep = (_lower_first(found.group("subject")), *found.group("aux", "part", "prep"))
+    if a.kind in ("date", "year"):
+        return f"{a.wh} {aux} {subject} {part}"
+    if a.kind == "path" and prep in ("in", "at", "under", "into", "to"):
+        return f"Where {aux} {subject} {part}"
+    return f"{a.wh} {aux} {subject} {part} {prep}"
+
+
+def _active(a: _Asked, rng: random.Random) -> str | None:
+    found = ACTIVE.match(_clause(a.before))
+    if not found:
+        return None
+    verb, prep = found.group("verb"), found.group("prep")
+    do = "did" if verb.endswith("ed") else "does"
+    did = f"{do} {_lower_first(found.group('subject'))} {base_form(verb)}{found.group('object')}"
+    if a.kind in ("date", "year") and prep:
+        return f"{a.wh} {did}"
+    if a.kind == "path" and prep in ("in", "at", "under", "into", "to", "from"):
+        return f"Where {did}" if prep != "from" else f"Where {did} {prep}"
+    if prep:
+        return f"{a.wh} {did} {prep}"
+    return None if found.group("object") else f"{a.wh} {did}"
+
+
+FORMS = (_label, _of_value, _role, _subject, _copula, _passive, _active)
+
+
 def natural_question(sentence: str, start: int, end: int, kind: str, rng: random.Random) -> str | None:
     """A grammatical question whose answer is ``sentence[start:end]`` (None where no rule fits)."""
     answer = sentence[start:end]
-    before = sentence[:start].rstrip()
-    counted = re.match(r" (?P<noun>[a-z]{3,}s)\b", sentence[end:]) if kind == "number" else None
-    noun = counted.group("noun") if counted else ""
-    if counted:
-        end += len(counted.group(0))
-    wh = _wh(kind, answer, noun, rng)
-    question = None
-    label = LABEL.search(before + " ")
-    if label and kind not in ("number", "quantity") and (not before.endswith(":") or answer.isupper()):
-        label = None  # "Rent: EUR 1,450": the currency is not what the label names
-    clause = _clause(before)
     if kind == "phrase" and re.match(rf"(?:\w+(?:ed|en|ly|ing)|{_ADVERBS})\b", answer):
         return None  # "What is this command?" -> "deprecated": no question in users' words asks that
-    if label and len(label.group("label").split()) <= 5 and not re.search(rf"\b{_AUXILIARY}", label.group(0)):
-        name = re.sub(rf"^(?:{DETERMINERS.lower()}) ", "", label.group("label").strip().lower())
-        verb = "Who is" if kind == "name" and rng.random() < 0.5 else "What is"
-        question = f"{verb} the {name}"
-    elif not before:
-        found = SUBJECT_SPAN.match(sentence[end:].strip())
-        if found and kind in ("name", "term", "phrase"):
-            who = "Who" if kind == "name" else "What"
-            question = f"{who} {found.group('verb')} {found.group('rest')}"
-    elif found := COPULA.match(clause):
-        subject = _lower_first(found.group("subject"))
-        question = f"{wh} {found.group('verb')} {subject}{_tail(sentence, end)}"
-    elif found := PASSIVE.match(clause):
-        subject, aux, part, prep = (_lower_first(found.group("subject")), *found.group("aux", "part", "prep"))
-        if kind in ("date", "year"):
-            question = f"{wh} {aux} {subject} {part}"
-        elif kind == "path" and prep in ("in", "at", "under", "into", "to"):
-            question = f"Where {aux} {subject} {part}"
-        else:
-            question = f"{wh} {aux} {subject} {part} {prep}"
-    elif found := ACTIVE.match(clause):
-        verb = found.group("verb")
-        subject = _lower_first(found.group("subject"))
-        do = "did" if verb.endswith("ed") else "does"
-        did = f"{do} {subject} {base_form(verb)}{found.group('object')}"
-        prep = found.group("prep")
-        if kind in ("date", "year") and prep:
-            question = f"{wh} {did}"
-        elif kind == "path" and prep in ("in", "at", "under", "into", "to", "from"):
-            question = f"Where {did}" if prep != "from" else f"Where {did} {prep}"
-        elif prep:
-            question = f"{wh} {did} {prep}"
-        elif not found.group("object"):
-            question = f"{wh} {did}"
+    counted = COUNTED.match(sentence[end:]) if kind == "number" else None
+    noun = counted.group("noun") if counted else ""
+    asked = _Asked(sentence, start, end + (len(counted.group(0)) if counted else 0), kind, "", noun)
+    asked = _Asked(sentence, start, asked.end, kind, _wh(kind, answer, noun, rng), noun)
+    for form in FORMS:
+        question = form(asked, rng)
+        if question:
+            break
     if not question or len(question.split()) < 3 or answer.lower() in question.lower():
         return None
     return question[:1].upper() + question[1:] + "?"
