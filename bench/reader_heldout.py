@@ -22,12 +22,37 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+
+@dataclass(frozen=True)
+class Result:
+    """The reader's reply to one held-out question."""
+
+    gold: str  # "" when unanswerable
+    gold_source: int
+    how: str  # how the question was written (natural, rule, model, ...)
+    text: str  # the span it copied
+    source: int  # the source it cited
+    decline_logprob: float
+    first_logprob: float
+    logprob: float  # the span's log-probability among all tokens (ask's confidence)
+    choice_logprob: float  # the same, renormalized among the tokens allowed at each step
+
+    def declined(self, bias: float) -> bool:
+        return self.decline_logprob + bias > self.first_logprob
+
+    @property
+    def exact(self) -> bool:
+        return self.text == self.gold and self.source == self.gold_source
+
 
 BIASES = (-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0)
 CONFIDENCES = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7)
@@ -99,19 +124,20 @@ def main(argv: list[str] | None = None) -> int:
         )
         text = span_text(engine, sources[reply.source], reply.start, len(reply.tokens or [])) or ""
         results.append(
-            (
+            Result(
                 qa["answer"],
                 qa["source"],
+                qa.get("how", ""),
                 text,
                 reply.source + 1,
                 reply.decline_logprob,
                 reply.first_logprob,
-                math.exp(reply.logprob),
-                math.exp(reply.choice_logprob),
+                reply.logprob,
+                reply.choice_logprob,
             )
         )
-    answerable = [r for r in results if r[0]]
-    unanswerable = [r for r in results if not r[0]]
+    answerable = [r for r in results if r.gold]
+    unanswerable = [r for r in results if not r.gold]
     print(
         f"{args.model.name} on {len(results)} held-out questions ({len(answerable)} answerable, "
         f"{len(unanswerable)} not) of {args.data}, {args.first_tokens or FIRST_TOKENS} first tokens tried"
@@ -122,42 +148,45 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("|---|---|---|---|---|---|")
     for bias in BIASES:
-
-        def declined(r, bias=bias):
-            return r[4] + bias > r[5]
-
-        exact = sum(not declined(r) and r[2] == r[0] and r[3] == r[1] for r in answerable)
-        contains = sum(not declined(r) and r[0] in r[2] for r in answerable)
-        wrong = sum(not declined(r) and r[0] not in r[2] for r in answerable)
-        d_ans = sum(declined(r) for r in answerable)
-        d_un = sum(declined(r) for r in unanswerable)
+        exact = sum(not r.declined(bias) and r.exact for r in answerable)
+        contains = sum(not r.declined(bias) and r.gold in r.text for r in answerable)
+        wrong = sum(not r.declined(bias) and r.gold not in r.text for r in answerable)
+        d_ans = sum(r.declined(bias) for r in answerable)
+        d_un = sum(r.declined(bias) for r in unanswerable)
         n, u = max(1, len(answerable)), max(1, len(unanswerable))
         print(
             f"| {bias:+.0f} | {exact / n:.0%} | {contains / n:.0%} | {wrong / n:.0%} | {d_ans / n:.0%} "
             f"| {d_un}/{len(unanswerable)} = {d_un / u:.0%} |"
         )
-    for column, name in (
-        (6, "among allowed tokens (ask's)"),
-        (7, "among all tokens"),
-        (8, "times P(answer)"),
+    print("\nby how the question was written (decline bias 0): exact + right source")
+    for how in sorted({r.how for r in answerable}):
+        some = [r for r in answerable if r.how == how]
+        exact = sum(not r.declined(0.0) and r.exact for r in some)
+        print(f"- {how or '?'}: {exact}/{len(some)} = {exact / len(some):.0%}")
+    for confidence, name in (
+        (lambda r: math.exp(r.logprob), "among all tokens (ask's reader_min_confidence)"),
+        (lambda r: math.exp(r.choice_logprob), "renormalized among the tokens allowed at each step"),
+        (lambda r: math.exp(r.logprob + r.first_logprob), "among all tokens, times P(answer)"),
     ):
         print(f"\nconfidence: the span's probability {name}")
-        confidence_table(answerable, unanswerable, column)
+        confidence_table(answerable, unanswerable, confidence)
     return 0
 
 
-def confidence_table(answerable: list[tuple], unanswerable: list[tuple], column: int = 6) -> None:
+def confidence_table(
+    answerable: list[Result], unanswerable: list[Result], confidence: Callable[[Result], float]
+) -> None:
     """Answers kept at each least confidence (decline bias 0), and their precision."""
     print("| least confidence | answered (answerable) | right of those | answered (unanswerable) |")
     print("|---|---|---|---|")
     n, u = max(1, len(answerable)), max(1, len(unanswerable))
     for least in CONFIDENCES:
 
-        def kept(r, least=least):
-            return r[4] <= r[5] and r[column] >= least
+        def kept(r: Result, least: float = least) -> bool:
+            return not r.declined(0.0) and confidence(r) >= least
 
         answered = [r for r in answerable if kept(r)]
-        right = sum(r[0] in r[2] and r[3] == r[1] for r in answered)
+        right = sum(r.gold in r.text and r.source == r.gold_source for r in answered)
         wrongly = sum(kept(r) for r in unanswerable)
         print(
             f"| {least:g} | {len(answered)}/{n} = {len(answered) / n:.0%} "

@@ -422,7 +422,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--init-run",
         metavar="RUN",
         help="start from another run's last checkpoint (its latent weights and shape; a new optimizer "
-        "and schedule: a new phase of training on other data)",
+        "and schedule: a new phase of training on other data). Batches depend only on --seed and the "
+        "step, so on that run's own data pass another --seed, or it sees the same batches again",
     )
     p.add_argument("--run", required=True, help="run directory (checkpoint, metrics)")
     p.add_argument("--preset", choices=sorted(PRESETS), default="small")
