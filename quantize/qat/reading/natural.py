@@ -1,16 +1,19 @@
 """Questions in users' words: whole, grammatical wh-questions about a span, as people ask them.
 
-The cloze forms of ``questions.ask_about`` ("The lease ends on what date?") teach a reader to copy
-what follows the words it is shown; people ask "When does the lease end?". ``natural_question``
+The cloze forms of ``questions.ask_about`` ("The warranty ends on what date?") teach a reader to copy
+what follows the words it is shown; people ask "When does the warranty end?". ``natural_question``
 writes that kind of question where a sentence's shape allows it, by rules on the words just
 before the span (no parser, so it declines whenever a shape is unclear):
 
-- a label: ``Monthly rent: EUR 1,450`` -> "What is the monthly rent?";
-- a copula: ``The notice period is 60 days.`` -> "How long is the notice period?";
+- a label: ``Annual fee: EUR 1,200`` -> "What is the annual fee?";
+- a copula: ``The trial period is 60 days.`` -> "How long is the trial period?";
 - a passive verb: ``Version 2.0 was released on 1 May 2002.`` -> "When was version 2.0 released?";
-- an active verb, with do-support: ``The lease ends on 31 March 2025.`` -> "When does the lease
-  end?", ``The tool requires Python 3.8.`` -> "Which version does the tool require?";
-- the span as subject: ``Acme Ltd is the landlord.`` -> "Who is the landlord?".
+- a value named by an of-phrase: ``A late fee of 35 dollars`` -> "How much is the late fee?";
+- a role in apposition: ``the buyer Tom Reed``, ``Northwind Inc, the seller,`` -> "Who is the ...?";
+- an active verb, with do-support: ``The warranty ends on 30 June 2026.`` -> "When does the
+  warranty end?", ``The tool supports 140 languages.`` -> "How many languages does the tool
+  support?";
+- the span as subject: ``Acme Ltd is the owner.`` -> "Who is the owner?".
 
 Every choice is drawn from the caller's ``random.Random``, so the output is deterministic.
 """
@@ -163,13 +166,13 @@ def _label(a: _Asked, rng: random.Random) -> str | None:
     if not found or len(found.group("label").split()) > 5 or re.search(rf"\b{_AUXILIARY}", found.group(0)):
         return None
     if a.kind not in ("number", "quantity") and (not a.before.endswith(":") or a.answer.isupper()):
-        return None  # "Rent: EUR 1,450": the currency is not what the label names
+        return None  # "Fee: EUR 1,200": the currency is not what the label names
     name = re.sub(rf"^(?:{DETERMINERS.lower()}) ", "", found.group("label").strip().lower())
     return f"{'Who is' if a.kind == 'name' and rng.random() < 0.5 else 'What is'} the {name}"
 
 
 def _of_value(a: _Asked, rng: random.Random) -> str | None:
-    """ "A security deposit of 2,900 euros" -> "How much is the security deposit?"."""
+    """A value named by an of-phrase: "a late fee of 35 dollars" -> "How much is the late fee?"."""
     found = OF_VALUE.search(a.before)
     if not found or a.kind not in ("number", "quantity", "percentage", "date", "year", "version"):
         return None
@@ -177,7 +180,7 @@ def _of_value(a: _Asked, rng: random.Random) -> str | None:
 
 
 def _role(a: _Asked, rng: random.Random) -> str | None:
-    """ "the tenant Maria Lopez", "Harbor Homes Ltd, the landlord," -> "Who is the tenant?"."""
+    """A role in apposition: "the buyer Tom Reed", "Northwind Inc, the seller," -> "Who is the buyer?"."""
     if a.kind != "name" or " " not in a.answer:
         return None
     found = ROLE_BEFORE.search(a.before) or ROLE_AFTER.match(a.after)
@@ -185,7 +188,7 @@ def _role(a: _Asked, rng: random.Random) -> str | None:
 
 
 def _subject(a: _Asked, rng: random.Random) -> str | None:
-    """The span starts the sentence: "Acme Ltd is the landlord." -> "Who is the landlord?"."""
+    """The span starts the sentence: "Acme Ltd is the owner." -> "Who is the owner?"."""
     if a.before:
         return None
     if a.noun:  # "32 cleanup functions can be registered." -> "How many cleanup functions ...?"
