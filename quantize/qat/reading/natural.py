@@ -245,12 +245,9 @@ def natural_question(sentence: str, start: int, end: int, kind: str, rng: random
         return None  # "What is this command?" -> "deprecated": no question in users' words asks that
     counted = COUNTED.match(sentence[end:]) if kind == "number" else None
     noun = counted.group("noun") if counted else ""
-    asked = _Asked(sentence, start, end + (len(counted.group(0)) if counted else 0), kind, "", noun)
-    asked = _Asked(sentence, start, asked.end, kind, _wh(kind, answer, noun, rng), noun)
-    for form in FORMS:
-        question = form(asked, rng)
-        if question:
-            break
+    end += len(counted.group(0)) if counted else 0
+    asked = _Asked(sentence, start, end, kind, _wh(kind, answer, noun, rng), noun)
+    question = next((q for form in FORMS if (q := form(asked, rng))), None)
     if not question or len(question.split()) < 3 or answer.lower() in question.lower():
         return None
     return question[:1].upper() + question[1:] + "?"
