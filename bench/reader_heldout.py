@@ -55,7 +55,7 @@ class Result:
 
 
 BIASES = (-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0)
-CONFIDENCES = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7)
+CONFIDENCES = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95)
 
 
 def source_spans(engine, prompt: list[int], newline: list[int]) -> list[tuple[int, int]]:

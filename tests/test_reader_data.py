@@ -157,6 +157,7 @@ def test_reading_data_is_deterministic_answers_are_copied_and_split_by_document(
     assert held and all(heldout(key, 20) for key in held)
     assert manifest["sources"][0]["text_sha256"] and manifest["counts"]["train"]["questions"] > 30
     assert manifest["counts"]["train"]["unanswerable"] > 0
+    assert manifest["counts"]["train"]["how"].get("natural", 0) > 0  # some questions in users' words
 
     data = np.load(tmp_path / "a" / "train.npz")
     rows = [json.loads(line) for line in (tmp_path / "a" / "train.jsonl").read_text().splitlines()]
