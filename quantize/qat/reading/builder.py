@@ -51,9 +51,9 @@ class QA:
     answer: str  # "" when unanswerable
     source: int = 0  # the source number n, 0 when unanswerable
     kind: str = ""
-    how: str = (
-        ""  # "natural", "rule", "model" (model-written); unanswerable: "other-document" / "sentence-removed"
-    )
+    # how it was written: "natural", "rule", "model" (model-written); unanswerable: "other-document"
+    # or "sentence-removed"
+    how: str = ""
     sentence: str = ""  # the sentence holding the answer, and the sentences around it
     window: str = ""
 

@@ -19,7 +19,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from quantize.qat.reading.natural import natural_question
+from quantize.qat.reading.natural import DETERMINERS, natural_question
 
 MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 UNIT = (
@@ -29,10 +29,9 @@ UNIT = (
     r"degrees?|dollars?|euros?|pounds?|miles?|feet|inches|metres?|meters?|km|kg|tons?|"
     r"people|men|ships?|states?|members?|votes?|acres?|cents?|threads?|processes|levels?)"
 )
-SENTENCE_OPENERS = (
-    "The|A|An|This|That|These|Those|Each|Every|In|On|At|For|If|When|After|Before|Since|During|By|To|"
-    "From|With|As|It|Its|There|Here|Some|All|Any|No|Our|Your|Their|His|Her|My|We|You|They|He|She|"
-    "But|And|Or|So|Yet|However|Then|Also|Thus|Although|While|Unless|Under|Upon|Of"
+SENTENCE_OPENERS = (  # words that open a sentence but not a name
+    f"{DETERMINERS}|In|On|At|For|If|When|After|Before|Since|During|By|To|From|With|As|It|There|Here|"
+    "We|You|They|He|She|But|And|Or|So|Yet|However|Then|Also|Thus|Although|While|Unless|Under|Upon|Of"
 )
 KIND_PATTERNS = [
     (
@@ -233,6 +232,11 @@ def _tidy(question: str) -> str:
     return (question[:1].upper() + question[1:]).rstrip("?") + "?"
 
 
+def _with_opener(question: str, opener: str) -> str:
+    """``question`` after a conversational opener ("Do you know when ...?"), if there is one."""
+    return opener + question[:1].lower() + question[1:] if opener else question
+
+
 def _window(text: str, words: int, from_end: bool) -> str:
     """The last (or first) ``words`` words of ``text``, not crossing a clause boundary."""
     parts = re.split(r"[;:()]|, ", text)
@@ -252,7 +256,7 @@ def ask_about(sentence: str, span: Span, rng: random.Random) -> tuple[str, str] 
         if natural:
             natural = _paraphrase_words(natural, rng, rate=rng.choice([0.0, 0.0, 0.3]))
             opener = rng.choice(OPENERS) if rng.random() < 0.3 else ""
-            natural = opener + natural[:1].lower() + natural[1:] if opener else natural
+            natural = _with_opener(natural, opener)
             return (natural, "natural") if answer not in natural.lower() else None
     left = _window(sentence[: span.start].strip(), rng.randint(3, 8), from_end=True)
     right = _window(sentence[span.end :].strip(" .;:"), rng.randint(0, 6), from_end=False)
@@ -287,9 +291,7 @@ def ask_about(sentence: str, span: Span, rng: random.Random) -> tuple[str, str] 
     if rng.random() < 0.1:
         question = question.lower()
     opener = rng.choice(OPENERS)
-    question = _tidy(question)
-    if opener:
-        question = opener + question[:1].lower() + question[1:]
+    question = _with_opener(_tidy(question), opener)
     if answer in question.lower() or len(question) > 200:
         return None
     return question, "rule"
