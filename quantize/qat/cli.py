@@ -63,6 +63,29 @@ def _cmd_reading_drills(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_reading_lookup(args: argparse.Namespace) -> int:
+    from quantize.qat.reading.lookup import write_lookup_drills
+
+    try:
+        drills = write_lookup_drills(
+            Path(args.data),
+            Path(args.out),
+            Path(args.tokenizer),
+            seed=args.seed,
+            seq_len=args.seq_len,
+            source_tokens=args.source_tokens,
+            heldout_rows=args.heldout_rows,
+            with_reading=args.with_reading,
+        )["lookup_drills"]
+    except ValueError as exc:
+        raise QuantizeError(str(exc)) from exc
+    print(
+        f"wrote {args.out}: {drills['rows']} lookup drills ({drills['replies']} reply tokens), "
+        f"{drills['mixed_with_reading_rows']} reading rows, {drills['heldout_rows']} drills held out"
+    )
+    return 0
+
+
 def _cmd_corpus(args: argparse.Namespace) -> int:
     from quantize.qat.corpus import CorpusError, build_corpus
     from quantize.qat.sources import PythonDocs, StdlibDataset
@@ -96,6 +119,7 @@ def _cmd_reading(args: argparse.Namespace) -> int:
         seq_len=args.seq_len,
         min_tokens=args.min_tokens,
         max_tokens=args.max_tokens,
+        questions=args.questions,
         seed=args.seed,
     )
     try:
@@ -285,7 +309,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     sub = qat.add_subparsers(
         dest="qat_command",
         required=True,
-        metavar="{corpus,reading,reading-questions,tokenizer,train,export,plot}",
+        metavar="{corpus,reading,reading-questions,reading-drills,reading-lookup,tokenizer,train,export,plot}",
     )
 
     p = sub.add_parser(
@@ -352,6 +376,13 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--seq-len", type=int, default=1600)
     p.add_argument("--min-tokens", type=int, default=1024, help="source tokens per example, at least")
     p.add_argument("--max-tokens", type=int, default=1400, help="source tokens per example, at most")
+    p.add_argument(
+        "--questions",
+        type=int,
+        default=6,
+        help="questions asked per example, at most (as many as fit in --seq-len after the sources; "
+        "each forward pass over the sources then teaches that many answers)",
+    )
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument(
         "--model-questions",
@@ -408,6 +439,34 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--seq-len", type=int, default=256, help="with --short: tokens per drill row")
     p.add_argument("--seed", type=int, default=1234)
     p.set_defaults(func=_guarded(_cmd_reading_drills))
+
+    p = sub.add_parser(
+        "reading-lookup",
+        help="lookup drills for a reader: find where a question points in the sources, copy from there",
+        description="Write a data directory of lookup drills (see quantize/qat/reading/lookup.py) made "
+        "from a `qat reading` build: each reading row's sources in ask's layout, their words shuffled, "
+        "then many questions that are windows of a source's words, answered with the words after the "
+        "window and the source's number (a fifth with no answer). Alone (default: short rows, the last "
+        "--heldout-rows held out) or mixed into the reading rows (--with-reading).",
+    )
+    p.add_argument("--data", required=True, help="a `qat reading` output directory")
+    p.add_argument("--out", required=True, help="directory to write (train.npz, held-out, manifest)")
+    p.add_argument("--tokenizer", required=True, help="the GGUF whose vocabulary the data uses")
+    p.add_argument("--seq-len", type=int, default=512, help="tokens per drill row (default %(default)s)")
+    p.add_argument(
+        "--source-tokens",
+        type=int,
+        default=360,
+        help="show the sources that end within this many tokens of a row (default %(default)s)",
+    )
+    p.add_argument("--heldout-rows", type=int, default=400, help="alone: drills held out")
+    p.add_argument(
+        "--with-reading",
+        action="store_true",
+        help="mix the drills into the reading rows (--seq-len must be theirs); held-out stays reading",
+    )
+    p.add_argument("--seed", type=int, default=11)
+    p.set_defaults(func=_guarded(_cmd_reading_lookup))
 
     p = sub.add_parser("tokenizer", help="train the SentencePiece tokenizer and tokenize the corpus")
     p.add_argument("--corpus", required=True, help="corpus directory from `qat corpus`")

@@ -1,0 +1,232 @@
+"""Lookup drills: rows that teach a reader to find where a question points, then copy from there.
+
+A reader must do two things: find the place in its sources that the question's words point at,
+and copy the span there. Copy drills (``copying.py``) taught tern-reader the second. The first it
+never learned from reading examples: after five phases it answered "The lease term ends on
+when?" with "30 days" from the lease's sources, and "A security deposit of how many euros is held
+by the landlord?" with "19 percent", although each question repeats its sentence word for word.
+Its answers follow priors (the likeliest-looking number), not the sources.
+
+A lookup drill is a reading example's sources in ``ask``'s layout, each source's words shuffled
+(so only the sources, not knowledge of the language, can predict an answer), followed by many
+questions, each a window of 2-5 words of one source (in order, or reordered, sometimes after a
+wh-word), answered with the 1-4 words that follow the window there and that source's number;
+a fifth of the questions are windows of another row's words, answered with end-of-sequence (no
+answer). The loss is on the replies, so a row teaches a few dozen lookups, where a reading row
+teaches three or four answers.
+
+    rows, weights = lookup_rows(reading_tokens, spans, vocab, rng, length)
+
+Deterministic: the same rows and seed give the same drills.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from localagent.agent.reader_prompt import citation_tokens
+from quantize.qat.reading.copying import _save_manifest, _save_rows, shuffle_words, word_starts
+
+WINDOW_WORDS = (2, 5)  # words of a question
+ANSWER_WORDS = (1, 4)  # words of its answer
+UNANSWERABLE_SHARE = 0.2
+WH_WORDS = ("What", "Which", "Who", "When", "Where", "How many", "How much")
+
+
+def _words(tokens: np.ndarray, starts_word: np.ndarray) -> list[np.ndarray]:
+    cuts = np.nonzero(starts_word[tokens])[0]
+    return [w for w in np.split(tokens, cuts[cuts > 0]) if len(w)]
+
+
+class _Row:
+    """A reading row's sources with their words shuffled, and its words by source."""
+
+    def __init__(self, row: np.ndarray, spans: list[list[int]], starts_word: np.ndarray, rng, budget: int):
+        pieces: list[int] = row[: spans[0][0]].tolist()  # BOS, "Sources:", the first label
+        self.words: list[list[np.ndarray]] = []  # per source
+        self.flat: list[np.ndarray] = []  # per source, its shuffled tokens
+        for i, (start, end) in enumerate(spans):
+            if end > budget:
+                break
+            if i:
+                pieces += row[spans[i - 1][1] : start].tolist()  # newline, the next label
+            shuffled = shuffle_words(row[start:end], starts_word, rng)
+            pieces += shuffled.tolist()
+            self.words.append(_words(shuffled, starts_word))
+            self.flat.append(shuffled)
+        self.tokens = pieces
+
+
+def _occurrences(sources: list[np.ndarray], needle: list[int]) -> int:
+    """How many times the token run ``needle`` occurs in all sources."""
+    count = 0
+    n = len(needle)
+    for flat in sources:
+        for at in np.nonzero(flat[: max(0, len(flat) - n + 1)] == needle[0])[0]:
+            count += flat[at : at + n].tolist() == needle
+    return count
+
+
+def _question(window: list[np.ndarray], detokenize, rng: np.random.Generator) -> str:
+    order = list(range(len(window)))
+    if rng.random() < 0.5:
+        rng.shuffle(order)
+    text = detokenize(np.concatenate([window[i] for i in order]).tolist()).strip()
+    if rng.random() < 0.5:
+        text = f"{WH_WORDS[int(rng.integers(len(WH_WORDS)))]} {text}"
+    return text + "?"
+
+
+def _lookup(row: _Row, rng: np.random.Generator) -> tuple[list[np.ndarray], list[int], int] | None:
+    """(question window, answer tokens, source number) of one lookup, or None where the drawn
+    place is not unique or too short."""
+    source = int(rng.integers(len(row.words)))
+    words = row.words[source]
+    size = int(rng.integers(WINDOW_WORDS[0], WINDOW_WORDS[1] + 1))
+    length = int(rng.integers(ANSWER_WORDS[0], ANSWER_WORDS[1] + 1))
+    if len(words) < size + length:
+        return None
+    at = int(rng.integers(len(words) - size - length + 1))
+    window, answer = words[at : at + size], words[at + size : at + size + length]
+    if _occurrences(row.flat, np.concatenate(window).tolist()) != 1:
+        return None
+    return window, np.concatenate(answer).tolist(), source + 1
+
+
+def lookup_row(
+    row: np.ndarray,
+    spans: list[list[int]],
+    other: np.ndarray,
+    other_spans: list[list[int]],
+    vocab,
+    starts_word: np.ndarray,
+    rng: np.random.Generator,
+    length: int,
+    source_budget: int,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """One drill of ``length`` tokens (tokens, loss weights) from a reading row's sources (those
+    that end within ``source_budget`` tokens); ``other`` (another row) gives the unanswerable
+    questions their words. None when no source fits."""
+    shown = _Row(row, spans, starts_word, rng, source_budget)
+    if not shown.words:
+        return None
+    elsewhere = _Row(other, other_spans, starts_word, rng, len(other))
+    detokenize = lambda ids: vocab.llama.detokenize(ids).decode("utf-8", "replace")  # noqa: E731
+    tokens, weights = [*shown.tokens], [0.0] * len(shown.tokens)
+    asked = 0
+    for _ in range(200):
+        if rng.random() < UNANSWERABLE_SHARE and elsewhere.words:
+            found = _lookup(elsewhere, rng)
+            if found is None or _occurrences(shown.flat, np.concatenate(found[0]).tolist()):
+                continue
+            window, reply = found[0], [vocab.eos]
+        else:
+            found = _lookup(shown, rng)
+            if found is None:
+                continue
+            window, answer, n = found
+            reply = [*answer, *citation_tokens(n, vocab.tokenize), vocab.eos]
+        prompt = [
+            *vocab.newline,
+            *vocab.tokenize("Question: " + _question(window, detokenize, rng)),
+            *vocab.newline,
+            *vocab.tokenize("Answer:"),
+        ]
+        if len(tokens) + len(prompt) + len(reply) > length:
+            break
+        tokens += prompt + reply
+        weights += [0.0] * len(prompt) + [1.0] * len(reply)
+        asked += 1
+    if not asked:
+        return None
+    pad = length - len(tokens)
+    return (
+        np.array(tokens + [vocab.eos] * pad, dtype=row.dtype),
+        np.array(weights + [0.0] * pad, dtype=np.float16),
+    )
+
+
+def lookup_rows(
+    tokens: np.ndarray,
+    spans: list[list[list[int]]],
+    vocab,
+    rng: np.random.Generator,
+    length: int,
+    source_budget: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One drill per reading row (``tokens``: rows x width, ``spans``: each row's source token
+    ranges), stacked; each row's unanswerable questions come from the row after it."""
+    starts_word = word_starts(vocab)
+    made = []
+    for i, row in enumerate(tokens):
+        j = (i + 1) % len(tokens)
+        drill = lookup_row(row, spans[i], tokens[j], spans[j], vocab, starts_word, rng, length, source_budget)
+        if drill is not None:
+            made.append(drill)
+    return np.stack([t for t, _ in made]), np.stack([w for _, w in made])
+
+
+def write_lookup_drills(
+    data: Path,
+    out: Path,
+    tokenizer: Path,
+    seed: int = 11,
+    seq_len: int = 512,
+    source_tokens: int = 360,
+    heldout_rows: int = 400,
+    with_reading: bool = False,
+) -> dict:
+    """``out``: lookup drills of ``seq_len`` + 1 tokens made from ``data``'s training rows (a
+    `qat reading` build), the sources that end within ``source_tokens`` shown; the last
+    ``heldout_rows`` kept as held-out (a lookup loss). ``with_reading``: the drills are mixed
+    into the reading rows instead (same width), and the held-out rows are the reading build's
+    (a reading loss). Returns the manifest."""
+    from quantize.qat.reading.builder import sha256_file
+    from quantize.qat.reading.vocab import Vocab
+
+    vocab = Vocab(tokenizer)
+    reading = np.load(data / "train.npz")["tokens"]
+    with open(data / "train.jsonl", encoding="utf-8") as lines:
+        spans = [json.loads(line)["spans"] for line in lines]
+    rows, weights = lookup_rows(
+        reading, spans, vocab, np.random.default_rng(seed), seq_len + 1, source_tokens
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    manifest: dict = {}
+    if with_reading:
+        if reading.shape[1] != seq_len + 1:
+            raise ValueError(f"reading rows are {reading.shape[1] - 1} tokens long, not --seq-len {seq_len}")
+        mask = np.load(data / "train.npz")["mask"].astype(np.float16)
+        _save_rows(out / "train.npz", np.concatenate([reading, rows]), np.concatenate([mask, weights]))
+        for name in ("heldout.npz", "heldout.jsonl", "train.jsonl"):
+            shutil.copyfile(data / name, out / f"{name}.tmp")
+            os.replace(out / f"{name}.tmp", out / name)
+        manifest = json.loads((data / "manifest.json").read_text())
+        cut = len(rows)
+    else:
+        cut = len(rows) - heldout_rows
+        for name, part in (("train", slice(0, cut)), ("heldout", slice(cut, None))):
+            _save_rows(out / f"{name}.npz", rows[part], weights[part])
+    manifest |= {
+        "lookup_drills": {
+            "made_from": "the reading build's train.npz",
+            "mixed_with_reading_rows": len(reading) if with_reading else 0,
+            "rows": cut,
+            "heldout_rows": len(rows) - cut,
+            "seq_len": seq_len,
+            "source_tokens": source_tokens,
+            "window_words": list(WINDOW_WORDS),
+            "answer_words": list(ANSWER_WORDS),
+            "unanswerable_share": UNANSWERABLE_SHARE,
+            "replies": int((weights > 0).sum()),
+            "seed": seed,
+            "train_npz_sha256": sha256_file(out / "train.npz"),
+        }
+    }
+    _save_manifest(out, manifest)
+    return manifest

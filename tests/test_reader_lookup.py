@@ -1,0 +1,73 @@
+"""Lookup drills (`quantize qat reading-lookup`): questions that point into shuffled sources."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_reader_data import TERN, TextFiles
+
+from localagent.agent.reader_prompt import citation_tokens
+from quantize.qat.reading.builder import BuildConfig
+from quantize.qat.reading.dataset import build_reading_data
+from quantize.qat.reading.lookup import write_lookup_drills
+from quantize.qat.reading.vocab import Vocab
+
+
+@pytest.fixture(scope="module")
+def reading(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("reading") / "data"
+    cfg = BuildConfig(
+        examples=10, heldout_examples=2, heldout_percent=20, min_tokens=300, max_tokens=450, seq_len=700
+    )
+    build_reading_data(out, [TextFiles()], TERN, cfg, log=lambda line: None)
+    return out
+
+
+def _runs(weights: np.ndarray) -> list[np.ndarray]:
+    learned = np.flatnonzero(weights)
+    return np.split(learned, np.flatnonzero(np.diff(learned) > 1) + 1)
+
+
+def test_lookup_drills_answer_with_the_words_after_the_question_in_the_cited_source(reading, tmp_path):
+    vocab = Vocab(TERN)
+    write_lookup_drills(reading, tmp_path / "a", TERN, seq_len=400, source_tokens=300, heldout_rows=2)
+    write_lookup_drills(reading, tmp_path / "b", TERN, seq_len=400, source_tokens=300, heldout_rows=2)
+    for name in ("train.npz", "heldout.npz", "manifest.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    data = np.load(tmp_path / "a" / "train.npz")
+    assert data["tokens"].shape[1] == 401 and len(data["tokens"]) == 8
+    question = vocab.tokenize("Question:")
+    cite = len(citation_tokens(1, vocab.tokenize))
+    answered = declined = 0
+    for row, weights in zip(data["tokens"].tolist(), data["mask"], strict=True):
+        sources_end = next(i for i in range(len(row)) if row[i : i + len(question)] == question)
+        text = vocab.llama.detokenize(row[1:sources_end]).decode("utf-8", "replace")
+        sources = {
+            int(line.split("]", 1)[0].strip(" [")): line for line in text.split("\n") if line.startswith(" [")
+        }
+        for run in _runs(weights):
+            reply = [row[int(i)] for i in run]
+            assert reply[-1] == vocab.eos
+            if len(reply) == 1:
+                declined += 1
+                continue
+            n = next(n for n in sources if reply[-cite - 1 : -1] == citation_tokens(n, vocab.tokenize))
+            answer = vocab.llama.detokenize(reply[: -cite - 1]).decode("utf-8", "replace").strip()
+            assert answer and answer in sources[n]  # copied from the source it cites
+            answered += 1
+    assert answered > 5 * len(data["tokens"]) and declined > 0  # many lookups a row, some unanswerable
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())["lookup_drills"]
+    assert manifest["rows"] == 8 and manifest["heldout_rows"] == 2
+
+
+def test_lookup_drills_mixed_into_reading_rows_keep_the_reading_held_out(reading, tmp_path):
+    write_lookup_drills(reading, tmp_path / "mixed", TERN, seq_len=700, source_tokens=450, with_reading=True)
+    mixed = np.load(tmp_path / "mixed" / "train.npz")["tokens"]
+    original = np.load(reading / "train.npz")["tokens"]
+    assert len(mixed) == 2 * len(original) and (mixed[: len(original)] == original).all()
+    assert (tmp_path / "mixed" / "heldout.npz").read_bytes() == (reading / "heldout.npz").read_bytes()
+    with pytest.raises(ValueError, match="not --seq-len 512"):
+        write_lookup_drills(reading, tmp_path / "bad", TERN, seq_len=512, with_reading=True)
