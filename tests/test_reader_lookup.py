@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +58,7 @@ def test_lookup_drills_answer_with_the_words_after_the_question_in_the_cited_sou
             n = next(n for n in sources if reply[-cite - 1 : -1] == citation_tokens(n, vocab.tokenize))
             answer = vocab.llama.detokenize(reply[: -cite - 1]).decode("utf-8", "replace").strip()
             assert answer and answer in sources[n]  # copied from the source it cites
+            assert not re.search(r"[.,;:!?)] ", answer)  # a span stops where a clause ends
             answered += 1
     assert answered > 5 * len(data["tokens"]) and declined > 0  # many lookups a row, some unanswerable
     manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())["lookup_drills"]

@@ -10,7 +10,8 @@ Its answers follow priors (the likeliest-looking number), not the sources.
 A lookup drill is a reading example's sources in ``ask``'s layout, each source's words shuffled
 (so only the sources, not knowledge of the language, can predict an answer), followed by many
 questions, each a window of 2-5 words of one source (in order, or reordered, sometimes after a
-wh-word), answered with the 1-4 words that follow the window there and that source's number;
+wh-word), answered with the 1-4 words that follow the window there, up to the end of a clause
+(a mark: "Maria Lopez" of "Maria Lopez. The", as reading answers end), and that source's number;
 a fifth of the questions are windows of another row's words, answered with end-of-sequence (no
 answer). The loss is on the replies, so a row teaches a few dozen lookups, where a reading row
 teaches three or four answers.
@@ -35,6 +36,7 @@ from quantize.qat.reading.copying import _save_manifest, _save_rows, shuffle_wor
 WINDOW_WORDS = (2, 5)  # words of a question
 ANSWER_WORDS = (1, 4)  # words of its answer
 UNANSWERABLE_SHARE = 0.2
+CLAUSE_END = b".,;:!?)"
 WH_WORDS = ("What", "Which", "Who", "When", "Where", "How many", "How much")
 
 
@@ -46,7 +48,10 @@ def _words(tokens: np.ndarray, starts_word: np.ndarray) -> list[np.ndarray]:
 class _Row:
     """A reading row's sources with their words shuffled, and its words by source."""
 
-    def __init__(self, row: np.ndarray, spans: list[list[int]], starts_word: np.ndarray, rng, budget: int):
+    def __init__(
+        self, row: np.ndarray, spans: list[list[int]], starts_word: np.ndarray, rng, budget: int, piece
+    ):
+        self.piece = piece  # token id -> its bytes
         pieces: list[int] = row[: spans[0][0]].tolist()  # BOS, "Sources:", the first label
         self.words: list[list[np.ndarray]] = []  # per source
         self.flat: list[np.ndarray] = []  # per source, its shuffled tokens
@@ -82,6 +87,18 @@ def _question(window: list[np.ndarray], detokenize, rng: np.random.Generator) ->
     return text + "?"
 
 
+def _to_clause_end(words: list[np.ndarray], piece) -> list[np.ndarray]:
+    """The words up to the first that ends a clause ("Lopez." in "Maria Lopez. The"), without
+    the marks that end it when they are tokens of their own: a reading answer sheds them too."""
+    for i, word in enumerate(words):
+        if piece(int(word[-1]))[-1:] and piece(int(word[-1]))[-1:] in CLAUSE_END:
+            last = list(word)
+            while last and all(c in CLAUSE_END for c in piece(int(last[-1]))):
+                last.pop()
+            return [*words[:i], np.array(last, dtype=word.dtype)] if last else list(words[:i])
+    return list(words)
+
+
 def _lookup(row: _Row, rng: np.random.Generator) -> tuple[list[np.ndarray], list[int], int] | None:
     """(question window, answer tokens, source number) of one lookup, or None where the drawn
     place is not unique or too short."""
@@ -93,6 +110,9 @@ def _lookup(row: _Row, rng: np.random.Generator) -> tuple[list[np.ndarray], list
         return None
     at = int(rng.integers(len(words) - size - length + 1))
     window, answer = words[at : at + size], words[at + size : at + size + length]
+    answer = _to_clause_end(answer, row.piece)
+    if not answer:
+        return None
     if _occurrences(row.flat, np.concatenate(window).tolist()) != 1:
         return None
     return window, np.concatenate(answer).tolist(), source + 1
@@ -112,10 +132,10 @@ def lookup_row(
     """One drill of ``length`` tokens (tokens, loss weights) from a reading row's sources (those
     that end within ``source_budget`` tokens); ``other`` (another row) gives the unanswerable
     questions their words. None when no source fits."""
-    shown = _Row(row, spans, starts_word, rng, source_budget)
+    shown = _Row(row, spans, starts_word, rng, source_budget, vocab.piece)
     if not shown.words:
         return None
-    elsewhere = _Row(other, other_spans, starts_word, rng, len(other))
+    elsewhere = _Row(other, other_spans, starts_word, rng, len(other), vocab.piece)
     detokenize = lambda ids: vocab.llama.detokenize(ids).decode("utf-8", "replace")  # noqa: E731
     tokens, weights = [*shown.tokens], [0.0] * len(shown.tokens)
     asked = 0
