@@ -43,6 +43,7 @@ EXCLUDE=(srf-doc glpk-doc freefem-doc camlidl-doc glpk-utils libglpk-dev libglpk
 # sentence allows (quantize/qat/reading/natural.py) and their shuffled drills, 1,000 steps at 5e-4
 # from phase 5's weights, exported to $WORK/hf-users.
 RULES_V1=d970b3e
+LOOKUP_V1=9f2c6ea
 TRAIN=(--batch-size 8 --seq-len 1600 --eval-every 100 --checkpoint-every 25 --threads 2)
 trained_to() {  # the last step a run's metrics record (0 before the first)
   "$PY" -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; print(r[-1]["step"] if r else 0)' \
@@ -56,14 +57,15 @@ reading() {  # reading OUT_DIR EXAMPLES SEED [extra args]
   for p in "${EXCLUDE[@]}"; do args+=(--exclude-package "$p"); done
   "${QAT[@]}" reading --out "$out" "${args[@]}" "${NPM_ARGS[@]}" "$@"
 }
-rules_v1() {  # rules_v1 COMMAND...: run COMMAND with the data code of commit $RULES_V1
-  local src="$WORK/src-$RULES_V1"
+at_commit() {  # at_commit COMMIT COMMAND...: run COMMAND with the data code of COMMIT (from git)
+  local commit=$1 src="$WORK/src-$1"; shift
   if [ ! -d "$src" ]; then
-    mkdir -p "$src.tmp" && git -C "$REPO" archive "$RULES_V1" quantize localagent | tar -x -C "$src.tmp"
+    mkdir -p "$src.tmp" && git -C "$REPO" archive "$commit" quantize localagent | tar -x -C "$src.tmp"
     mv "$src.tmp" "$src"
   fi
   (cd "$src" && PYTHONPATH="$src" "$@")
 }
+rules_v1() { at_commit "$RULES_V1" "$@"; }
 
 if has data; then
   if [ ! -d /usr/share/doc/python3.11/html/_sources ]; then
@@ -109,6 +111,25 @@ if has users; then  # the sixth phase, tried and not shipped
   "${QAT[@]}" train --run "$WORK/run-users" --resume --examples "$WORK/data-users-drills" --init-run "$WORK/run-read" \
     --warmup 30 "${TRAIN[@]}" --steps 1000 --lr 5e-4 >> "$WORK/train.log" 2>&1
   "${QAT[@]}" export --run "$WORK/run-users" --tokenizer "$BASE" --role reader -o "$WORK/hf-users"
+fi
+if has lookup; then  # phases 6 and 7: lookup drills alone, then mixed into reading examples
+  [ -n "${NPM_ARGS+x}" ] || fetch_npm_datasets "$WORK" "$PY"
+  [ -f "$WORK/data-users/manifest.json" ] || reading "$WORK/data-users" 8000 1234 --heldout-examples 500
+  # phase 6's drills come from other contexts (1,024-1,100 tokens of sources) and were made
+  # before answers stopped at the end of a clause: commit $LOOKUP_V1's drill code
+  reading "$WORK/data-dense" 8000 4321 --heldout-examples 500 --min-tokens 1024 --max-tokens 1100 --questions 24
+  at_commit "$LOOKUP_V1" "${QAT[@]}" reading-lookup --data "$WORK/data-dense" --out "$WORK/lookup-short" \
+    --tokenizer "$BASE" --seq-len 512 --source-tokens 420
+  "${QAT[@]}" reading-lookup --data "$WORK/data-users" --out "$WORK/data-users-lookup" --tokenizer "$BASE" \
+    --seq-len 1600 --source-tokens 1400 --with-reading
+  log="$WORK/train.log"
+  [ "$(trained_to "$WORK/run-lookup")" -ge 300 ] || "${QAT[@]}" train --run "$WORK/run-lookup" --resume \
+    --examples "$WORK/lookup-short" --init-run "$WORK/run-read" --batch-size 16 --seq-len 512 --warmup 20 \
+    --eval-every 50 --checkpoint-every 25 --threads 2 --steps 300 --lr 1e-3 --seed 77 >> "$log" 2>&1
+  [ "$(trained_to "$WORK/run-lookup-read")" -ge 600 ] || "${QAT[@]}" train --run "$WORK/run-lookup-read" \
+    --resume --examples "$WORK/data-users-lookup" --init-run "$WORK/run-lookup" --warmup 30 "${TRAIN[@]}" \
+    --steps 600 --lr 5e-4 --seed 78 >> "$log" 2>&1
+  "${QAT[@]}" export --run "$WORK/run-lookup-read" --tokenizer "$BASE" --role reader -o "$WORK/hf-lookup"
 fi
 if has export; then
   "${QAT[@]}" export --run "$WORK/run-read" --tokenizer "$BASE" --role reader -o "$WORK/hf"

@@ -59,6 +59,7 @@ def test_lookup_drills_answer_with_the_words_after_the_question_in_the_cited_sou
             answer = vocab.llama.detokenize(reply[: -cite - 1]).decode("utf-8", "replace").strip()
             assert answer and answer in sources[n]  # copied from the source it cites
             assert not re.search(r"[.,;:!?)] ", answer)  # a span stops where a clause ends
+            assert answer[0].isupper() or answer[0].isdigit() or answer[0] in "-/"  # a name, a number...
             answered += 1
     assert answered > 5 * len(data["tokens"]) and declined > 0  # many lookups a row, some unanswerable
     manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())["lookup_drills"]

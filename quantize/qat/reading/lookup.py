@@ -99,9 +99,17 @@ def _to_clause_end(words: list[np.ndarray], piece) -> list[np.ndarray]:
     return list(words)
 
 
+def _looks_like_an_answer(word: np.ndarray, piece) -> bool:
+    """Does a span starting with ``word`` look like what reading questions ask for: a name, a
+    number, a version, an option or a path (capital, digit, "-" or "/" first)? Spans after a
+    window of shuffled words are otherwise mostly "the", "of" and "in"."""
+    first = b"".join(piece(int(t)) for t in word).strip()[:1]
+    return first.isupper() or first.isdigit() or first in (b"-", b"/")
+
+
 def _lookup(row: _Row, rng: np.random.Generator) -> tuple[list[np.ndarray], list[int], int] | None:
     """(question window, answer tokens, source number) of one lookup, or None where the drawn
-    place is not unique or too short."""
+    place is not unique, too short or not answer-like."""
     source = int(rng.integers(len(row.words)))
     words = row.words[source]
     size = int(rng.integers(WINDOW_WORDS[0], WINDOW_WORDS[1] + 1))
@@ -111,7 +119,7 @@ def _lookup(row: _Row, rng: np.random.Generator) -> tuple[list[np.ndarray], list
     at = int(rng.integers(len(words) - size - length + 1))
     window, answer = words[at : at + size], words[at + size : at + size + length]
     answer = _to_clause_end(answer, row.piece)
-    if not answer:
+    if not answer or not _looks_like_an_answer(answer[0], row.piece):
         return None
     if _occurrences(row.flat, np.concatenate(window).tolist()) != 1:
         return None
@@ -139,7 +147,7 @@ def lookup_row(
     detokenize = lambda ids: vocab.llama.detokenize(ids).decode("utf-8", "replace")  # noqa: E731
     tokens, weights = [*shown.tokens], [0.0] * len(shown.tokens)
     asked = 0
-    for _ in range(200):
+    for _ in range(600):
         if rng.random() < UNANSWERABLE_SHARE and elsewhere.words:
             found = _lookup(elsewhere, rng)
             if found is None or _occurrences(shown.flat, np.concatenate(found[0]).tolist()):
