@@ -6,8 +6,9 @@
 # Every stage can be re-run: training resumes from its last checkpoint.
 #   usage: models/build_tern-reader.sh [WORK_DIR]        (default: ./build/tern-reader)
 # STAGES="data train export gguf verify eval" selects stages (default: all of these). The stages
-# "questions" (model-written questions, round-trip checked) and "users" (a sixth phase on questions
-# in users' words) are not part of the shipped model's recipe: see the card for why, with figures.
+# "questions" (model-written questions, round-trip checked), "users" (a sixth phase on questions
+# in users' words) and "lookup" (phases on lookup drills) are not part of the shipped model's
+# recipe: see the card for why, with figures.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
@@ -43,7 +44,6 @@ EXCLUDE=(srf-doc glpk-doc freefem-doc camlidl-doc glpk-utils libglpk-dev libglpk
 # sentence allows (quantize/qat/reading/natural.py) and their shuffled drills, 1,000 steps at 5e-4
 # from phase 5's weights, exported to $WORK/hf-users.
 RULES_V1=d970b3e
-LOOKUP_V1=9f2c6ea
 TRAIN=(--batch-size 8 --seq-len 1600 --eval-every 100 --checkpoint-every 25 --threads 2)
 trained_to() {  # the last step a run's metrics record (0 before the first)
   "$PY" -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; print(r[-1]["step"] if r else 0)' \
@@ -112,23 +112,22 @@ if has users; then  # the sixth phase, tried and not shipped
     --warmup 30 "${TRAIN[@]}" --steps 1000 --lr 5e-4 >> "$WORK/train.log" 2>&1
   "${QAT[@]}" export --run "$WORK/run-users" --tokenizer "$BASE" --role reader -o "$WORK/hf-users"
 fi
-if has lookup; then  # phases 6 and 7: lookup drills alone, then mixed into reading examples
+if has lookup; then  # the seventh and eighth phases: lookup drills alone, then mixed into reading examples
   [ -n "${NPM_ARGS+x}" ] || fetch_npm_datasets "$WORK" "$PY"
   [ -f "$WORK/data-users/manifest.json" ] || reading "$WORK/data-users" 8000 1234 --heldout-examples 500
-  # phase 6's drills come from other contexts (1,024-1,100 tokens of sources) and were made
-  # before answers stopped at the end of a clause: commit $LOOKUP_V1's drill code
+  # the short drills' contexts: 1,024-1,100 tokens of sources (their questions are not used)
   reading "$WORK/data-dense" 8000 4321 --heldout-examples 500 --min-tokens 1024 --max-tokens 1100 --questions 24
-  at_commit "$LOOKUP_V1" "${QAT[@]}" reading-lookup --data "$WORK/data-dense" --out "$WORK/lookup-short" \
-    --tokenizer "$BASE" --seq-len 512 --source-tokens 420
+  "${QAT[@]}" reading-lookup --data "$WORK/data-dense" --out "$WORK/lookup-short" --tokenizer "$BASE" \
+    --seq-len 512 --source-tokens 420
   "${QAT[@]}" reading-lookup --data "$WORK/data-users" --out "$WORK/data-users-lookup" --tokenizer "$BASE" \
     --seq-len 1600 --source-tokens 1400 --with-reading
   log="$WORK/train.log"
   [ "$(trained_to "$WORK/run-lookup")" -ge 300 ] || "${QAT[@]}" train --run "$WORK/run-lookup" --resume \
     --examples "$WORK/lookup-short" --init-run "$WORK/run-read" --batch-size 16 --seq-len 512 --warmup 20 \
     --eval-every 50 --checkpoint-every 25 --threads 2 --steps 300 --lr 1e-3 --seed 77 >> "$log" 2>&1
-  [ "$(trained_to "$WORK/run-lookup-read")" -ge 600 ] || "${QAT[@]}" train --run "$WORK/run-lookup-read" \
+  [ "$(trained_to "$WORK/run-lookup-read")" -ge 500 ] || "${QAT[@]}" train --run "$WORK/run-lookup-read" \
     --resume --examples "$WORK/data-users-lookup" --init-run "$WORK/run-lookup" --warmup 30 "${TRAIN[@]}" \
-    --steps 600 --lr 5e-4 --seed 78 >> "$log" 2>&1
+    --steps 500 --lr 4e-4 --seed 79 >> "$log" 2>&1
   "${QAT[@]}" export --run "$WORK/run-lookup-read" --tokenizer "$BASE" --role reader -o "$WORK/hf-lookup"
 fi
 if has export; then
