@@ -142,6 +142,32 @@ def _save_manifest(out: Path, manifest: dict) -> None:
     os.replace(out / "manifest.json.tmp", out / "manifest.json")
 
 
+def mix_into_reading(data: Path, out: Path, rows: np.ndarray, weights: np.ndarray) -> dict:
+    """Write ``out``: the training rows of ``data`` (a `qat reading` build) followed by ``rows``
+    (drills of the same width, loss ``weights``), its held-out examples unchanged (held-out loss
+    stays a reading loss). Returns ``data``'s manifest, for the caller to add to and save."""
+    reading = np.load(data / "train.npz")
+    out.mkdir(parents=True, exist_ok=True)
+    _save_rows(
+        out / "train.npz",
+        np.concatenate([reading["tokens"], rows]),
+        np.concatenate([reading["mask"].astype(np.float16), weights]),
+    )
+    for name in ("heldout.npz", "heldout.jsonl", "train.jsonl"):
+        shutil.copyfile(data / name, out / f"{name}.tmp")
+        os.replace(out / f"{name}.tmp", out / name)
+    return json.loads((data / "manifest.json").read_text())
+
+
+def save_split(out: Path, rows: np.ndarray, weights: np.ndarray, heldout_rows: int) -> int:
+    """Write drills alone to ``out``, the last ``heldout_rows`` as held-out; returns how many train."""
+    cut = len(rows) - heldout_rows
+    out.mkdir(parents=True, exist_ok=True)
+    for name, part in (("train", slice(0, cut)), ("heldout", slice(cut, None))):
+        _save_rows(out / f"{name}.npz", rows[part], weights[part])
+    return cut
+
+
 def add_drills(
     data: Path,
     out: Path,
@@ -163,8 +189,7 @@ def add_drills(
     vocab = Vocab(tokenizer)
     starts_word = word_starts(vocab)
     question_ids = vocab.tokenize("Question:")[:3]
-    reading = np.load(data / "train.npz")
-    tokens, mask = reading["tokens"], reading["mask"]
+    tokens = np.load(data / "train.npz")["tokens"]
     count = int(round(len(tokens) * share))
     rows, weights = drill_rows(
         tokens[:count],
@@ -176,16 +201,7 @@ def add_drills(
         weight,
         shuffle,
     )
-    out.mkdir(parents=True, exist_ok=True)
-    _save_rows(
-        out / "train.npz",
-        np.concatenate([tokens, rows]),
-        np.concatenate([mask.astype(np.float16), weights]),
-    )
-    for name in ("heldout.npz", "heldout.jsonl", "train.jsonl"):
-        shutil.copyfile(data / name, out / f"{name}.tmp")
-        os.replace(out / f"{name}.tmp", out / name)
-    manifest = json.loads((data / "manifest.json").read_text())
+    manifest = mix_into_reading(data, out, rows, weights)
     manifest["copy_drills"] = {
         "rows": len(rows),
         "reading_rows": len(tokens),
@@ -259,10 +275,7 @@ def write_short_drills(
         seq_len,
         source_tokens,
     )
-    cut = len(rows) - heldout_rows
-    out.mkdir(parents=True, exist_ok=True)
-    for name, part in (("train", slice(0, cut)), ("heldout", slice(cut, None))):
-        _save_rows(out / f"{name}.npz", rows[part], masks[part])
+    cut = save_split(out, rows, masks, heldout_rows)
     manifest = {
         "short_copy_drills": {
             "made_from": "the reading build's train.npz",

@@ -24,14 +24,18 @@ Deterministic: the same rows and seed give the same drills.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 
 from localagent.agent.reader_prompt import citation_tokens
-from quantize.qat.reading.copying import _save_manifest, _save_rows, shuffle_words, word_starts
+from quantize.qat.reading.copying import (
+    _save_manifest,
+    mix_into_reading,
+    save_split,
+    shuffle_words,
+    word_starts,
+)
 
 WINDOW_WORDS = (2, 5)  # words of a question
 ANSWER_WORDS = (1, 4)  # words of its answer
@@ -224,22 +228,14 @@ def write_lookup_drills(
     rows, weights = lookup_rows(
         reading, spans, vocab, np.random.default_rng(seed), seq_len + 1, source_tokens
     )
-    out.mkdir(parents=True, exist_ok=True)
-    manifest: dict = {}
     if with_reading:
         if reading.shape[1] != seq_len + 1:
             raise ValueError(f"reading rows are {reading.shape[1] - 1} tokens long, not --seq-len {seq_len}")
-        mask = np.load(data / "train.npz")["mask"].astype(np.float16)
-        _save_rows(out / "train.npz", np.concatenate([reading, rows]), np.concatenate([mask, weights]))
-        for name in ("heldout.npz", "heldout.jsonl", "train.jsonl"):
-            shutil.copyfile(data / name, out / f"{name}.tmp")
-            os.replace(out / f"{name}.tmp", out / name)
-        manifest = json.loads((data / "manifest.json").read_text())
+        manifest = mix_into_reading(data, out, rows, weights)
         cut = len(rows)
     else:
-        cut = len(rows) - heldout_rows
-        for name, part in (("train", slice(0, cut)), ("heldout", slice(cut, None))):
-            _save_rows(out / f"{name}.npz", rows[part], weights[part])
+        manifest = {}
+        cut = save_split(out, rows, weights, heldout_rows)
     manifest |= {
         "lookup_drills": {
             "made_from": "the reading build's train.npz",
