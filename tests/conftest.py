@@ -71,3 +71,19 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
         real_init(self, family, type, proto, fileno)
 
     monkeypatch.setattr(socket.socket, "__init__", guarded_init)
+
+
+@pytest.fixture(scope="module")
+def small_reading(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small reading build (12 training examples of 700 tokens) for the drills to be made from."""
+    from reading_samples import TERN, TextFiles
+
+    from quantize.qat.reading.builder import BuildConfig
+    from quantize.qat.reading.dataset import build_reading_data
+
+    out = tmp_path_factory.mktemp("reading") / "data"
+    cfg = BuildConfig(
+        examples=12, heldout_examples=3, heldout_percent=20, min_tokens=300, max_tokens=450, seq_len=700
+    )
+    build_reading_data(out, [TextFiles()], TERN, cfg, log=lambda line: None)
+    return out

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reading_samples import TERN, TextFiles
 
 from localagent.agent.reader_prompt import SourceText, build_prompt
 from localagent.engine.spans import SourceRuns
@@ -21,26 +20,6 @@ from quantize.qat.reading.dataset import build_reading_data
 from quantize.qat.reading.natural import base_form, natural_question
 from quantize.qat.reading.questions import ask_about, find_spans, is_prose
 from quantize.qat.reading.vocab import Vocab
-from quantize.qat.sources import Document
-
-REPO = Path(__file__).resolve().parents[1]
-TERN = REPO / "models" / "tern-18m-tq2_0.gguf"
-
-
-@dataclass(frozen=True)
-class TextFiles:
-    """A corpus source made of the shipped held-out texts, cut into documents of 40 lines."""
-
-    id: str = "test-texts"
-
-    def documents(self):
-        for name in ("tern-18m-heldout-prose.txt", "tern-18m-heldout-general.txt"):
-            lines = (REPO / "models" / name).read_text(encoding="utf-8").splitlines()
-            for i in range(0, min(len(lines), 1200), 40):
-                yield Document(f"{self.id}/{name}/{i}", "\n".join(lines[i : i + 40]), general=True)
-
-    def describe(self) -> dict:
-        return {"id": self.id, "licence": "as models/tern-18m-corpus.json says"}
 
 
 @pytest.fixture(scope="module")
@@ -253,17 +232,6 @@ def test_spans_start_and_end_at_word_boundaries():
     assert runs.seq[runs.starts].tolist() == [1, 2, 3, 7]  # not "2", ",", "0", "lets" or "."
     ends_before = [int(t) for t, ok in zip(runs.seq, runs.can_end, strict=True) if ok and t >= 0]
     assert ends_before == [1, 2, 7, 9]  # "12" cannot end before ",000"; "pal" cannot end before "lets"
-
-
-@pytest.fixture(scope="module")
-def small_reading(tmp_path_factory) -> Path:
-    """A small reading build (12 training examples of 700 tokens) for the drills to be made from."""
-    out = tmp_path_factory.mktemp("reading") / "data"
-    cfg = BuildConfig(
-        examples=12, heldout_examples=3, heldout_percent=20, min_tokens=300, max_tokens=450, seq_len=700
-    )
-    build_reading_data(out, [TextFiles()], TERN, cfg, log=lambda line: None)
-    return out
 
 
 def _assert_windows_are_copies(

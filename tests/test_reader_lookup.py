@@ -4,27 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
-from test_reader_data import TERN, TextFiles
+from reading_samples import TERN
 
 from localagent.agent.reader_prompt import citation_tokens
-from quantize.qat.reading.builder import BuildConfig
-from quantize.qat.reading.dataset import build_reading_data
 from quantize.qat.reading.lookup import write_lookup_drills
 from quantize.qat.reading.vocab import Vocab
-
-
-@pytest.fixture(scope="module")
-def reading(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("reading") / "data"
-    cfg = BuildConfig(
-        examples=10, heldout_examples=2, heldout_percent=20, min_tokens=300, max_tokens=450, seq_len=700
-    )
-    build_reading_data(out, [TextFiles()], TERN, cfg, log=lambda line: None)
-    return out
 
 
 def _runs(weights: np.ndarray) -> list[np.ndarray]:
@@ -32,14 +19,14 @@ def _runs(weights: np.ndarray) -> list[np.ndarray]:
     return np.split(learned, np.flatnonzero(np.diff(learned) > 1) + 1)
 
 
-def test_lookup_drills_answer_with_the_words_after_the_question_in_the_cited_source(reading, tmp_path):
+def test_lookup_drills_answer_with_the_words_after_the_question_in_the_cited_source(small_reading, tmp_path):
     vocab = Vocab(TERN)
-    write_lookup_drills(reading, tmp_path / "a", TERN, seq_len=400, source_tokens=300, heldout_rows=2)
-    write_lookup_drills(reading, tmp_path / "b", TERN, seq_len=400, source_tokens=300, heldout_rows=2)
+    write_lookup_drills(small_reading, tmp_path / "a", TERN, seq_len=400, source_tokens=300, heldout_rows=2)
+    write_lookup_drills(small_reading, tmp_path / "b", TERN, seq_len=400, source_tokens=300, heldout_rows=2)
     for name in ("train.npz", "heldout.npz", "manifest.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     data = np.load(tmp_path / "a" / "train.npz")
-    assert data["tokens"].shape[1] == 401 and len(data["tokens"]) == 8
+    assert data["tokens"].shape[1] == 401 and len(data["tokens"]) == 10
     question = vocab.tokenize("Question:")
     cite = len(citation_tokens(1, vocab.tokenize))
     answered = declined = 0
@@ -63,14 +50,16 @@ def test_lookup_drills_answer_with_the_words_after_the_question_in_the_cited_sou
             answered += 1
     assert answered > 5 * len(data["tokens"]) and declined > 0  # many lookups a row, some unanswerable
     manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())["lookup_drills"]
-    assert manifest["rows"] == 8 and manifest["heldout_rows"] == 2
+    assert manifest["rows"] == 10 and manifest["heldout_rows"] == 2
 
 
-def test_lookup_drills_mixed_into_reading_rows_keep_the_reading_held_out(reading, tmp_path):
-    write_lookup_drills(reading, tmp_path / "mixed", TERN, seq_len=700, source_tokens=450, with_reading=True)
+def test_lookup_drills_mixed_into_reading_rows_keep_the_reading_held_out(small_reading, tmp_path):
+    write_lookup_drills(
+        small_reading, tmp_path / "mixed", TERN, seq_len=700, source_tokens=450, with_reading=True
+    )
     mixed = np.load(tmp_path / "mixed" / "train.npz")["tokens"]
-    original = np.load(reading / "train.npz")["tokens"]
+    original = np.load(small_reading / "train.npz")["tokens"]
     assert len(mixed) == 2 * len(original) and (mixed[: len(original)] == original).all()
-    assert (tmp_path / "mixed" / "heldout.npz").read_bytes() == (reading / "heldout.npz").read_bytes()
+    assert (tmp_path / "mixed" / "heldout.npz").read_bytes() == (small_reading / "heldout.npz").read_bytes()
     with pytest.raises(ValueError, match="not --seq-len 512"):
-        write_lookup_drills(reading, tmp_path / "bad", TERN, seq_len=512, with_reading=True)
+        write_lookup_drills(small_reading, tmp_path / "bad", TERN, seq_len=512, with_reading=True)
