@@ -95,7 +95,8 @@ def _to_clause_end(words: list[np.ndarray], piece) -> list[np.ndarray]:
     """The words up to the first that ends a clause ("Lopez." in "Maria Lopez. The"), without
     the marks that end it when they are tokens of their own: a reading answer sheds them too."""
     for i, word in enumerate(words):
-        if piece(int(word[-1]))[-1:] and piece(int(word[-1]))[-1:] in CLAUSE_END:
+        mark = piece(int(word[-1]))[-1:]
+        if mark and mark in CLAUSE_END:
             last = list(word)
             while last and all(c in CLAUSE_END for c in piece(int(last[-1]))):
                 last.pop()
@@ -221,16 +222,16 @@ def write_lookup_drills(
     from quantize.qat.reading.builder import sha256_file
     from quantize.qat.reading.vocab import Vocab
 
-    vocab = Vocab(tokenizer)
     reading = np.load(data / "train.npz")["tokens"]
+    if with_reading and reading.shape[1] != seq_len + 1:
+        raise ValueError(f"reading rows are {reading.shape[1] - 1} tokens long, not --seq-len {seq_len}")
+    vocab = Vocab(tokenizer)
     with open(data / "train.jsonl", encoding="utf-8") as lines:
         spans = [json.loads(line)["spans"] for line in lines]
     rows, weights = lookup_rows(
         reading, spans, vocab, np.random.default_rng(seed), seq_len + 1, source_tokens
     )
     if with_reading:
-        if reading.shape[1] != seq_len + 1:
-            raise ValueError(f"reading rows are {reading.shape[1] - 1} tokens long, not --seq-len {seq_len}")
         manifest = mix_into_reading(data, out, rows, weights)
         cut = len(rows)
     else:
