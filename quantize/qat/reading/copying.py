@@ -137,7 +137,7 @@ def _save_rows(path: Path, tokens: np.ndarray, mask: np.ndarray) -> None:
     os.replace(tmp, path)
 
 
-def _save_manifest(out: Path, manifest: dict) -> None:
+def save_manifest(out: Path, manifest: dict) -> None:
     (out / "manifest.json.tmp").write_text(json.dumps(manifest, indent=2) + "\n")
     os.replace(out / "manifest.json.tmp", out / "manifest.json")
 
@@ -213,7 +213,7 @@ def add_drills(
         "seed": seed,
         "train_npz_sha256": sha256_file(out / "train.npz"),
     }
-    _save_manifest(out, manifest)
+    save_manifest(out, manifest)
     return manifest
 
 
@@ -288,5 +288,5 @@ def write_short_drills(
             "train_npz_sha256": sha256_file(out / "train.npz"),
         }
     }
-    _save_manifest(out, manifest)
+    save_manifest(out, manifest)
     return manifest

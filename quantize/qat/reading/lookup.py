@@ -30,8 +30,8 @@ import numpy as np
 
 from localagent.agent.reader_prompt import citation_tokens
 from quantize.qat.reading.copying import (
-    _save_manifest,
     mix_into_reading,
+    save_manifest,
     save_split,
     shuffle_words,
     word_starts,
@@ -253,5 +253,5 @@ def write_lookup_drills(
             "train_npz_sha256": sha256_file(out / "train.npz"),
         }
     }
-    _save_manifest(out, manifest)
+    save_manifest(out, manifest)
     return manifest
