@@ -76,6 +76,7 @@ def _cmd_reading_lookup(args: argparse.Namespace) -> int:
             source_tokens=args.source_tokens,
             heldout_rows=args.heldout_rows,
             with_reading=args.with_reading,
+            cues=args.cues,
         )["lookup_drills"]
     except ValueError as exc:
         raise QuantizeError(str(exc)) from exc
@@ -464,6 +465,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--with-reading",
         action="store_true",
         help="mix the drills into the reading rows (--seq-len must be theirs); held-out stays reading",
+    )
+    p.add_argument(
+        "--cues",
+        action="store_true",
+        help="cue lookups (quantize/qat/reading/cues.py): the sources as they are, each question a "
+        "wh-phrase for the answer's kind and content words of its sentence around it",
     )
     p.add_argument("--seed", type=int, default=11)
     p.set_defaults(func=_guarded(_cmd_reading_lookup))

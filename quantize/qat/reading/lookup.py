@@ -36,6 +36,15 @@ from quantize.qat.reading.copying import (
     shuffle_words,
     word_starts,
 )
+from quantize.qat.reading.cues import (
+    CUE_WORDS,
+    Sentences,
+    answer_kind,
+    answer_words,
+    cue_form,
+    cue_question,
+    holds_all,
+)
 
 WINDOW_WORDS = (2, 5)  # words of a question
 ANSWER_WORDS = (1, 4)  # words of its answer
@@ -53,7 +62,14 @@ class _Row:
     """A reading row's sources with their words shuffled, and its words by source."""
 
     def __init__(
-        self, row: np.ndarray, spans: list[list[int]], starts_word: np.ndarray, rng, budget: int, piece
+        self,
+        row: np.ndarray,
+        spans: list[list[int]],
+        starts_word: np.ndarray,
+        rng,
+        budget: int,
+        piece,
+        shuffle: bool = True,
     ):
         self.piece = piece  # token id -> its bytes
         pieces: list[int] = row[: spans[0][0]].tolist()  # BOS, "Sources:", the first label
@@ -64,11 +80,20 @@ class _Row:
                 break
             if i:
                 pieces += row[spans[i - 1][1] : start].tolist()  # newline, the next label
-            shuffled = shuffle_words(row[start:end], starts_word, rng)
+            shuffled = shuffle_words(row[start:end], starts_word, rng) if shuffle else row[start:end]
             pieces += shuffled.tolist()
             self.words.append(_words(shuffled, starts_word))
             self.flat.append(shuffled)
         self.tokens = pieces
+        self._sentences: list[Sentences] | None = None
+
+    @property
+    def sentences(self) -> list[Sentences]:
+        """Each source's words by sentence (for cue lookups, on unshuffled sources)."""
+        if self._sentences is None:
+            text_of = lambda w: b"".join(self.piece(int(t)) for t in w).decode("utf-8", "replace")  # noqa: E731
+            self._sentences = [Sentences(words, text_of) for words in self.words]
+        return self._sentences
 
 
 def _occurrences(sources: list[np.ndarray], needle: list[int]) -> int:
@@ -131,6 +156,35 @@ def _lookup(row: _Row, rng: np.random.Generator) -> tuple[list[np.ndarray], list
     return window, np.concatenate(answer).tolist(), source + 1
 
 
+def _cue_lookup(row: _Row, rng: np.random.Generator, asked: set) -> tuple[str, list[int], int] | None:
+    """(question, answer tokens, source number) of one cue lookup (``cues.py``), or None where
+    the drawn word starts no answer, was ``asked`` about already (it is added), or its cues are
+    not unique to its sentence."""
+    source = int(rng.integers(len(row.words)))
+    sentences = row.sentences[source]
+    at = int(rng.integers(len(sentences.texts)))
+    if (source, at) in asked:
+        return None
+    count = answer_words(sentences.texts, at, sentences.bounds[sentences.sentence[at]][0])
+    answer = _to_clause_end(row.words[source][at : at + count], row.piece) if count else []
+    if not answer:
+        return None
+    made = cue_question(sentences, at, len(answer), answer_kind(sentences.texts[at]), rng)
+    if made is None or holds_all(row.sentences, made[1], skip=(source, made[2])):
+        return None
+    asked.add((source, at))
+    return made[0], np.concatenate(answer).tolist(), source + 1
+
+
+def _cue_unanswerable(shown: _Row, elsewhere: _Row, rng: np.random.Generator) -> str | None:
+    """A cue question about a sentence of ``elsewhere`` that no sentence of ``shown`` answers."""
+    found = _cue_lookup(elsewhere, rng, set())
+    if found is None:
+        return None
+    cues = [w.strip("?").lower() for w in found[0].split()]
+    return None if holds_all(shown.sentences, [c for c in cues if cue_form(c)]) else found[0]
+
+
 def lookup_row(
     row: np.ndarray,
     spans: list[list[int]],
@@ -141,32 +195,50 @@ def lookup_row(
     rng: np.random.Generator,
     length: int,
     source_budget: int,
+    cues: bool = False,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """One drill of ``length`` tokens (tokens, loss weights) from a reading row's sources (those
     that end within ``source_budget`` tokens); ``other`` (another row) gives the unanswerable
-    questions their words. None when no source fits."""
-    shown = _Row(row, spans, starts_word, rng, source_budget, vocab.piece)
+    questions their words. None when no source fits. ``cues``: cue lookups on the sources as
+    they are (``cues.py``), else window lookups on shuffled sources."""
+    shown = _Row(row, spans, starts_word, rng, source_budget, vocab.piece, shuffle=not cues)
     if not shown.words:
         return None
-    elsewhere = _Row(other, other_spans, starts_word, rng, len(other), vocab.piece)
+    elsewhere = _Row(other, other_spans, starts_word, rng, len(other), vocab.piece, shuffle=not cues)
     detokenize = lambda ids: vocab.llama.detokenize(ids).decode("utf-8", "replace")  # noqa: E731
     tokens, weights = [*shown.tokens], [0.0] * len(shown.tokens)
-    asked = 0
+    asked = declined = 0
+    places: set[tuple[int, int]] = set()  # (source, word) asked about, for cue lookups
     for _ in range(600):
-        if rng.random() < UNANSWERABLE_SHARE and elsewhere.words:
+        if cues:
+            unanswerable = rng.random() < UNANSWERABLE_SHARE and elsewhere.words
+            if unanswerable and declined * 4 > asked:  # a row with few answers: not mostly declines
+                continue
+            made = (
+                _cue_unanswerable(shown, elsewhere, rng) if unanswerable else _cue_lookup(shown, rng, places)
+            )
+            if made is None:
+                continue
+            question, reply = (
+                (made, [vocab.eos])
+                if isinstance(made, str)
+                else (made[0], [*made[1], *citation_tokens(made[2], vocab.tokenize), vocab.eos])
+            )
+        elif rng.random() < UNANSWERABLE_SHARE and elsewhere.words:
             found = _lookup(elsewhere, rng)
             if found is None or _occurrences(shown.flat, np.concatenate(found[0]).tolist()):
                 continue
-            window, reply = found[0], [vocab.eos]
+            question, reply = _question(found[0], detokenize, rng), [vocab.eos]
         else:
             found = _lookup(shown, rng)
             if found is None:
                 continue
             window, answer, n = found
+            question = _question(window, detokenize, rng)
             reply = [*answer, *citation_tokens(n, vocab.tokenize), vocab.eos]
         prompt = [
             *vocab.newline,
-            *vocab.tokenize("Question: " + _question(window, detokenize, rng)),
+            *vocab.tokenize("Question: " + question),
             *vocab.newline,
             *vocab.tokenize("Answer:"),
         ]
@@ -175,6 +247,7 @@ def lookup_row(
         tokens += prompt + reply
         weights += [0.0] * len(prompt) + [1.0] * len(reply)
         asked += 1
+        declined += len(reply) == 1
     if not asked:
         return None
     pad = length - len(tokens)
@@ -191,6 +264,7 @@ def lookup_rows(
     rng: np.random.Generator,
     length: int,
     source_budget: int,
+    cues: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One drill per reading row (``tokens``: rows x width, ``spans``: each row's source token
     ranges), stacked; each row's unanswerable questions come from the row after it."""
@@ -198,7 +272,9 @@ def lookup_rows(
     made = []
     for i, row in enumerate(tokens):
         j = (i + 1) % len(tokens)
-        drill = lookup_row(row, spans[i], tokens[j], spans[j], vocab, starts_word, rng, length, source_budget)
+        drill = lookup_row(
+            row, spans[i], tokens[j], spans[j], vocab, starts_word, rng, length, source_budget, cues
+        )
         if drill is not None:
             made.append(drill)
     return np.stack([t for t, _ in made]), np.stack([w for _, w in made])
@@ -213,12 +289,14 @@ def write_lookup_drills(
     source_tokens: int = 360,
     heldout_rows: int = 400,
     with_reading: bool = False,
+    cues: bool = False,
 ) -> dict:
     """``out``: lookup drills of ``seq_len`` + 1 tokens made from ``data``'s training rows (a
     `qat reading` build), the sources that end within ``source_tokens`` shown; the last
     ``heldout_rows`` kept as held-out (a lookup loss). ``with_reading``: the drills are mixed
     into the reading rows instead (same width), and the held-out rows are the reading build's
-    (a reading loss). Returns the manifest."""
+    (a reading loss). ``cues``: cue lookups (``cues.py``) instead of window lookups. Returns the
+    manifest."""
     from quantize.qat.reading.builder import sha256_file
     from quantize.qat.reading.vocab import Vocab
 
@@ -229,7 +307,7 @@ def write_lookup_drills(
     with open(data / "train.jsonl", encoding="utf-8") as lines:
         spans = [json.loads(line)["spans"] for line in lines]
     rows, weights = lookup_rows(
-        reading, spans, vocab, np.random.default_rng(seed), seq_len + 1, source_tokens
+        reading, spans, vocab, np.random.default_rng(seed), seq_len + 1, source_tokens, cues
     )
     if with_reading:
         manifest = mix_into_reading(data, out, rows, weights)
@@ -245,7 +323,8 @@ def write_lookup_drills(
             "heldout_rows": len(rows) - cut,
             "seq_len": seq_len,
             "source_tokens": source_tokens,
-            "window_words": list(WINDOW_WORDS),
+            "questions": "cue words of the answer's sentence" if cues else "windows of shuffled sources",
+            "window_words": list(CUE_WORDS if cues else WINDOW_WORDS),
             "answer_words": list(ANSWER_WORDS),
             "unanswerable_share": UNANSWERABLE_SHARE,
             "replies": int((weights > 0).sum()),
