@@ -79,6 +79,18 @@ def test_cue_answers_are_names_numbers_with_units_options_and_paths():
         answer_words("run it with --verbose set".split(), 3, 0) == 1 and answer_kind("--verbose") == "option"
     )
     assert answer_kind("1932.") == "year" and answer_kind("/etc/hosts") == "path"
+    assert answer_words("costs - 20 each".split(), 1, 0) == 0  # a dash alone is no option
+
+
+def test_a_cue_answer_is_the_only_one_of_its_kind_in_its_sentence():
+    from quantize.qat.reading.cues import Sentences, only_one_of_its_kind
+
+    words = "Rent is 1,450 euros and the deposit 2,900 euros. Then Maria Lopez pays 12 times.".split()
+    source = Sentences(words, text_of=lambda word: word)  # type: ignore[arg-type]
+    assert source.bounds == [(0, 9), (9, 15)]
+    assert not only_one_of_its_kind(source, 2, 2, "number")  # 2,900 is a number in the same sentence
+    assert only_one_of_its_kind(source, 10, 2, "name") and only_one_of_its_kind(source, 13, 2, "number")
+    assert not only_one_of_its_kind(source, 10, 1, "name")  # "Lopez" would be another name
 
 
 def test_cue_drills_ask_with_words_of_the_answers_sentence_about_unshuffled_sources(small_reading, tmp_path):

@@ -54,6 +54,8 @@ def answer_words(texts: list[str], at: int, sentence_start: int) -> int:
         return 0
     if not (first[0].isupper() or first[0].isdigit() or first[0] in "-/"):
         return 0
+    if first[0] in "-/" and not first.lstrip("-/")[:1].isalnum():
+        return 0  # a dash or a slash alone
     if _ends_clause(first) or first[0] in "-/":
         return 1
     count = 1
@@ -112,6 +114,20 @@ class Sentences:
                 self.bounds.append((start, i + 1))
                 start = i + 1
         self.forms = [{c for c in self.cues[s:e] if c} for s, e in self.bounds]
+
+
+def only_one_of_its_kind(source: Sentences, at: int, length: int, kind: str) -> bool:
+    """Is the answer of ``length`` words at word ``at`` the only answer of its kind in its
+    sentence (others may repeat its first word)? Then the sentence's words and the kind point at
+    it alone."""
+    start, end = source.bounds[source.sentence[at]]
+    return not any(
+        not at <= i < at + length
+        and source.texts[i] != source.texts[at]
+        and answer_words(source.texts, i, start)
+        and answer_kind(source.texts[i]) == kind
+        for i in range(start, end)
+    )
 
 
 def holds_all(sentences: list[Sentences], cues: list[str], skip: tuple[int, int] | None = None) -> bool:

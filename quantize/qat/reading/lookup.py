@@ -44,6 +44,7 @@ from quantize.qat.reading.cues import (
     cue_form,
     cue_question,
     holds_all,
+    only_one_of_its_kind,
 )
 
 WINDOW_WORDS = (2, 5)  # words of a question
@@ -162,6 +163,8 @@ def _cue_lookup(row: _Row, rng: np.random.Generator, asked: set) -> tuple[str, l
     not unique to its sentence."""
     source = int(rng.integers(len(row.words)))
     sentences = row.sentences[source]
+    if not sentences.texts:
+        return None
     at = int(rng.integers(len(sentences.texts)))
     if (source, at) in asked:
         return None
@@ -169,7 +172,10 @@ def _cue_lookup(row: _Row, rng: np.random.Generator, asked: set) -> tuple[str, l
     answer = _to_clause_end(row.words[source][at : at + count], row.piece) if count else []
     if not answer:
         return None
-    made = cue_question(sentences, at, len(answer), answer_kind(sentences.texts[at]), rng)
+    kind = answer_kind(sentences.texts[at])
+    if not only_one_of_its_kind(sentences, at, len(answer), kind):
+        return None
+    made = cue_question(sentences, at, len(answer), kind, rng)
     if made is None or holds_all(row.sentences, made[1], skip=(source, made[2])):
         return None
     asked.add((source, at))
