@@ -28,7 +28,9 @@ EXCLUDE=(srf-doc glpk-doc freefem-doc camlidl-doc glpk-utils libglpk-dev libglpk
 . "$HERE/npm-datasets.sh"
 # Five phases, 8 examples x 1,600 tokens a step on 2 threads unless said (the third is a detour
 # that taught nothing, kept because the shipped weights went through it):
-#  1. reading, from tern-18m's weights: 700 steps at lr 1e-3 (cosine to 1e-4);
+#  1. reading, from tern-18m's weights: 700 steps at lr 1e-3 (cosine to 1e-4; the shipped model's
+#     run started from those weights as the warm start loaded them before session 8, each ternary
+#     layer scaled by its share of non-zero codes: see the card);
 #  2. the same run resumed to 1,400 steps on a new cosine for 4e-4 (2.3e-4 at step 700);
 #  3. resumed on reading examples mixed with as many copy drills of unshuffled sources
 #     (--steps 2300 --lr 1.2e-3, stopped at 1,725), then of shuffled sources (--steps 3000,
