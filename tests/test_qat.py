@@ -544,3 +544,17 @@ def test_init_run_starts_a_new_phase_from_another_runs_weights(
     for name, tensor in load_model(trained)[0].state_dict().items():  # lr 0: the weights it started from
         assert torch.equal(tensor, model.state_dict()[name]), name
     assert [json.loads(x)["step"] for x in (tmp_path / "metrics.jsonl").read_text().splitlines()] == [2]
+    # rows longer than the run it starts from (128 positions): RoPE is computed, so the table grows
+    longer = [
+        "qat",
+        "train",
+        "--corpus",
+        str(corpus),
+        "--init-run",
+        str(trained),
+        "--run",
+        str(tmp_path / "long"),
+    ]
+    longer += ["--steps", "1", "--batch-size", "1", "--seq-len", "160", "--no-compile", "--eval-every", "1"]
+    assert main(longer) == 0
+    assert load_model(tmp_path / "long")[1]["model_config"]["max_position_embeddings"] == 161

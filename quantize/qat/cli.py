@@ -225,7 +225,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
         start, payload = load_model(Path(args.init_run))
         init = {name: value.detach().float().numpy() for name, value in start.state_dict().items()}
-        model_cfg = ModelConfig(**payload["model_config"])
+        # RoPE tables are computed, not learned: a run may read longer rows than the one it starts from
+        longest = max(payload["model_config"]["max_position_embeddings"], args.seq_len + 1)
+        model_cfg = ModelConfig(**(payload["model_config"] | {"max_position_embeddings": longest}))
     elif args.init_gguf:
         from dataclasses import replace
 
