@@ -41,7 +41,6 @@ from quantize.qat.reading.cues import (
     Sentences,
     answer_kind,
     answer_words,
-    cue_form,
     cue_question,
     holds_all,
     only_one_of_its_kind,
@@ -60,7 +59,7 @@ def _words(tokens: np.ndarray, starts_word: np.ndarray) -> list[np.ndarray]:
 
 
 class _Row:
-    """A reading row's sources with their words shuffled, and its words by source."""
+    """A reading row's sources (their words shuffled for window lookups), and its words by source."""
 
     def __init__(
         self,
@@ -157,10 +156,12 @@ def _lookup(row: _Row, rng: np.random.Generator) -> tuple[list[np.ndarray], list
     return window, np.concatenate(answer).tolist(), source + 1
 
 
-def _cue_lookup(row: _Row, rng: np.random.Generator, asked: set) -> tuple[str, list[int], int] | None:
-    """(question, answer tokens, source number) of one cue lookup (``cues.py``), or None where
-    the drawn word starts no answer, was ``asked`` about already (it is added), or its cues are
-    not unique to its sentence."""
+def _cue_lookup(
+    row: _Row, rng: np.random.Generator, asked: set
+) -> tuple[str, list[int], int, list[str]] | None:
+    """(question, answer tokens, source number, cue words) of one cue lookup (``cues.py``), or
+    None where the drawn word starts no answer, was ``asked`` about already (it is added), or its
+    cues are not unique to its sentence."""
     source = int(rng.integers(len(row.words)))
     sentences = row.sentences[source]
     if not sentences.texts:
@@ -179,16 +180,13 @@ def _cue_lookup(row: _Row, rng: np.random.Generator, asked: set) -> tuple[str, l
     if made is None or holds_all(row.sentences, made[1], skip=(source, made[2])):
         return None
     asked.add((source, at))
-    return made[0], np.concatenate(answer).tolist(), source + 1
+    return made[0], np.concatenate(answer).tolist(), source + 1, made[1]
 
 
 def _cue_unanswerable(shown: _Row, elsewhere: _Row, rng: np.random.Generator) -> str | None:
     """A cue question about a sentence of ``elsewhere`` that no sentence of ``shown`` answers."""
     found = _cue_lookup(elsewhere, rng, set())
-    if found is None:
-        return None
-    cues = [w.strip("?").lower() for w in found[0].split()]
-    return None if holds_all(shown.sentences, [c for c in cues if cue_form(c)]) else found[0]
+    return None if found is None or holds_all(shown.sentences, found[3]) else found[0]
 
 
 def lookup_row(
