@@ -20,7 +20,8 @@ import re
 
 import numpy as np
 
-SENTENCE_END = b".!?;:"
+SENTENCE_END = ".!?;:"
+CLAUSE_END = ".,;:!?)"
 CUE_WORDS = (2, 4)  # content words of a question
 CUE_REACH = 10  # words either side of the answer that may be cues
 NO_WH_SHARE = 0.15  # questions of bare cue words, as users type them
@@ -56,7 +57,7 @@ def answer_words(texts: list[str], at: int, sentence_start: int) -> int:
         return 0
     if first[0] in "-/" and not first.lstrip("-/")[:1].isalnum():
         return 0  # a dash or a slash alone
-    if _ends_clause(first) or first[0] in "-/":
+    if _ends_with(first, CLAUSE_END) or first[0] in "-/":
         return 1
     count = 1
     while at + count < len(texts) and count < 4:
@@ -67,13 +68,15 @@ def answer_words(texts: list[str], at: int, sentence_start: int) -> int:
         if not word or not (word[0].isupper() or word[0].isdigit()):
             break
         count += 1
-        if _ends_clause(word):
+        if _ends_with(word, CLAUSE_END):
             break
     return count
 
 
-def _ends_clause(word: str) -> bool:
-    return word.rstrip()[-1:] in ".,;:!?)"
+def _ends_with(word: str, marks: str) -> bool:
+    """Does ``word`` end with one of ``marks`` (a clause's or a sentence's end)?"""
+    last = word.rstrip()[-1:]
+    return bool(last) and last in marks
 
 
 def answer_kind(text: str) -> str:
@@ -110,7 +113,7 @@ class Sentences:
         start = 0
         for i, text in enumerate(self.texts):
             self.sentence.append(len(self.bounds))
-            if text.rstrip()[-1:].encode() in [bytes([c]) for c in SENTENCE_END] or i == len(words) - 1:
+            if _ends_with(text, SENTENCE_END) or i == len(words) - 1:
                 self.bounds.append((start, i + 1))
                 start = i + 1
         self.forms = [{c for c in self.cues[s:e] if c} for s, e in self.bounds]

@@ -37,6 +37,7 @@ from quantize.qat.reading.copying import (
     word_starts,
 )
 from quantize.qat.reading.cues import (
+    CLAUSE_END,
     CUE_WORDS,
     Sentences,
     answer_kind,
@@ -49,7 +50,7 @@ from quantize.qat.reading.cues import (
 WINDOW_WORDS = (2, 5)  # words of a question
 ANSWER_WORDS = (1, 4)  # words of its answer
 UNANSWERABLE_SHARE = 0.2
-CLAUSE_END = b".,;:!?)"
+CLAUSE_MARKS = CLAUSE_END.encode()
 WH_WORDS = ("What", "Which", "Who", "When", "Where", "How many", "How much")
 
 
@@ -121,9 +122,9 @@ def _to_clause_end(words: list[np.ndarray], piece) -> list[np.ndarray]:
     the marks that end it when they are tokens of their own: a reading answer sheds them too."""
     for i, word in enumerate(words):
         mark = piece(int(word[-1]))[-1:]
-        if mark and mark in CLAUSE_END:
+        if mark and mark in CLAUSE_MARKS:
             last = list(word)
-            while last and all(c in CLAUSE_END for c in piece(int(last[-1]))):
+            while last and all(c in CLAUSE_MARKS for c in piece(int(last[-1]))):
                 last.pop()
             return [*words[:i], np.array(last, dtype=word.dtype)] if last else list(words[:i])
     return list(words)
@@ -157,7 +158,7 @@ def _lookup(row: _Row, rng: np.random.Generator) -> tuple[list[np.ndarray], list
 
 
 def _cue_lookup(
-    row: _Row, rng: np.random.Generator, asked: set
+    row: _Row, rng: np.random.Generator, asked: set[tuple[int, int]]
 ) -> tuple[str, list[int], int, list[str]] | None:
     """(question, answer tokens, source number, cue words) of one cue lookup (``cues.py``), or
     None where the drawn word starts no answer, was ``asked`` about already (it is added), or its
