@@ -41,11 +41,12 @@ def dequantize(data: np.ndarray, qtype: str, shape: tuple[int, ...] | list[int])
     return values.reshape(shape)
 
 
-def gemv(data: np.ndarray, qtype: str, x: np.ndarray) -> np.ndarray:
-    """Matrix (rows of `qtype` blocks) times float32 vector x, as ggml's CPU vec_dot computes it."""
+def gemv(data: np.ndarray, qtype: str, x: np.ndarray, fused: bool = True) -> np.ndarray:
+    """Matrix (rows of `qtype` blocks) times float32 vector x, as ggml's CPU vec_dot computes it
+    (``fused``: its float sums contracted to fused multiply-adds, as GCC may build them)."""
     from .matmul import gemv as _gemv
 
-    return _gemv(data, qtype, x)
+    return _gemv(data, qtype, x, fused)
 
 
 __all__ = ["FORMATS", "Format", "FormatError", "dequantize", "gemv", "get_format", "quantize"]

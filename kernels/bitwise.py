@@ -138,8 +138,9 @@ class BitMatrix:
         a = int8_planes(act)  # Q8_K blocks of 256: 4 uint64 words each; masks +1, -1 [, +2 as extra +1]
         return plane_dot(self.masks, a, 4, (1, -1, 1)[: len(self.masks)]).T
 
-    def gemv(self, x: np.ndarray) -> np.ndarray:
-        """float32 vector (n,) -> float32 (rows,), what ggml's vec_dot returns for each row."""
+    def gemv(self, x: np.ndarray, fused: bool = True) -> np.ndarray:
+        """float32 vector (n,) -> float32 (rows,), what ggml's vec_dot returns for each row
+        (``fused``: its float sums contracted to fused multiply-adds, see `dot_sum`)."""
         x = np.asarray(x, dtype=np.float32).reshape(-1)
         if x.size != self.n:
             raise FormatError(f"gemv: vector of {x.size} values for rows of {self.n}")
@@ -148,27 +149,31 @@ class BitMatrix:
             qs, dx = q8_0.quantize_blocks(x.reshape(-1, q8_0.BLOCK_SIZE))
             dx = dx.astype(np.float16).astype(np.float32).reshape(1, -1, per)  # the stored fp16 scale
             sums = self.block_sums(qs).astype(np.float32).reshape(self.rows, -1, per)
-            per_block = fma_sum(np.broadcast_to(dx, sums.shape), sums)
-            return fma_sum(self.scale, per_block)
+            per_block = dot_sum(np.broadcast_to(dx, sums.shape), sums, fused)
+            return dot_sum(self.scale, per_block, fused)
         qs, dx = q8_k.quantize_blocks(x.reshape(-1, q8_k.BLOCK_SIZE))  # sumf += sumi * (d_w * d_x)
-        return fma_sum(self.block_sums(qs).astype(np.float32), self.scale * dx.reshape(1, -1))
+        return dot_sum(self.block_sums(qs).astype(np.float32), self.scale * dx.reshape(1, -1), fused)
 
     def matmul(self, xs: np.ndarray) -> np.ndarray:
         """float32 (tokens, n) -> (tokens, rows): one gemv per token, as ggml's mul_mat does."""
         return np.stack([self.gemv(x) for x in np.asarray(xs, dtype=np.float32).reshape(-1, self.n)])
 
 
-def fma_sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """float32 `acc = fmaf(a[i], b[i], acc)` left to right along the last axis.
+def dot_sum(a: np.ndarray, b: np.ndarray, fused: bool = True) -> np.ndarray:
+    """float32 `acc += a[i] * b[i]` left to right along the last axis: ggml's `sumf += x * y` loop.
 
-    This is ggml's `sumf += x * y` loop as GCC compiles it (contracted to fused multiply-add): the
-    float32 product is exact in float64, so a float64 add rounded once to float32 gives fmaf's result
-    (barring a double-rounding tie, vanishingly rare; tests find the results bit-equal to ggml's C).
+    How that C line rounds is the compiler's choice, and llama.cpp builds differ. ``fused``: GCC
+    contracted it to fused multiply-adds, `acc = fmaf(a[i], b[i], acc)` (the float32 product is exact
+    in float64, so a float64 add rounded once to float32 gives fmaf's result, barring a
+    double-rounding tie, vanishingly rare). Not fused: the product is rounded to float32 before the
+    add (ISO C, `-ffp-contract=off`). `kernels.ggml_c.fuses_multiply_add()` says which the installed
+    llama.cpp does; the tests then find `gemv` bit-equal to its generic C.
     """
     a64 = np.asarray(a, dtype=np.float32).astype(np.float64)
     b64 = np.asarray(b, dtype=np.float32).astype(np.float64)
     a64, b64 = np.broadcast_arrays(a64, b64)
     acc = np.zeros(a64.shape[:-1], dtype=np.float32)
     for i in range(a64.shape[-1]):
-        acc = (acc + a64[..., i] * b64[..., i]).astype(np.float32)
+        product = a64[..., i] * b64[..., i]
+        acc = (acc + product).astype(np.float32) if fused else acc + product.astype(np.float32)
     return acc

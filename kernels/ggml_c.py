@@ -129,3 +129,23 @@ def c_vec_dot(data: np.ndarray, qtype: str, xq: np.ndarray, generic: bool = True
     for r in range(rows):
         fn(n, out[r:].ctypes.data, 0, data[r].ctypes.data, 0, xq.ctypes.data, 0, 1)
     return out
+
+
+@cache
+def fuses_multiply_add() -> bool:
+    """Does the installed ggml's generic C round `sumf += x * y` as one fused multiply-add? A
+    compiler's choice (GCC contracts it unless told not to), so it is probed: a Q8_0 dot whose two
+    readings differ, compared bit for bit with `kernels.gemv` each way. Raises where neither
+    matches: then the numpy kernels do not compute what ggml does."""
+    from . import gemv, quantize
+
+    rng = np.random.default_rng(0)
+    data = quantize(rng.standard_normal((16, 1024)).astype(np.float32), "q8_0")
+    x = rng.standard_normal(1024).astype(np.float32)
+    c = c_vec_dot(data, "q8_0", c_quantize(x[None], "q8_0")[0])
+    fused, unfused = gemv(data, "q8_0", x, fused=True), gemv(data, "q8_0", x, fused=False)
+    if np.array_equal(fused, unfused):
+        raise RuntimeError("the probe's two readings agree: it cannot tell")
+    if np.array_equal(c, fused) or np.array_equal(c, unfused):
+        return bool(np.array_equal(c, fused))
+    raise RuntimeError("ggml's generic vec_dot_q8_0_q8_0 equals neither reading of kernels.gemv")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .bitwise import BIT_QTYPES, BitMatrix, fma_sum
+from .bitwise import BIT_QTYPES, BitMatrix, dot_sum
 from .formats import FormatError, get_format, q8_0
 
 FLOAT_QTYPES = ("f32", "f16", "bf16")
@@ -56,7 +56,7 @@ class Q8Matrix:
     def n(self) -> int:
         return self.qs.shape[0] * q8_0.BLOCK_SIZE
 
-    def matmul(self, xs: np.ndarray) -> np.ndarray:
+    def matmul(self, xs: np.ndarray, fused: bool = True) -> np.ndarray:
         xs = np.asarray(xs, dtype=np.float32).reshape(-1, self.n)
         qx, dx = q8_0.quantize_blocks(xs.reshape(-1, q8_0.BLOCK_SIZE))
         tokens, blocks = xs.shape[0], self.qs.shape[0]
@@ -64,10 +64,10 @@ class Q8Matrix:
         sums = np.matmul(self.qs, qx)  # (blocks, rows, tokens): integers below 2^24, exact
         dx = dx.astype(np.float16).astype(np.float32).reshape(tokens, blocks)
         scales = self.scale[None, :, :] * dx[:, None, :]  # (tokens, rows, blocks)
-        return fma_sum(sums.transpose(2, 1, 0), scales)
+        return dot_sum(sums.transpose(2, 1, 0), scales, fused)
 
-    def gemv(self, x: np.ndarray) -> np.ndarray:
-        return self.matmul(np.asarray(x).reshape(1, -1))[0]
+    def gemv(self, x: np.ndarray, fused: bool = True) -> np.ndarray:
+        return self.matmul(np.asarray(x).reshape(1, -1), fused)[0]
 
 
 def f32_to_bf16(x: np.ndarray) -> np.ndarray:
@@ -104,8 +104,9 @@ def weight_matrix(data: np.ndarray, qtype: str, shape: tuple[int, int]) -> BitMa
     raise FormatError(f"no matmul kernel for tensor type {qtype}; have {', '.join(MATMUL_QTYPES)}")
 
 
-def gemv(data: np.ndarray, qtype: str, x: np.ndarray) -> np.ndarray:
-    """Packed rows (rows, row_bytes) of a block type times x, as ggml's vec_dot for that type."""
+def gemv(data: np.ndarray, qtype: str, x: np.ndarray, fused: bool = True) -> np.ndarray:
+    """Packed rows (rows, row_bytes) of a block type times x, as ggml's vec_dot for that type
+    (``fused``: its float sums contracted to fused multiply-adds, see `kernels.bitwise.dot_sum`)."""
     qtype = qtype.lower()
     if qtype not in (*BIT_QTYPES, "q8_0"):
         raise FormatError(f"no kernel for gemv on {qtype}; have {', '.join((*BIT_QTYPES, 'q8_0'))}")
@@ -116,4 +117,6 @@ def gemv(data: np.ndarray, qtype: str, x: np.ndarray) -> np.ndarray:
     n = data.shape[1] // fmt.type_size * fmt.block_size
     if x.size != n:
         raise FormatError(f"gemv: vector of {x.size} values for rows of {n}")
-    return weight_matrix(data, qtype, (data.shape[0], n)).gemv(x)
+    matrix = weight_matrix(data, qtype, (data.shape[0], n))
+    assert isinstance(matrix, (BitMatrix, Q8Matrix))
+    return matrix.gemv(x, fused)

@@ -11,7 +11,7 @@ from hypothesis.extra import numpy as hnp
 import kernels
 from kernels.bitwise import BitMatrix
 from kernels.formats import FORMATS, FormatError, q1_0, q2_0, q8_0, q8_k, tq1_0, tq2_0
-from kernels.ggml_c import c_quantize, c_vec_dot
+from kernels.ggml_c import c_quantize, c_vec_dot, fuses_multiply_add
 
 ACT = {"tq1_0": "q8_k", "tq2_0": "q8_k", "q1_0": "q8_0", "q2_0": "q8_0"}
 BIT_TYPES = list(ACT)
@@ -111,7 +111,7 @@ def test_gemv_bit_equal_to_ggml_generic_c(qtype: str, rows: int, n: int) -> None
     data = _weights(qtype, rows, n, seed=rows + n)
     x = np.random.default_rng(3).standard_normal(n).astype(np.float32)
     xq = c_quantize(x[None], ACT[qtype])[0]
-    got = kernels.gemv(data, qtype, x)
+    got = kernels.gemv(data, qtype, x, fused=fuses_multiply_add())
     np.testing.assert_array_equal(got, c_vec_dot(data, qtype, xq, generic=True))
     simd = c_vec_dot(data, qtype, xq, generic=False)  # what llama.cpp runs on this CPU
     np.testing.assert_allclose(got, simd, rtol=1e-5, atol=1e-5 * np.abs(simd).max())
@@ -136,7 +136,7 @@ def test_q2_0_gemv_with_plus_two_codes_bit_equal_to_ggml_c() -> None:
     blocks[:, :, 2:] |= rng.integers(0, 256, blocks[:, :, 2:].shape, dtype=np.uint8) & 0xFF
     assert np.any(q2_0.unpack_codes(data)[0] == 3)
     x = rng.standard_normal(576).astype(np.float32)
-    got = kernels.gemv(data, "q2_0", x)
+    got = kernels.gemv(data, "q2_0", x, fused=fuses_multiply_add())
     np.testing.assert_array_equal(got, c_vec_dot(data, "q2_0", c_quantize(x[None], "q8_0")[0]))
 
 
@@ -160,5 +160,5 @@ def test_q8_0_gemv_bit_equal_to_ggml_generic_c() -> None:
     """Q8_0 weights (output layers) take the integer path: equal to vec_dot_q8_0_q8_0 bit for bit."""
     data = _weights("q8_0", 24, 1024, seed=9)
     x = np.random.default_rng(10).standard_normal(1024).astype(np.float32)
-    got = kernels.gemv(data, "q8_0", x)
+    got = kernels.gemv(data, "q8_0", x, fused=fuses_multiply_add())
     np.testing.assert_array_equal(got, c_vec_dot(data, "q8_0", c_quantize(x[None], "q8_0")[0]))
