@@ -128,8 +128,8 @@ def test_prompt_injection_does_not_leave_the_collection(collection, default_mode
         blob = json.dumps(answer.trace) + answer.text
         assert SECRET not in blob and "/etc/passwd" not in answer.text
         assert HEADER.splitlines()[0] not in answer.text
-        for step in answer.trace:
-            call = step["call"]
+        for step in answer.trace:  # the pipeline's steps, where the agent fell back to it, make no calls
+            call = step.get("call")
             if isinstance(call, dict) and call.get("tool") == "read" and not step.get("refused"):
                 assert _tools(index).resolve(call["document"]).path in indexed
         assert all(c.file in indexed for c in answer.citations)
@@ -150,6 +150,8 @@ def test_agent_answers_with_citation_and_trace(collection, default_model):
     answer = AgentLoop(load_engine(config), index, config, max_steps=2).ask(
         "How much does the parking permit cost?"
     )
-    assert answer.trace[0]["call"]["tool"] == "search" and len(answer.trace) <= 4
+    # the loop's own steps: 0, then at most max_steps and a final one (not a fallback to the pipeline)
+    agent_steps = [step for step in answer.trace if isinstance(step.get("step"), int)]
+    assert answer.trace[0]["call"]["tool"] == "search" and len(agent_steps) <= 4
     assert answer.found and "40 euros" in answer.text
     assert answer.citations[0].file == str(docs / "memo.md")

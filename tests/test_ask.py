@@ -258,3 +258,18 @@ def test_a_bare_year_becomes_the_whole_date_of_the_source(answer, source, expect
     from localagent.agent.answer_types import complete_date
 
     assert complete_date(answer, source) == expected
+
+
+def test_salvage_answers_with_the_sentence_the_model_drew_on():
+    from localagent.agent.verify import salvage
+
+    text = "Outlook. The new headquarters will open in Tallinn in September 2026. Revenue will reach 9.4 million."
+    sources = [_source(1, text, file="/docs/report.pdf", page=3)]
+    question = "Where will the new headquarters open?"
+    # "Estonia" is in no source: the model's own addition, not what it drew on
+    rescued = salvage("The new headquarters will be located in Tallinn, Estonia.", sources, question)
+    assert rescued is not None and "open in Tallinn in September 2026" in rescued[0]
+    assert salvage("The new headquarters will be located in Riga, Latvia.", sources, question) is None
+    assert (
+        salvage("It opens in Tallinn in 2031.", sources, question) is None
+    )  # 2031 is in no source: dropped,

@@ -176,7 +176,10 @@ def salvage(
 ) -> tuple[str, Source] | None:
     """When the model paraphrased ("will be located in the city of Tallinn"), answer with the
     source sentence it drew on instead: a sentence that mentions what was asked and holds every
-    name and number of the draft that the question did not have (at least one). None if none.
+    number of the draft and every name that some source holds, of those the question did not have
+    (at least one; a name no source holds is the model's own addition, as "Estonia" in "located in
+    Tallinn, Estonia", not what it drew on; a number no sentence holds makes the draft wrong).
+    None if none.
 
     Only for a draft whose one fault is its wording (``Verdict.paraphrase``): a draft that only
     repeats the question, is about another passage or is not the kind asked for is wrong, not
@@ -185,7 +188,8 @@ def salvage(
     if says_not_found(draft):
         return None
     question_terms = set(terms(question))
-    keys = key_terms(draft) - question_terms
+    in_sources = set().union(*(terms(source.text) for source in sources))
+    keys = {k for k in key_terms(draft) - question_terms if is_number(k) or k in in_sources}
     if not keys:
         return None
     best: tuple[float, str, Source] | None = None
