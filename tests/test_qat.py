@@ -266,6 +266,10 @@ def test_export_is_exactly_ternary_times_scale(trained: Path, corpus: Path, tmp_
     out = export_hf(model, corpus / "tokenizer.model", tmp_path / "hf")
     config = json.loads((out / "config.json").read_text())
     assert config["architectures"] == ["LlamaForCausalLM"] and config["tie_word_embeddings"] is False
+    assert "localagent_role" not in config and "localagent_reader_question_first" not in config
+    reader = export_hf(model, corpus / "tokenizer.model", tmp_path / "reader", "reader", question_first=True)
+    config = json.loads((reader / "config.json").read_text())
+    assert config["localagent_role"] == "reader" and config["localagent_reader_question_first"] is True
     assert {p.name for p in out.iterdir()} >= {
         "config.json",
         "model.safetensors",

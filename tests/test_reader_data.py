@@ -107,6 +107,16 @@ def test_prompt_sources_are_token_runs_of_their_text(vocab):
     assert "[1] lease.pdf, page 2:" in text and text.rstrip().endswith("Answer:")
 
 
+def test_question_first_prompt_asks_before_the_sources_and_keeps_their_tokens(vocab):
+    sources = [SourceText(1, "lease.pdf", 2, "The lease term ends on 31 March 2027.")]
+    question = "When does the lease end?"
+    plain = build_prompt(sources, question, vocab.tokenize, vocab.bos, vocab.newline)
+    first = build_prompt(sources, question, vocab.tokenize, vocab.bos, vocab.newline, question_first=True)
+    line = [*vocab.tokenize("Question: " + question), *vocab.newline]
+    assert first.tokens == [vocab.bos, *line, *plain.tokens[1:]]  # the same prompt, asked first too
+    assert first.source_tokens(0) == plain.source_tokens(0) == vocab.tokenize(sources[0].text)
+
+
 def test_source_runs_only_continue_spans_that_exist():
     runs = SourceRuns([[5, 6, 7, 6, 8], [6, 9]])
     assert runs.first_tokens().tolist() == [5, 6, 7, 8, 9]
@@ -156,6 +166,25 @@ def test_reading_data_is_deterministic_answers_are_copied_and_split_by_document(
     assert not {doc for row in rows for doc in row["documents"]} & held  # no held-out document in training
     heldout_rows = [json.loads(line) for line in (tmp_path / "a" / "heldout.jsonl").read_text().splitlines()]
     assert heldout_rows and all(set(row["documents"]) <= held for row in heldout_rows)
+
+
+def test_question_first_data_lays_out_the_first_question_before_the_sources(tmp_path, vocab):
+    cfg = BuildConfig(
+        examples=8, heldout_examples=2, heldout_percent=20, min_tokens=300, max_tokens=450, seq_len=700
+    )
+    build_reading_data(tmp_path / "plain", [TextFiles()], TERN, cfg, log=lambda line: None)
+    first = BuildConfig(**{**cfg.__dict__, "question_first": True})
+    build_reading_data(tmp_path / "first", [TextFiles()], TERN, first, log=lambda line: None)
+    manifest = json.loads((tmp_path / "first" / "manifest.json").read_text())
+    assert manifest["settings"]["question_first"] is True
+    plain = [json.loads(line) for line in (tmp_path / "plain" / "train.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (tmp_path / "first" / "train.jsonl").read_text().splitlines()]
+    data = np.load(tmp_path / "first" / "train.npz")
+    for tokens, row, before in zip(data["tokens"], rows, plain, strict=True):
+        question = row["qas"][0]["question"]
+        assert question == before["qas"][0]["question"]  # the same questions, laid out differently
+        line = [vocab.bos, *vocab.tokenize("Question: " + question), *vocab.newline]
+        assert [int(t) for t in tokens[: len(line)]] == line
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

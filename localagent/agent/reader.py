@@ -30,13 +30,19 @@ from collections.abc import Callable
 
 from localagent.agent.answer_types import expected_kind, kind_matches
 from localagent.agent.context import build_sources
-from localagent.agent.reader_prompt import SourceText, build_prompt, span_end_tokens
+from localagent.agent.reader_prompt import (
+    QUESTION_FIRST_KEY,
+    SourceText,
+    build_prompt,
+    span_end_tokens,
+)
 from localagent.agent.retrieval import BM25Retriever, Retriever
 from localagent.agent.types import NOT_FOUND, Answer, Citation, Source, Timings
 from localagent.agent.verify import MIN_RELEVANCE, relevance_of
 from localagent.config import DEFAULTS
 from localagent.engine.spans import copy_span
 from localagent.errors import LocalAgentError
+from localagent.models.gguf_info import read_gguf_scalars
 
 MAX_READER_SOURCES = 9  # the citation after a span is one digit
 READER_SOURCE_TOKENS = 1400  # reader tokens of sources: the length it was trained on
@@ -67,6 +73,7 @@ class ReaderAnswerer:
         self.source_budget = min(READER_SOURCE_TOKENS, engine.n_ctx - 160)
         self._newline = engine.tokenize("\n")
         self._end, self._numbers = span_end_tokens(engine.tokenize, MAX_READER_SOURCES)
+        self.question_first = question_first(engine)
 
     def count_tokens(self, text: str) -> int:
         return len(self.engine.tokenize(text))
@@ -105,7 +112,12 @@ class ReaderAnswerer:
             return refuse("no indexed passage matches the question's words")
         shown = [SourceText(s.n, s.file, s.page, s.text) for s in sources]
         prompt = build_prompt(
-            shown, question, self.engine.tokenize, self.engine.llama.token_bos(), self._newline
+            shown,
+            question,
+            self.engine.tokenize,
+            self.engine.llama.token_bos(),
+            self._newline,
+            self.question_first,
         )
         reply = copy_span(
             self.engine,
@@ -162,6 +174,12 @@ class ReaderAnswerer:
             draft,
             sources,
         )
+
+
+def question_first(engine) -> bool:
+    """Was this reader trained with the question before its sources too (reader_prompt)?"""
+    path = getattr(engine, "path", None)
+    return bool(path is not None and read_gguf_scalars(path).get(QUESTION_FIRST_KEY, False))
 
 
 def span_text(engine, source_tokens: list[int], start: int, length: int) -> str | None:

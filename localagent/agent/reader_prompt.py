@@ -9,6 +9,10 @@ place: ``quantize qat reading`` writes its examples with ``build_prompt``, and `
      Question: <question>\\n
      Answer:
 
+A reader trained with the question first (GGUF key ``localagent.reader.question_first``) sees the
+question line before "Sources:" as well as after them: a causal model reads each source token
+once, and only what came before it can shape what it keeps of it.
+
 Each piece is tokenized on its own (so a source's tokens are the same wherever it appears), which
 is why the model's answer, copied token for token from a source, maps back to a character range of
 that source's text. The reply is the copied span, then " [n]" and end-of-sequence; a reply that
@@ -24,6 +28,7 @@ from pathlib import Path
 from localagent.agent.terms import one_line
 
 Tokenize = Callable[[str], list[int]]  # text -> ids, no BOS
+QUESTION_FIRST_KEY = "localagent.reader.question_first"  # GGUF key: the reader's prompt layout
 
 
 @dataclass(frozen=True)
@@ -50,10 +55,20 @@ def label(n: int, file: str, page: int | str) -> str:
 
 
 def build_prompt(
-    sources: Sequence[SourceText], question: str, tokenize: Tokenize, bos: int, newline: list[int]
+    sources: Sequence[SourceText],
+    question: str,
+    tokenize: Tokenize,
+    bos: int,
+    newline: list[int],
+    question_first: bool = False,
 ) -> ReaderPrompt:
-    """Token ids of the reader prompt (see the module docstring)."""
-    tokens = [bos, *tokenize("Sources:"), *newline]
+    """Token ids of the reader prompt (see the module docstring); ``question_first`` also puts
+    the question line before the sources (a reader trained so reads each source knowing what is
+    asked: see QUESTION_FIRST)."""
+    tokens = [bos]
+    if question_first:
+        tokens += [*tokenize("Question: " + one_line(question)), *newline]
+    tokens += [*tokenize("Sources:"), *newline]
     spans = []
     for source in sources:
         tokens += tokenize(label(source.n, source.file, source.page))

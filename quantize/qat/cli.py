@@ -122,6 +122,7 @@ def _cmd_reading(args: argparse.Namespace) -> int:
         max_tokens=args.max_tokens,
         questions=args.questions,
         seed=args.seed,
+        question_first=args.question_first,
     )
     try:
         manifest = build_reading_data(
@@ -289,7 +290,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
         from quantize.qat.warmstart import write_sentencepiece_model
 
         tokenizer = write_sentencepiece_model(tokenizer, run / "tokenizer.model")
-    out = export_hf(model, tokenizer, Path(args.out), role=args.role)
+    if args.question_first and args.role != "reader":
+        raise QuantizeError("--question-first is a reader's prompt layout: give --role reader too")
+    out = export_hf(model, tokenizer, Path(args.out), role=args.role, question_first=args.question_first)
     print(f"exported {out}")
     return 0
 
@@ -387,6 +390,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "each forward pass over the sources then teaches that many answers)",
     )
     p.add_argument("--seed", type=int, default=1234)
+    p.add_argument(
+        "--question-first",
+        action="store_true",
+        help="lay the first question of each example out before the sources too, as `ask` does "
+        "for a reader whose GGUF says localagent.reader.question_first (train such a reader on it)",
+    )
     p.add_argument(
         "--model-questions",
         metavar="FILE",
@@ -533,6 +542,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--role", choices=["reader"], help="mark the model as a reader (copies answers from sources)"
+    )
+    p.add_argument(
+        "--question-first",
+        action="store_true",
+        help="the reader was trained on `qat reading --question-first` data: `ask` puts the "
+        "question before its sources too (GGUF key localagent.reader.question_first)",
     )
     p.add_argument("-o", "--out", required=True, help="output directory")
     p.set_defaults(func=_guarded(_cmd_export))

@@ -51,45 +51,51 @@ def export_state_dict(model: LlamaLM, dtype: torch.dtype = torch.float16) -> dic
     return tensors
 
 
-def hf_config(model: LlamaLM, role: str = "") -> dict:
+def hf_config(model: LlamaLM, role: str = "", question_first: bool = False) -> dict:
     cfg = model.cfg
-    return {
-        "architectures": ["LlamaForCausalLM"],
-        "model_type": "llama",
-        "vocab_size": cfg.vocab_size,
-        "hidden_size": cfg.hidden_size,
-        "intermediate_size": cfg.intermediate_size,
-        "num_hidden_layers": cfg.num_hidden_layers,
-        "num_attention_heads": cfg.num_attention_heads,
-        "num_key_value_heads": cfg.num_attention_heads,
-        "head_dim": cfg.head_dim,
-        "hidden_act": "silu",
-        "max_position_embeddings": cfg.max_position_embeddings,
-        "rms_norm_eps": cfg.rms_norm_eps,
-        "rope_theta": cfg.rope_theta,
-        "tie_word_embeddings": False,
-        "attention_bias": False,
-        "mlp_bias": False,
-        "bos_token_id": BOS_ID,
-        "eos_token_id": EOS_ID,
-        "torch_dtype": "float16",
-        "localagent_qat": {
-            "recipe": "BitNet b1.58 (absmean ternary weights, per-token int8 activations)"
-            if cfg.ternary
-            else "full precision twin",
-            "ternary": cfg.ternary,
-        },
-    } | ({"localagent_role": role} if role else {})
+    return (
+        {
+            "architectures": ["LlamaForCausalLM"],
+            "model_type": "llama",
+            "vocab_size": cfg.vocab_size,
+            "hidden_size": cfg.hidden_size,
+            "intermediate_size": cfg.intermediate_size,
+            "num_hidden_layers": cfg.num_hidden_layers,
+            "num_attention_heads": cfg.num_attention_heads,
+            "num_key_value_heads": cfg.num_attention_heads,
+            "head_dim": cfg.head_dim,
+            "hidden_act": "silu",
+            "max_position_embeddings": cfg.max_position_embeddings,
+            "rms_norm_eps": cfg.rms_norm_eps,
+            "rope_theta": cfg.rope_theta,
+            "tie_word_embeddings": False,
+            "attention_bias": False,
+            "mlp_bias": False,
+            "bos_token_id": BOS_ID,
+            "eos_token_id": EOS_ID,
+            "torch_dtype": "float16",
+            "localagent_qat": {
+                "recipe": "BitNet b1.58 (absmean ternary weights, per-token int8 activations)"
+                if cfg.ternary
+                else "full precision twin",
+                "ternary": cfg.ternary,
+            },
+        }
+        | ({"localagent_role": role} if role else {})
+        | ({"localagent_reader_question_first": True} if question_first else {})
+    )
 
 
-def export_hf(model: LlamaLM, tokenizer_model: Path, out_dir: Path, role: str = "") -> Path:
+def export_hf(
+    model: LlamaLM, tokenizer_model: Path, out_dir: Path, role: str = "", question_first: bool = False
+) -> Path:
     """Write config.json, model.safetensors and tokenizer files into out_dir (replaced atomically)."""
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     save_file(export_state_dict(model), str(tmp / "model.safetensors"), metadata={"format": "pt"})
-    (tmp / "config.json").write_text(json.dumps(hf_config(model, role), indent=2) + "\n")
+    (tmp / "config.json").write_text(json.dumps(hf_config(model, role, question_first), indent=2) + "\n")
     write_hf_tokenizer_files(tokenizer_model, tmp, model.cfg.max_position_embeddings)
     if out_dir.exists():
         shutil.rmtree(out_dir)

@@ -43,6 +43,7 @@ class BuildConfig:
     questions: int = 6
     unanswerable_share: float = 0.25
     seed: int = 1234
+    question_first: bool = False  # the first question also before the sources (reader_prompt)
 
 
 @dataclass
@@ -197,7 +198,14 @@ class ExampleWriter:
         mask: list[int] = []
         for number, qa in enumerate(example.qas):
             if number == 0:
-                first = build_prompt(sources, qa.question, vocab.tokenize, vocab.bos, vocab.newline)
+                first = build_prompt(
+                    sources,
+                    qa.question,
+                    vocab.tokenize,
+                    vocab.bos,
+                    vocab.newline,
+                    self.cfg.question_first,
+                )
                 prompt, example.spans = first.tokens, first.spans
             else:
                 prompt = [
