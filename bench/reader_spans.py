@@ -15,8 +15,8 @@ scored two ways:
   more; no model at all.
 
 Prints, per set, how many questions the best span of each ranking answers (gold text, right file
-and page), the copy-constrained greedy reply as `ask` makes it, and how many have a right span
-among the candidates at all. Where "words around" beats "reader", the reader does not read what
+and page), what `ask` answers with the reader at confidence 0 (its copy-constrained decoding and
+checks), and how many questions have a right span among the candidates at all. Where "words around" beats "reader", the reader does not read what
 the question asks; the mix rows show whether its ranking adds anything to the words' ranking.
 """
 
@@ -100,7 +100,7 @@ def rarity(question: str, texts: list[str]) -> dict[str, float]:
     return {w: math.log(1 + n / (1 + sum(w in p for p in parts))) for w in set(terms(question))}
 
 
-def span_tokens(engine, source_tokens: list[int], text: str, span: str) -> list[int] | None:
+def span_tokens(engine, source_tokens: list[int], span: str) -> list[int] | None:
     """The run of the source's tokens that spells ``span`` exactly, if one does."""
     pieces = [engine.llama.detokenize([t]).decode("utf-8", "replace") for t in source_tokens]
     for a in range(len(pieces)):
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
                 cands = []
                 for i, source in enumerate(sources):
                     for span, before, after in answer_like_spans(source.text):
-                        tokens = span_tokens(engine, prompt.source_tokens(i), source.text, span)
+                        tokens = span_tokens(engine, prompt.source_tokens(i), span)
                         if tokens and kind_matches(q["question"], span):
                             cands.append(
                                 Candidate(i, span, words_around(weights, span, before, after), tokens)
