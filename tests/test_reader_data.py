@@ -187,6 +187,35 @@ def test_question_first_data_lays_out_the_first_question_before_the_sources(tmp_
         assert [int(t) for t in tokens[: len(line)]] == line
 
 
+def test_distinct_questions_ask_more_different_questions_per_context(tmp_path):
+    cfg = BuildConfig(
+        examples=10,
+        heldout_examples=2,
+        heldout_percent=20,
+        min_tokens=500,
+        max_tokens=650,
+        seq_len=1400,
+        questions=16,
+    )
+    distinct = BuildConfig(**{**cfg.__dict__, "distinct_questions": True})
+    counts = {}
+    for name, c in (("repeats", cfg), ("distinct", distinct)):
+        build_reading_data(tmp_path / name, [TextFiles()], TERN, c, log=lambda line: None)
+        rows = [json.loads(line) for line in (tmp_path / name / "train.jsonl").read_text().splitlines()]
+        for row in rows:  # never the same question twice in one context
+            assert len({qa["question"] for qa in row["qas"]}) == len(row["qas"])
+        answered = [qa for row in rows for qa in row["qas"] if qa["answer"]]
+        assert all(qa["answer"] in qa["sentence"] for qa in answered)
+        counts[name] = (len(answered), sum(len(row["qas"]) for row in rows) - len(answered), len(rows))
+    assert counts["distinct"][0] > counts["repeats"][0]  # more different answers taught
+    answerable, unanswerable, examples = counts["distinct"]
+    # questions about other documents keep their share of what was asked (plus at most one question
+    # per context whose sentence was cut out, and half a question of rounding), however many
+    # questions there was room for
+    share = cfg.unanswerable_share
+    assert 0 < unanswerable <= answerable * share / (1 - share) + 1.5 * examples
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.lists(

@@ -121,6 +121,7 @@ def _cmd_reading(args: argparse.Namespace) -> int:
         min_tokens=args.min_tokens,
         max_tokens=args.max_tokens,
         questions=args.questions,
+        distinct_questions=args.distinct_questions,
         seed=args.seed,
         question_first=args.question_first,
     )
@@ -388,6 +389,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default=6,
         help="questions asked per example, at most (as many as fit in --seq-len after the sources; "
         "each forward pass over the sources then teaches that many answers)",
+    )
+    p.add_argument(
+        "--distinct-questions",
+        action="store_true",
+        help="draw each example's questions without replacement, so a long --seq-len with many "
+        "--questions asks that many different ones (default: drawn with replacement, repeats dropped)",
     )
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument(

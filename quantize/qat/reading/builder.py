@@ -44,6 +44,9 @@ class BuildConfig:
     unanswerable_share: float = 0.25
     seed: int = 1234
     question_first: bool = False  # the first question also before the sources (reader_prompt)
+    # draw the answerable questions without replacement (weighted), so that a context with room
+    # for many questions asks that many different ones; unanswerable ones keep their share
+    distinct_questions: bool = False
 
 
 @dataclass
@@ -118,6 +121,24 @@ def _span_tokens(vocab: Vocab, text: str, tokens: list[int], answer: str, senten
     return tokens[first : starts[end]]
 
 
+Candidate = tuple[float, QA, list[int]]  # (weight, question and answer, the span's tokens)
+
+
+def _draw_distinct(items: list[Candidate], k: int, rng: random.Random) -> list[Candidate]:
+    """Up to ``k`` items of (weight, qa, tokens) drawn by weight without replacement, one per
+    question text (Efraimidis-Spirakis: the largest keys u ** (1 / weight))."""
+    keyed = sorted(((rng.random() ** (1 / w), i) for i, (w, _, _) in enumerate(items)), reverse=True)
+    picks: list[Candidate] = []
+    asked: set[str] = set()
+    for _, i in keyed:
+        if len(picks) == k:
+            break
+        if items[i][1].question not in asked:
+            asked.add(items[i][1].question)
+            picks.append(items[i])
+    return picks
+
+
 class ExampleWriter:
     """Builds examples from a Library; one per call of ``build`` (deterministic per index)."""
 
@@ -170,7 +191,12 @@ class ExampleWriter:
             return None
         wanted = cfg.questions - len(qas)
         n_unanswerable = sum(rng.random() < cfg.unanswerable_share for _ in range(wanted))
-        picks = rng.choices(answerable, weights=[w for w, _, _ in answerable], k=wanted - n_unanswerable)
+        if cfg.distinct_questions:
+            picks = _draw_distinct(answerable, wanted - n_unanswerable, rng)
+            share = cfg.unanswerable_share
+            n_unanswerable = min(n_unanswerable, round(len(picks) * share / (1 - share)))
+        else:
+            picks = rng.choices(answerable, weights=[w for w, _, _ in answerable], k=wanted - n_unanswerable)
         span_tokens = {}
         for _, qa, tokens in picks:
             if qa.question not in {q.question for q in qas}:
