@@ -4,8 +4,9 @@ and starts the workers; screens and widgets only show things and post messages.
 The state that the screen shows is reactive: `answering` (the footer's stop key), `indexing`,
 `collection`, `model_name`, `activity` and `watching`; their watchers redraw the status line and
 the side panel, so handlers only assign them. `documents` (tui/jobs.py: the side panel and
-indexing), `folder_watch` (tui/watching.py: a watched folder) and `palette` (tui/commands.py: the
-command palette's pickers) are objects the app owns.
+indexing), `folder_watch` (tui/watching.py: a watched folder), `palette` (tui/commands.py: the
+command palette's pickers) and `chats` (tui/chats.py: the chat history, the source of a citation)
+are objects the app owns.
 
 Everything slow runs in thread workers (model loading, answering, indexing), so the UI never
 freezes; tokens and progress come back through `call_from_thread`. Errors become notifications.
@@ -29,18 +30,13 @@ from localagent.config import Config
 from localagent.errors import LocalAgentError
 from localagent.index import DocumentRecord, Index
 from localagent.protocols import TextEngine
-from localagent.tui.answering import AnswererFactory, AnswerService, CitedSource, Reply
+from localagent.tui.answering import AnswererFactory, AnswerService, Reply
+from localagent.tui.chats import Chats
 from localagent.tui.commands import ChatCommands, Palette
 from localagent.tui.guard import describe, shown_as_notification
 from localagent.tui.history import ChatStore
 from localagent.tui.jobs import Indexing, ThreadCount
-from localagent.tui.screens import (
-    EmptyCollectionScreen,
-    HelpScreen,
-    MainScreen,
-    MissingModelScreen,
-    SourceScreen,
-)
+from localagent.tui.screens import EmptyCollectionScreen, HelpScreen, MainScreen, MissingModelScreen
 from localagent.tui.watching import FolderWatch
 from localagent.tui.widgets import (
     AnswerView,
@@ -122,6 +118,7 @@ class ChatApp(App):
         self.documents = Indexing(self)
         self.folder_watch = FolderWatch(self)
         self.palette = Palette(self)
+        self.chats = Chats(self)
 
     def get_default_screen(self) -> MainScreen:
         self.main_screen = MainScreen(id="main")
@@ -369,21 +366,7 @@ class ChatApp(App):
             self.activity = "stopping…"
 
     def save_message(self, role: str, text: str, reply: Reply | None = None) -> None:
-        if self.store is None:
-            return
-        try:
-            if self.chat_id is None:
-                self.chat_id = self.store.new_chat(text, self.collection, self.engine_label())
-                self.sub_title = self.store.get_chat(self.chat_id).title  # type: ignore[union-attr]
-            self.store.add_message(
-                self.chat_id,
-                role,
-                text,
-                None if reply is None else reply.found,
-                None if reply is None else reply.citations,
-            )
-        except LocalAgentError as exc:
-            self.notify(str(exc), severity="error")
+        self.chats.save(role, text, reply)
 
     def engine_label(self) -> str:
         return self.engine.stats.model_name if self.engine is not None else ""
@@ -392,41 +375,13 @@ class ChatApp(App):
 
     @shown_as_notification
     def on_citation_chosen(self, message: CitationChosen) -> None:
-        self.open_source(message.citation)
-
-    def open_source(self, citation: CitedSource) -> None:
-        """The source view for a citation: its page, the cited passage highlighted."""
-        page_text, span = None, None
-        try:
-            if self.index is not None:
-                page_text = self.index.page_text(citation.file, citation.page)
-                chunk = self.index.get_chunk(citation.chunk_id) if citation.chunk_id is not None else None
-                if chunk is not None and chunk.file == citation.file and chunk.page == citation.page:
-                    span = (chunk.char_start, chunk.char_end)
-        except Exception as exc:
-            self.notify(f"cannot read the source: {describe(exc)}", severity="error")
-        self.push_screen(
-            SourceScreen(
-                citation,
-                page_text,
-                span,
-                shown_path=self.show_path(citation.file),
-                load_page=self.index.page_text if self.index is not None else None,
-            )
-        )
+        self.chats.open_source(message.citation)
 
     @shown_as_notification
     def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
         """A document in the side panel: open its first page, or say why it failed."""
-        doc = event.node.data
-        if not isinstance(doc, DocumentRecord):
-            return
-        if doc.status != "ok":
-            self.notify(
-                f"{Path(doc.path).name} could not be indexed: {doc.error}", severity="warning", timeout=8
-            )
-            return
-        self.open_source(CitedSource(0, doc.path, 1))
+        if isinstance(event.node.data, DocumentRecord):
+            self.chats.open_document(event.node.data)
 
     # -- chats -------------------------------------------------------------------------------
 
@@ -446,20 +401,7 @@ class ChatApp(App):
     @shown_as_notification
     async def show_chat(self, chat_id: int) -> None:
         """Put a stored chat in the conversation; new questions continue it."""
-        chat = self.store.get_chat(chat_id) if self.store is not None else None
-        if chat is None:
-            return
-        conversation = self.conversation
-        await conversation.clear()
-        for message in self.store.messages(chat_id):  # type: ignore[union-attr]
-            if message.role == "user":
-                await conversation.add_question(message.text)
-            else:
-                await conversation.add_answer(Reply(message.text, bool(message.found), message.citations))
-        self.chat_id = chat.id
-        self.sub_title = chat.title
-        if chat.collection and chat.collection != self.collection:
-            self.use_collection(chat.collection)
+        await self.chats.show(chat_id)
 
     # -- collections and models --------------------------------------------------------------
 
