@@ -562,3 +562,22 @@ def test_init_run_starts_a_new_phase_from_another_runs_weights(
     longer += ["--steps", "1", "--batch-size", "1", "--seq-len", "160", "--no-compile", "--eval-every", "1"]
     assert main(longer) == 0
     assert load_model(tmp_path / "long")[1]["model_config"]["max_position_embeddings"] == 161
+
+
+def test_grow_layers_starts_a_deeper_run_from_another_runs_weights(
+    corpus: Path, trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from quantize.qat.cli import main
+
+    layers = load_model(trained)[1]["model_config"]["num_hidden_layers"]
+    args = ["qat", "train", "--corpus", str(corpus), "--init-run", str(trained), "--no-compile"]
+    args += ["--steps", "1", "--batch-size", "2", "--seq-len", "32", "--eval-every", "1", "--lr", "0"]
+    assert main([*args, "--run", str(tmp_path / "odd"), "--grow-layers", str(layers)]) == 1
+    assert "larger multiple" in capsys.readouterr().err and not (tmp_path / "odd" / "checkpoint.pt").exists()
+    assert main([*args, "--run", str(tmp_path / "deep"), "--grow-layers", str(2 * layers)]) == 0
+    deep, payload = load_model(tmp_path / "deep")
+    assert payload["model_config"]["num_hidden_layers"] == 2 * layers
+    tokens = torch.tensor([list(range(3, 40))])
+    with torch.no_grad():  # lr 0: the deeper model still computes what the run it grew from does
+        expected = load_model(trained)[0].eval()(tokens).float()
+        assert torch.allclose(deep.eval()(tokens).float(), expected, atol=1e-4)

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from quantize.errors import QuantizeError
@@ -231,8 +232,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
         longest = max(payload["model_config"]["max_position_embeddings"], args.seq_len + 1)
         model_cfg = ModelConfig(**(payload["model_config"] | {"max_position_embeddings": longest}))
     elif args.init_gguf:
-        from dataclasses import replace
-
         from quantize.qat.warmstart import read_gguf_weights
 
         init, shape = read_gguf_weights(Path(args.init_gguf))
@@ -241,6 +240,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise QuantizeError("--examples needs --init-gguf or --init-run (a model) to start from")
     else:
         model_cfg = _model_config(args, vocab)
+    if args.grow_layers:
+        from quantize.qat.warmstart import grow_layers
+
+        if init is None:
+            raise QuantizeError("--grow-layers needs --init-gguf or --init-run (the model to grow)")
+        init = grow_layers(init, model_cfg.num_hidden_layers, args.grow_layers)
+        model_cfg = replace(model_cfg, num_hidden_layers=args.grow_layers)
     train_cfg = TrainConfig(
         steps=args.steps,
         batch_size=args.batch_size,
@@ -508,6 +514,14 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="start from another run's last checkpoint (its latent weights and shape; a new optimizer "
         "and schedule: a new phase of training on other data). Batches depend only on --seed and the "
         "step, so on that run's own data pass another --seed, or it sees the same batches again",
+    )
+    p.add_argument(
+        "--grow-layers",
+        type=int,
+        metavar="N",
+        help="with --init-gguf or --init-run: start N layers deep, each layer followed by copies of "
+        "itself whose output projections are zero (the model computes what it did; N a multiple "
+        "of its layers)",
     )
     p.add_argument("--run", required=True, help="run directory (checkpoint, metrics)")
     p.add_argument("--preset", choices=sorted(PRESETS), default="small")

@@ -97,6 +97,32 @@ def read_gguf_weights(path: Path) -> tuple[dict[str, np.ndarray], dict[str, int]
     return weights, shape
 
 
+# the projections that write a layer's output into the residual stream
+_RESIDUAL_WRITERS = ("self_attn.o_proj.weight", "mlp.down_proj.weight")
+
+
+def grow_layers(weights: dict[str, np.ndarray], layers: int, new_layers: int) -> dict[str, np.ndarray]:
+    """A deeper model that computes exactly what ``weights`` compute: each of the ``layers`` layers
+    is followed by copies of itself (``new_layers`` must be a multiple of ``layers``) whose output
+    projections are zero, so every copy adds nothing to the residual stream until training moves
+    those projections. A ternary layer with all-zero weights quantizes to zero codes; the latent
+    weights still receive gradients, so the copies start learning at once."""
+    if new_layers <= layers or new_layers % layers:
+        raise QuantizeError(f"--grow-layers {new_layers}: must be a larger multiple of the {layers} layers")
+    factor = new_layers // layers
+    grown = {name: value for name, value in weights.items() if not name.startswith("model.layers.")}
+    for name, value in weights.items():
+        if not name.startswith("model.layers."):
+            continue
+        _, _, index, rest = name.split(".", 3)
+        for copy in range(factor):
+            zero = copy > 0 and rest.endswith(_RESIDUAL_WRITERS)
+            grown[f"model.layers.{int(index) * factor + copy}.{rest}"] = (
+                np.zeros_like(value) if zero else value
+            )
+    return grown
+
+
 def write_sentencepiece_model(gguf_path: Path, out: Path) -> Path:
     """Rebuild a SentencePiece ``tokenizer.model`` from a llama GGUF's vocabulary (pieces, scores,
     types), so a model trained from that GGUF exports with the very same tokenizer."""
