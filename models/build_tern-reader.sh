@@ -8,8 +8,9 @@
 # STAGES="data train export gguf verify eval" selects stages (default: all of these). The stages
 # "questions" (model-written questions, round-trip checked), "users" (a sixth phase on questions
 # in users' words), "lookup" (phases on lookup drills), "cues" (phases on cue lookups),
-# "question-first" (the question before the sources too) and "short" (short contexts asking every
-# question they hold) are not part of the shipped model's recipe: see the card for why, with figures.
+# "question-first" (the question before the sources too), "short" (short contexts asking every
+# question they hold) and "deep" (the same on 8 layers) are not part of the shipped model's recipe:
+# see the card for why, with figures.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
@@ -171,6 +172,15 @@ if has short; then  # phase twelve (see the card): short contexts, each asking e
     --seq-len 512 --eval-every 50 --checkpoint-every 25 --threads 2 --steps 600 --stop-after 400 \
     --lr 5e-4 --seed 112 >> "$WORK/train.log" 2>&1
   "${QAT[@]}" export --run "$WORK/run-short" --tokenizer "$BASE" --role reader -o "$WORK/hf-short"
+fi
+if has deep; then  # phase twelve's data on a reader grown to 8 layers (see the card)
+  [ -f "$WORK/data-short/manifest.json" ] || { echo "run the stage short first" >&2; exit 1; }
+  # a 300-step schedule, stopped at step 150 (the session's time)
+  [ "$(trained_to "$WORK/run-deep")" -ge 150 ] || "${QAT[@]}" train --run "$WORK/run-deep" --resume \
+    --examples "$WORK/data-short" --init-gguf "$HERE/$NAME-tq2_0.gguf" --grow-layers 8 --warmup 20 \
+    --batch-size 32 --seq-len 512 --eval-every 50 --checkpoint-every 25 --threads 2 --steps 300 \
+    --stop-after 150 --lr 5e-4 --seed 113 >> "$WORK/train.log" 2>&1
+  "${QAT[@]}" export --run "$WORK/run-deep" --tokenizer "$BASE" --role reader -o "$WORK/hf-deep"
 fi
 if has export; then
   "${QAT[@]}" export --run "$WORK/run-read" --tokenizer "$BASE" --role reader -o "$WORK/hf"
