@@ -311,7 +311,7 @@ class ChatApp(App):
         conversation = self.conversation
         await conversation.add_question(question)
         view = await conversation.start_answer()
-        self.save_message("user", question)
+        self.chats.save("user", question)
         self._cancel_answer = threading.Event()
         self.answering = True  # the footer shows the stop key, the status line "answering…"
         self.answer(question, view, self._cancel_answer)
@@ -345,7 +345,7 @@ class ChatApp(App):
             reply.text = view.streamed
         if view.is_attached:
             await view.finish(reply)
-            self.save_message("assistant", reply.text, reply)
+            self.chats.save("assistant", reply.text, reply)
         if reply.cancelled:
             self.notify("answer stopped", timeout=3)
 
@@ -364,9 +364,6 @@ class ChatApp(App):
         if self.answering:
             self._cancel_answer.set()
             self.activity = "stopping…"
-
-    def save_message(self, role: str, text: str, reply: Reply | None = None) -> None:
-        self.chats.save(role, text, reply)
 
     def engine_label(self) -> str:
         return self.engine.stats.model_name if self.engine is not None else ""
