@@ -13,7 +13,7 @@ from reading_samples import TERN, TextFiles
 
 from localagent.agent.reader_prompt import SourceText, build_prompt
 from localagent.engine.spans import SourceRuns
-from quantize.qat.reading.builder import BuildConfig
+from quantize.qat.reading.builder import MAX_QUOTE_CHARS, BuildConfig, quote_of
 from quantize.qat.reading.contexts import heldout, reflow
 from quantize.qat.reading.copying import add_drills, write_short_drills
 from quantize.qat.reading.dataset import build_reading_data
@@ -214,6 +214,43 @@ def test_distinct_questions_ask_more_different_questions_per_context(tmp_path):
     # questions there was room for
     share = cfg.unanswerable_share
     assert 0 < unanswerable <= answerable * share / (1 - share) + 1.5 * examples
+
+
+def test_quote_of_a_long_sentence_keeps_the_clauses_around_the_answer():
+    short = "The monthly rent is 1,450 euros."
+    assert quote_of(short, "1,450 euros") == short
+    long = (
+        "When the option is set, which happens rarely in practice, the default weight is 50, and "
+        "the maximum weight is 100; otherwise the program stops with an error that names the option."
+    )
+    assert len(long) > MAX_QUOTE_CHARS
+    assert quote_of(long, "50") == "the default weight is 50"
+    assert quote_of(long, "an error") == "otherwise the program stops with an error that names the option."
+
+
+def test_sentence_answers_copy_the_quote_that_holds_the_answer(tmp_path, vocab):
+    cfg = BuildConfig(
+        examples=8,
+        heldout_examples=2,
+        heldout_percent=20,
+        min_tokens=300,
+        max_tokens=450,
+        seq_len=900,
+        answer_unit="sentence",
+    )
+    build_reading_data(tmp_path / "s", [TextFiles()], TERN, cfg, log=lambda line: None)
+    data = np.load(tmp_path / "s" / "train.npz")
+    rows = [json.loads(line) for line in (tmp_path / "s" / "train.jsonl").read_text().splitlines()]
+    quotes = 0
+    for tokens, mask, row in zip(data["tokens"], data["mask"], rows, strict=True):
+        replies = vocab.llama.detokenize([int(t) for t in tokens[mask.astype(bool)]]).decode("utf-8")
+        for qa in row["qas"]:
+            if qa["answer"]:
+                # the reply is the quote, the quote holds the answer and is a part of its sentence
+                assert qa["answer"] in qa["reply"] and qa["reply"] in qa["sentence"], qa
+                assert f"{qa['reply']} [{qa['source']}]" in replies
+                quotes += qa["reply"] != qa["answer"]
+    assert quotes > 10  # most replies quote more than the bare answer
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -26,7 +26,7 @@ import numpy as np
 from localagent.engine.constrained import _eval_prompt, _last_logits, _record
 from localagent.engine.llama import Engine
 
-MAX_SPAN_TOKENS = 48
+MAX_SPAN_TOKENS = 80  # a quoting reader (qat reading --answer-unit sentence) copies up to ~70
 
 
 @dataclass

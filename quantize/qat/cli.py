@@ -123,6 +123,7 @@ def _cmd_reading(args: argparse.Namespace) -> int:
         max_tokens=args.max_tokens,
         questions=args.questions,
         distinct_questions=args.distinct_questions,
+        answer_unit=args.answer_unit,
         seed=args.seed,
         question_first=args.question_first,
     )
@@ -401,6 +402,13 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         action="store_true",
         help="draw each example's questions without replacement, so a long --seq-len with many "
         "--questions asks that many different ones (default: drawn with replacement, repeats dropped)",
+    )
+    p.add_argument(
+        "--answer-unit",
+        choices=["span", "sentence"],
+        default="span",
+        help="what a reply copies: the answer's span, or the sentence holding it (for a long "
+        "sentence, the clauses around the answer): a quote, easier to point at than to cut",
     )
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument(

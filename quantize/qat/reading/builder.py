@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,9 @@ class BuildConfig:
     # draw the answerable questions without replacement (weighted), so that a context with room
     # for many questions asks that many different ones; unanswerable ones keep their share
     distinct_questions: bool = False
+    # what the reply copies: "span" (just the answer) or "sentence" (the sentence, or for a long
+    # one the clauses, that holds the answer: a quote the user can check at a glance)
+    answer_unit: str = "span"
 
 
 @dataclass
@@ -60,6 +64,7 @@ class QA:
     how: str = ""
     sentence: str = ""  # the sentence holding the answer, and the sentences around it
     window: str = ""
+    reply: str = ""  # what the reply copies: the answer, or the quote holding it (answer_unit)
 
 
 @dataclass
@@ -92,6 +97,25 @@ def _candidates(
             elif asked:
                 out.append((sentence, span, *asked))
     return out
+
+
+MAX_QUOTE_CHARS = 160  # a longer sentence is quoted from the clauses around its answer
+_CLAUSE_END = re.compile(r"[,;:] ")
+
+
+def quote_of(sentence: str, answer: str, limit: int = MAX_QUOTE_CHARS) -> str:
+    """The part of ``sentence`` a quoting reader copies for ``answer``: the whole sentence when it
+    is short, else the clauses (cut after ", ", "; ", ": ") that hold the answer, else the answer."""
+    if len(sentence) <= limit:
+        return sentence
+    at = sentence.find(answer)
+    if at < 0:
+        return answer
+    cuts = [m.end() for m in _CLAUSE_END.finditer(sentence)]
+    start = max([c for c in cuts if c <= at], default=0)
+    end = min([c - 2 for c in cuts if c - 2 >= at + len(answer)], default=len(sentence))
+    quote = sentence[start:end].strip()
+    return quote if len(quote) <= limit and answer in quote else answer
 
 
 def _window(text: str, sentence: str, around: int = 3) -> str:
@@ -179,13 +203,15 @@ class ExampleWriter:
         for i, text in enumerate(texts):
             for sentence, span, question, how in _candidates(text, rng, self.written):
                 answer = span.text(sentence)
-                if sum(t.count(answer) for t in texts) != 1:
+                reply = quote_of(sentence, answer) if cfg.answer_unit == "sentence" else answer
+                if sum(t.count(reply) for t in texts) != 1:
                     continue  # the reader could not tell which source to cite
-                tokens = _span_tokens(self.vocab, text, prompt.source_tokens(i), answer, sentence)
+                tokens = _span_tokens(self.vocab, text, prompt.source_tokens(i), reply, sentence)
                 if tokens:
                     weight = (3 if chunk_ids[i] == gold and i != removed else 1) * KIND_WEIGHT[span.kind]
                     weight *= NATURAL_WEIGHT if how == "natural" else 1
-                    qa = QA(question, answer, i + 1, span.kind, how, sentence, _window(text, sentence))
+                    window = _window(text, sentence)
+                    qa = QA(question, answer, i + 1, span.kind, how, sentence, window, reply)
                     answerable.append((weight, qa, tokens))
         if not answerable:
             return None
