@@ -374,3 +374,21 @@ def test_short_drills_repeat_shuffled_words(small_reading, tmp_path, vocab):
     for row, weight in zip(drills["tokens"], drills["mask"].astype(np.float32), strict=True):
         assert row[0] == vocab.bos and set(np.unique(weight)) <= {0.0, 1.0} and not weight[:32].any()
         assert _assert_windows_are_copies(row, weight, row[:32].tolist(), vocab.newline) >= 1
+
+
+@pytest.mark.parametrize(
+    ("command", "missing"),
+    [
+        (["reading", "--tokenizer", "{tmp}/absent.gguf", "--source", "", "--man-stride", "0"], "absent.gguf"),
+        (["reading-drills", "--data", "{tmp}/absent", "--tokenizer", str(TERN)], "absent/train.npz"),
+        (["reading-lookup", "--data", "{tmp}/absent", "--tokenizer", str(TERN)], "absent/train.npz"),
+    ],
+)
+def test_reading_commands_report_a_missing_input_in_one_line(tmp_path, capsys, command, missing):
+    from quantize.cli import main
+
+    argv = ["qat", *(part.format(tmp=tmp_path) for part in command), "--out", str(tmp_path / "out")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"quantize qat {command[0]}: error:") and missing in err[-1]
+    assert not (tmp_path / "out").exists()  # nothing half-written

@@ -57,7 +57,7 @@ def build_reading_data(
     log=print,
     model_questions: Path | None = None,
 ) -> dict:
-    out.mkdir(parents=True, exist_ok=True)
+    vocab = Vocab(tokenizer_gguf)  # a bad tokenizer fails now, before the sources are read
     documents: list[Document] = []
     described = []
     for source in sources:
@@ -76,7 +76,8 @@ def build_reading_data(
     held = [i for i, key in enumerate(library.keys) if heldout(key, cfg.heldout_percent)]
     train = [i for i in range(len(library.keys)) if i not in set(held)]
     written = load_questions(model_questions) if model_questions else {}
-    writer = ExampleWriter(library, Vocab(tokenizer_gguf), cfg, written)
+    writer = ExampleWriter(library, vocab, cfg, written)
+    out.mkdir(parents=True, exist_ok=True)
     counts = {}
     for name, docs, count, offset in (
         ("heldout", held, cfg.heldout_examples, 10_000_000),
