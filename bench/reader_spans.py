@@ -91,15 +91,6 @@ def words_around(question_terms: dict[str, float], span: str, before: list[str],
     return sum(question_terms[t] * v for t, v in near.items()) / total
 
 
-def rarity(question: str, texts: list[str]) -> dict[str, float]:
-    """Each question term's inverse frequency among the sources' sentences."""
-    from localagent.agent.terms import sentences, terms
-
-    parts = [set(terms(s)) for t in texts for s in sentences(t)]
-    n = max(1, len(parts))
-    return {w: math.log(1 + n / (1 + sum(w in p for p in parts))) for w in set(terms(question))}
-
-
 def span_tokens(engine, source_tokens: list[int], span: str) -> list[int] | None:
     """The run of the source's tokens that spells ``span`` exactly, if one does."""
     pieces = [engine.llama.detokenize([t]).decode("utf-8", "replace") for t in source_tokens]
@@ -148,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from localagent.agent.answer_types import kind_matches
     from localagent.agent.reader import ReaderAnswerer
+    from localagent.agent.reader_hints import rarity
     from localagent.config import load_config
     from localagent.engine import load_engine
     from localagent.index import Index, index_paths
@@ -235,7 +227,7 @@ def _prompt(reader, question: str, sources):
         reader.engine.tokenize,
         reader.engine.llama.token_bos(),
         reader._newline,
-        reader.question_first,
+        reader.layout,
     )
 
 

@@ -9,7 +9,8 @@
 # "questions" (model-written questions, round-trip checked), "users" (a sixth phase on questions
 # in users' words), "lookup" (phases on lookup drills), "cues" (phases on cue lookups),
 # "question-first" (the question before the sources too), "short" (short contexts asking every
-# question they hold) and "deep" (the same on 8 layers) are not part of the shipped model's recipe:
+# question they hold), "deep" (the same on 8 layers) and "quote" (replies quote the sentence that
+# holds the answer) are not part of the shipped model's recipe:
 # see the card for why, with figures.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -181,6 +182,16 @@ if has deep; then  # phase twelve's data on a reader grown to 8 layers (see the 
     --batch-size 32 --seq-len 512 --eval-every 50 --checkpoint-every 25 --threads 2 --steps 300 \
     --stop-after 150 --lr 5e-4 --seed 113 >> "$WORK/train.log" 2>&1
   "${QAT[@]}" export --run "$WORK/run-deep" --tokenizer "$BASE" --role reader -o "$WORK/hf-deep"
+fi
+if has quote; then  # phase thirteen (see the card): replies quote the sentence holding the answer
+  [ -f "$WORK/run-short/checkpoint.pt" ] || { echo "run the stage short first" >&2; exit 1; }
+  # phase twelve's contexts and questions (the same seed), each reply the quote instead of the span
+  [ -f "$WORK/data-quote/manifest.json" ] || reading "$WORK/data-quote" 24000 112 --heldout-examples 500 \
+    --seq-len 512 --min-tokens 300 --max-tokens 420 --questions 8 --distinct-questions --answer-unit sentence
+  [ "$(trained_to "$WORK/run-quote")" -ge 400 ] || "${QAT[@]}" train --run "$WORK/run-quote" --resume \
+    --examples "$WORK/data-quote" --init-run "$WORK/run-short" --warmup 20 --batch-size 32 --seq-len 512 \
+    --eval-every 50 --checkpoint-every 25 --threads 2 --steps 400 --lr 5e-4 --seed 114 >> "$WORK/train.log" 2>&1
+  "${QAT[@]}" export --run "$WORK/run-quote" --tokenizer "$BASE" --role reader -o "$WORK/hf-quote"
 fi
 if has export; then
   "${QAT[@]}" export --run "$WORK/run-read" --tokenizer "$BASE" --role reader -o "$WORK/hf"

@@ -63,8 +63,9 @@ def convert(
     plan = build_plan(ckpt, low_bit=is_low_bit_type(wtype), allow_ptq=allow_ptq)
     if ckpt.config.get("localagent_role"):  # a reader model (see localagent.agent.reader)
         plan.hparams["localagent.role"] = str(ckpt.config["localagent_role"])
-    if ckpt.config.get("localagent_reader_question_first"):  # its prompt layout (reader_prompt)
-        plan.hparams["localagent.reader.question_first"] = True
+    for name in ("question_first", "hints"):  # its prompt layout (reader_prompt.ReaderLayout)
+        if ckpt.config.get(f"localagent_reader_{name}"):
+            plan.hparams[f"localagent.reader.{name}"] = True
     vocab = load_vocab(ckpt.directory, int(plan.hparams[f"{plan.arch}.vocab_size"]), bpe_pre)
     choices = {t.name: choose_type(t, wtype, etype) for t in plan.tensors}
     messages = list(plan.notes) + check_fallbacks(choices, strict)

@@ -275,14 +275,15 @@ def test_engine_chat_uses_the_gguf_chat_template(tmp_path: Path) -> None:
         Engine(plain, n_ctx=128, n_threads=1).chat([{"role": "user", "content": "hi"}])
 
 
-def test_a_question_first_reader_says_so_in_its_gguf_and_ask_lays_its_prompt_out_so(tmp_path: Path) -> None:
-    """`qat export --role reader --question-first` -> config.json -> `quantize convert` -> the GGUF
-    key the reader reads to put the question before the sources (reader_prompt)."""
+def test_a_reader_gguf_says_its_prompt_layout_and_ask_lays_its_prompt_out_so(tmp_path: Path) -> None:
+    """`qat export --role reader --question-first --hints` -> config.json -> `quantize convert` ->
+    the GGUF keys the reader reads to lay its prompt out (reader_prompt.ReaderLayout)."""
     import json
 
     from checkpoints import make_llama, train_sentencepiece
 
-    from localagent.agent.reader import question_first
+    from localagent.agent.reader import reader_layout
+    from localagent.agent.reader_prompt import ReaderLayout
     from localagent.models.gguf_info import read_gguf_scalars
     from quantize.convert import convert
 
@@ -290,10 +291,16 @@ def test_a_question_first_reader_says_so_in_its_gguf_and_ask_lays_its_prompt_out
     plain = tmp_path / "plain.gguf"
     convert(ckpt, plain, weight_type="tq2_0")
     config = json.loads((ckpt / "config.json").read_text())
-    config |= {"localagent_role": "reader", "localagent_reader_question_first": True}
+    config |= {
+        "localagent_role": "reader",
+        "localagent_reader_question_first": True,
+        "localagent_reader_hints": True,
+    }
     (ckpt / "config.json").write_text(json.dumps(config))
     first = tmp_path / "first.gguf"
     convert(ckpt, first, weight_type="tq2_0")
     assert read_gguf_scalars(first)["localagent.reader.question_first"] is True
-    assert question_first(Engine(first, n_ctx=128, n_threads=1))
-    assert not question_first(Engine(plain, n_ctx=128, n_threads=1))
+    assert reader_layout(Engine(first, n_ctx=128, n_threads=1)) == ReaderLayout(
+        question_first=True, hints=True
+    )
+    assert reader_layout(Engine(plain, n_ctx=128, n_threads=1)) == ReaderLayout()

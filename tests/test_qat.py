@@ -15,6 +15,7 @@ import pytest
 # `pytest -m "not train"` runs without torch; the quantize.qat modules below import torch too.
 torch = pytest.importorskip("torch", reason="needs the [train] extra (torch)")
 
+from localagent.agent.reader_prompt import ReaderLayout  # noqa: E402
 from quantize.cli import main as quantize_main  # noqa: E402
 from quantize.qat.corpus import build_corpus, prose_paragraphs, read_documents, rst_to_text  # noqa: E402
 from quantize.qat.export import TERNARY_SUFFIXES, export_hf  # noqa: E402
@@ -267,9 +268,12 @@ def test_export_is_exactly_ternary_times_scale(trained: Path, corpus: Path, tmp_
     config = json.loads((out / "config.json").read_text())
     assert config["architectures"] == ["LlamaForCausalLM"] and config["tie_word_embeddings"] is False
     assert "localagent_role" not in config and "localagent_reader_question_first" not in config
-    reader = export_hf(model, corpus / "tokenizer.model", tmp_path / "reader", "reader", question_first=True)
+    reader = export_hf(
+        model, corpus / "tokenizer.model", tmp_path / "reader", "reader", ReaderLayout(hints=True)
+    )
     config = json.loads((reader / "config.json").read_text())
-    assert config["localagent_role"] == "reader" and config["localagent_reader_question_first"] is True
+    assert config["localagent_role"] == "reader" and config["localagent_reader_hints"] is True
+    assert "localagent_reader_question_first" not in config
     assert {p.name for p in out.iterdir()} >= {
         "config.json",
         "model.safetensors",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,7 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reading_samples import TERN, TextFiles
 
-from localagent.agent.reader_prompt import SourceText, build_prompt
+from localagent.agent.reader_hints import best_sentences, hint_line
+from localagent.agent.reader_prompt import ReaderLayout, SourceText, build_prompt
+from localagent.agent.terms import sentences
 from localagent.engine.spans import SourceRuns
 from quantize.qat.reading.builder import MAX_QUOTE_CHARS, BuildConfig, quote_of
 from quantize.qat.reading.contexts import heldout, reflow
@@ -111,10 +114,56 @@ def test_question_first_prompt_asks_before_the_sources_and_keeps_their_tokens(vo
     sources = [SourceText(1, "lease.pdf", 2, "The lease term ends on 31 March 2027.")]
     question = "When does the lease end?"
     plain = build_prompt(sources, question, vocab.tokenize, vocab.bos, vocab.newline)
-    first = build_prompt(sources, question, vocab.tokenize, vocab.bos, vocab.newline, question_first=True)
+    first = build_prompt(
+        sources, question, vocab.tokenize, vocab.bos, vocab.newline, ReaderLayout(question_first=True)
+    )
     line = [*vocab.tokenize("Question: " + question), *vocab.newline]
     assert first.tokens == [vocab.bos, *line, *plain.tokens[1:]]  # the same prompt, asked first too
     assert first.source_tokens(0) == plain.source_tokens(0) == vocab.tokenize(sources[0].text)
+
+
+def test_hints_name_the_sentences_sharing_the_questions_rarer_words_best_first():
+    texts = [
+        "Payment terms. The monthly rent is 1,450 euros, payable on the first day of each month. "
+        "Rent is paid by bank transfer.",
+        "The lease term ends on 31 March 2027. The deposit is returned when the lease term ends.",
+    ]
+    line = hint_line("When does the lease term end?", [4, 7], texts)
+    # the sentences holding "lease", "term" and "end" first, one holding only "term" ("terms") last
+    assert (
+        line
+        == "Near: [7] The lease term ends on 31 … [7] The deposit is returned when the … [4] Payment terms. …"
+    )
+    assert best_sentences("How much is the monthly rent?", texts)[0] == (0, sentences(texts[0])[1])
+    assert hint_line("What is the capital of Australia?", [1, 2], texts) == "Near: nothing"
+
+
+def test_hints_prompt_names_sentences_after_the_question_and_keeps_the_sources(vocab):
+    sources = [
+        SourceText(1, "lease.pdf", 2, "The lease term ends on 31 March 2027."),
+        SourceText(2, "notes.md", 1, "Rent is 1,450 euros."),
+    ]
+    question = "How much is the rent?"
+    plain = build_prompt(sources, question, vocab.tokenize, vocab.bos, vocab.newline)
+    hinted = build_prompt(
+        sources, question, vocab.tokenize, vocab.bos, vocab.newline, ReaderLayout(hints=True)
+    )
+    answer = vocab.tokenize("Answer:")
+    near = [*vocab.tokenize("Near: [2] Rent is 1,450 euros. …"), *vocab.newline]
+    assert hinted.tokens == [*plain.tokens[: -len(answer)], *near, *answer]
+    assert [hinted.source_tokens(i) for i in range(2)] == [plain.source_tokens(i) for i in range(2)]
+
+
+def test_hints_data_names_sentences_after_every_question(tmp_path, vocab):
+    cfg = BuildConfig(
+        examples=6, heldout_examples=2, heldout_percent=20, min_tokens=300, max_tokens=450, seq_len=900
+    )
+    build_reading_data(tmp_path / "h", [TextFiles()], TERN, replace(cfg, hints=True), log=lambda line: None)
+    data = np.load(tmp_path / "h" / "train.npz")
+    rows = [json.loads(line) for line in (tmp_path / "h" / "train.jsonl").read_text().splitlines()]
+    for tokens, row in zip(data["tokens"], rows, strict=True):
+        text = vocab.llama.detokenize([int(t) for t in tokens]).decode("utf-8", "replace")
+        assert text.count("Near: ") == text.count("Question: ") == len(row["qas"])
 
 
 def test_source_runs_only_continue_spans_that_exist():

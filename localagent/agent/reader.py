@@ -30,12 +30,7 @@ from collections.abc import Callable
 
 from localagent.agent.answer_types import expected_kind, kind_matches
 from localagent.agent.context import build_sources
-from localagent.agent.reader_prompt import (
-    QUESTION_FIRST_KEY,
-    SourceText,
-    build_prompt,
-    span_end_tokens,
-)
+from localagent.agent.reader_prompt import ReaderLayout, SourceText, build_prompt, span_end_tokens
 from localagent.agent.retrieval import BM25Retriever, Retriever
 from localagent.agent.types import NOT_FOUND, Answer, Citation, Source, Timings
 from localagent.agent.verify import MIN_RELEVANCE, relevance_of
@@ -73,7 +68,7 @@ class ReaderAnswerer:
         self.source_budget = min(READER_SOURCE_TOKENS, engine.n_ctx - 160)
         self._newline = engine.tokenize("\n")
         self._end, self._numbers = span_end_tokens(engine.tokenize, MAX_READER_SOURCES)
-        self.question_first = question_first(engine)
+        self.layout = reader_layout(engine)
 
     def count_tokens(self, text: str) -> int:
         return len(self.engine.tokenize(text))
@@ -117,7 +112,7 @@ class ReaderAnswerer:
             self.engine.tokenize,
             self.engine.llama.token_bos(),
             self._newline,
-            self.question_first,
+            self.layout,
         )
         reply = copy_span(
             self.engine,
@@ -176,10 +171,10 @@ class ReaderAnswerer:
         )
 
 
-def question_first(engine) -> bool:
-    """Was this reader trained with the question before its sources too (reader_prompt)?"""
+def reader_layout(engine) -> ReaderLayout:
+    """The prompt layout this reader was trained on, as its GGUF says (reader_prompt)."""
     path = getattr(engine, "path", None)
-    return bool(path is not None and read_gguf_scalars(path).get(QUESTION_FIRST_KEY, False))
+    return ReaderLayout.from_gguf(read_gguf_scalars(path) if path is not None else {})
 
 
 def span_text(engine, source_tokens: list[int], start: int, length: int) -> str | None:

@@ -9,9 +9,12 @@ place: ``quantize qat reading`` writes its examples with ``build_prompt``, and `
      Question: <question>\\n
      Answer:
 
-A reader trained with the question first (GGUF key ``localagent.reader.question_first``) sees the
-question line before "Sources:" as well as after them: a causal model reads each source token
-once, and only what came before it can shape what it keeps of it.
+A reader's GGUF says which variant of the layout it was trained on (``ReaderLayout``):
+
+- ``localagent.reader.question_first``: the question line also stands before "Sources:" (a causal
+  model reads each source token once, and only what came before it can shape what it keeps);
+- ``localagent.reader.hints``: a line "Near: [n] first words … [m] …" after each question names
+  the sentences sharing the most of its rarer words (``reader_hints``).
 
 Each piece is tokenized on its own (so a source's tokens are the same wherever it appears), which
 is why the model's answer, copied token for token from a source, maps back to a character range of
@@ -22,13 +25,37 @@ starts with end-of-sequence means "the sources do not answer this".
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
+from localagent.agent.reader_hints import hint_line
 from localagent.agent.terms import one_line
 
 Tokenize = Callable[[str], list[int]]  # text -> ids, no BOS
-QUESTION_FIRST_KEY = "localagent.reader.question_first"  # GGUF key: the reader's prompt layout
+
+
+@dataclass(frozen=True)
+class ReaderLayout:
+    """The variant of the prompt a reader was trained on; its GGUF says which (see above)."""
+
+    question_first: bool = False
+    hints: bool = False
+
+    def config_keys(self) -> dict[str, bool]:
+        """The keys of an exported config.json (``quantize convert`` turns them into GGUF keys)."""
+        return {f"localagent_reader_{f.name}": True for f in fields(self) if getattr(self, f.name)}
+
+    @classmethod
+    def from_gguf(cls, scalars: dict[str, Any]) -> ReaderLayout:
+        return cls(**{f.name: bool(scalars.get(gguf_key(f.name), False)) for f in fields(cls)})
+
+
+def gguf_key(name: str) -> str:
+    return f"localagent.reader.{name}"
+
+
+PLAIN = ReaderLayout()
 
 
 @dataclass(frozen=True)
@@ -60,13 +87,11 @@ def build_prompt(
     tokenize: Tokenize,
     bos: int,
     newline: list[int],
-    question_first: bool = False,
+    layout: ReaderLayout = PLAIN,
 ) -> ReaderPrompt:
-    """Token ids of the reader prompt (see the module docstring); ``question_first`` also puts
-    the question line before the sources (a reader trained so reads each source knowing what is
-    asked: see QUESTION_FIRST)."""
+    """Token ids of the reader prompt (see the module docstring), laid out as ``layout`` says."""
     tokens = [bos]
-    if question_first:
+    if layout.question_first:
         tokens += [*tokenize("Question: " + one_line(question)), *newline]
     tokens += [*tokenize("Sources:"), *newline]
     spans = []
@@ -76,8 +101,22 @@ def build_prompt(
         tokens += tokenize(source.text)
         spans.append((start, len(tokens)))
         tokens += newline
-    tokens += [*tokenize("Question: " + one_line(question)), *newline, *tokenize("Answer:")]
+    tokens += question_block(sources, question, tokenize, newline, layout)
     return ReaderPrompt(tokens, spans, [s.n for s in sources])
+
+
+def question_block(
+    sources: Sequence[SourceText], question: str, tokenize: Tokenize, newline: list[int], layout: ReaderLayout
+) -> list[int]:
+    """ "Question: ...\n[Near: ...\n]Answer:" after the sources (a later question of a training
+    example follows the previous reply and a newline)."""
+    tokens = [*tokenize("Question: " + one_line(question)), *newline]
+    if layout.hints:
+        tokens += [
+            *tokenize(hint_line(question, [s.n for s in sources], [s.text for s in sources])),
+            *newline,
+        ]
+    return tokens + tokenize("Answer:")
 
 
 def citation_tokens(n: int, tokenize: Tokenize) -> list[int]:

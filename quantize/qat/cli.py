@@ -182,6 +182,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     _require_torch()
+    from localagent.agent.reader_prompt import ReaderLayout
     from quantize.qat.export import export_hf
     from quantize.qat.trainer import CHECKPOINT, load_model
 
@@ -194,9 +195,12 @@ def _cmd_export(args: argparse.Namespace) -> int:
         from quantize.qat.warmstart import write_sentencepiece_model
 
         tokenizer = write_sentencepiece_model(tokenizer, run / "tokenizer.model")
-    if args.question_first and args.role != "reader":
-        raise QuantizeError("--question-first is a reader's prompt layout: give --role reader too")
-    out = export_hf(model, tokenizer, Path(args.out), role=args.role, question_first=args.question_first)
+    layout = ReaderLayout(question_first=args.question_first, hints=args.hints)
+    if layout.config_keys() and args.role != "reader":
+        raise QuantizeError(
+            "--question-first and --hints are a reader's prompt layout: give --role reader too"
+        )
+    out = export_hf(model, tokenizer, Path(args.out), role=args.role, layout=layout)
     print(f"exported {out}")
     return 0
 
@@ -317,6 +321,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         action="store_true",
         help="the reader was trained on `qat reading --question-first` data: `ask` puts the "
         "question before its sources too (GGUF key localagent.reader.question_first)",
+    )
+    p.add_argument(
+        "--hints",
+        action="store_true",
+        help="the reader was trained on `qat reading --hints` data: `ask` names the sentences "
+        "nearest the question after it (GGUF key localagent.reader.hints)",
     )
     p.add_argument("-o", "--out", required=True, help="output directory")
     p.set_defaults(func=_guarded(_cmd_export))

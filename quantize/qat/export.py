@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
+from localagent.agent.reader_prompt import PLAIN, ReaderLayout
 from quantize.qat.bitlinear import absmean_scale, ternary_codes
 from quantize.qat.model import LlamaLM
 from quantize.qat.tokenizer import BOS_ID, EOS_ID, write_hf_tokenizer_files
@@ -51,7 +52,7 @@ def export_state_dict(model: LlamaLM, dtype: torch.dtype = torch.float16) -> dic
     return tensors
 
 
-def hf_config(model: LlamaLM, role: str = "", question_first: bool = False) -> dict:
+def hf_config(model: LlamaLM, role: str = "", layout: ReaderLayout = PLAIN) -> dict:
     cfg = model.cfg
     return (
         {
@@ -82,12 +83,12 @@ def hf_config(model: LlamaLM, role: str = "", question_first: bool = False) -> d
             },
         }
         | ({"localagent_role": role} if role else {})
-        | ({"localagent_reader_question_first": True} if question_first else {})
+        | layout.config_keys()
     )
 
 
 def export_hf(
-    model: LlamaLM, tokenizer_model: Path, out_dir: Path, role: str = "", question_first: bool = False
+    model: LlamaLM, tokenizer_model: Path, out_dir: Path, role: str = "", layout: ReaderLayout = PLAIN
 ) -> Path:
     """Write config.json, model.safetensors and tokenizer files into out_dir (replaced atomically)."""
     tmp = out_dir.with_name(out_dir.name + ".tmp")
@@ -95,7 +96,7 @@ def export_hf(
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     save_file(export_state_dict(model), str(tmp / "model.safetensors"), metadata={"format": "pt"})
-    (tmp / "config.json").write_text(json.dumps(hf_config(model, role, question_first), indent=2) + "\n")
+    (tmp / "config.json").write_text(json.dumps(hf_config(model, role, layout), indent=2) + "\n")
     write_hf_tokenizer_files(tokenizer_model, tmp, model.cfg.max_position_embeddings)
     if out_dir.exists():
         shutil.rmtree(out_dir)

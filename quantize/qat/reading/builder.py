@@ -26,7 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
-from localagent.agent.reader_prompt import SourceText, build_prompt, citation_tokens
+from localagent.agent.reader_prompt import (
+    ReaderLayout,
+    SourceText,
+    build_prompt,
+    citation_tokens,
+    question_block,
+)
 from localagent.agent.terms import sentences
 from quantize.qat.reading.contexts import Library, pick_sources
 from quantize.qat.reading.questions import KIND_WEIGHT, Span, ask_about, find_spans, is_prose
@@ -45,6 +51,7 @@ class BuildConfig:
     unanswerable_share: float = 0.25
     seed: int = 1234
     question_first: bool = False  # the first question also before the sources (reader_prompt)
+    hints: bool = False  # a line naming the sentences nearest each question (reader_hints)
     # draw the answerable questions without replacement (weighted), so that a context with room
     # for many questions asks that many different ones; unanswerable ones keep their share
     distinct_questions: bool = False
@@ -246,25 +253,17 @@ class ExampleWriter:
         self, example: Example, sources: list[SourceText], span_tokens: dict[str, list[int]]
     ) -> None:
         vocab = self.vocab
+        layout = ReaderLayout(question_first=self.cfg.question_first, hints=self.cfg.hints)
         tokens: list[int] = []
         mask: list[int] = []
         for number, qa in enumerate(example.qas):
             if number == 0:
-                first = build_prompt(
-                    sources,
-                    qa.question,
-                    vocab.tokenize,
-                    vocab.bos,
-                    vocab.newline,
-                    self.cfg.question_first,
-                )
+                first = build_prompt(sources, qa.question, vocab.tokenize, vocab.bos, vocab.newline, layout)
                 prompt, example.spans = first.tokens, first.spans
             else:
                 prompt = [
                     *vocab.newline,
-                    *vocab.tokenize("Question: " + qa.question),
-                    *vocab.newline,
-                    *vocab.tokenize("Answer:"),
+                    *question_block(sources, qa.question, vocab.tokenize, vocab.newline, layout),
                 ]
             reply = [vocab.eos]
             if qa.answer:

@@ -85,6 +85,7 @@ def _cmd_reading(args: argparse.Namespace) -> int:
         answer_unit=args.answer_unit,
         seed=args.seed,
         question_first=args.question_first,
+        hints=args.hints,
     )
     try:
         manifest = build_reading_data(
@@ -188,6 +189,13 @@ def register(sub: argparse._SubParsersAction, guarded: Callable[[Command], Comma
         action="store_true",
         help="lay the first question of each example out before the sources too, as `ask` does "
         "for a reader whose GGUF says localagent.reader.question_first (train such a reader on it)",
+    )
+    p.add_argument(
+        "--hints",
+        action="store_true",
+        help="after each question, a line naming the three sentences that share the most of its "
+        "rarer words (localagent/agent/reader_hints.py), as `ask` does for a reader whose GGUF "
+        "says localagent.reader.hints",
     )
     p.add_argument(
         "--model-questions",
