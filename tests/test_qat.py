@@ -22,7 +22,7 @@ from quantize.qat.export import TERNARY_SUFFIXES, export_hf  # noqa: E402
 from quantize.qat.model import LlamaLM, ModelConfig  # noqa: E402
 from quantize.qat.sources import PythonDocs, StdlibDataset  # noqa: E402
 from quantize.qat.tokenizer import encode_corpus, load_tokenizer, train_tokenizer  # noqa: E402
-from quantize.qat.trainer import TrainConfig, load_model, train  # noqa: E402
+from quantize.qat.trainer import TrainConfig, bf16_is_fast, load_model, train  # noqa: E402
 
 pytestmark = pytest.mark.train
 
@@ -585,3 +585,11 @@ def test_grow_layers_starts_a_deeper_run_from_another_runs_weights(
     with torch.no_grad():  # lr 0: the deeper model still computes what the run it grew from does
         expected = load_model(trained)[0].eval()(tokens).float()
         assert torch.allclose(deep.eval()(tokens).float(), expected, atol=1e-4)
+
+
+def test_bf16_autocast_only_where_the_cpu_multiplies_bf16_fast() -> None:
+    # AVX2 alone: torch's bf16 matmul is ~40x slower than float32, so training runs in float32
+    assert not bf16_is_fast("AVX2", onednn_bf16=False)
+    assert not bf16_is_fast("DEFAULT", onednn_bf16=False)
+    assert bf16_is_fast("AVX512", onednn_bf16=False)
+    assert bf16_is_fast("AVX2", onednn_bf16=True)

@@ -113,6 +113,18 @@ def _training_data(args: argparse.Namespace) -> tuple[Path, Path, int | None]:
     )
 
 
+def _bf16_autocast(fp32: bool) -> bool:
+    """bf16 autocast unless --fp32, or unless this CPU multiplies bfloat16 slowly (said once)."""
+    from quantize.qat.trainer import bf16_is_fast
+
+    if fp32:
+        return False
+    if not bf16_is_fast():
+        print("this CPU has no fast bfloat16 matmul (no AVX-512): training in float32", file=sys.stderr)
+        return False
+    return True
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     _require_torch()
     from quantize.qat.trainer import TrainConfig, train
@@ -154,7 +166,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         checkpoint_every=args.checkpoint_every,
         eval_every=args.eval_every,
         threads=args.threads,
-        bf16=not args.fp32,
+        bf16=_bf16_autocast(args.fp32),
         compile=not args.no_compile,
     )
     state = train(
@@ -290,7 +302,11 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=int, default=100)
     p.add_argument("--eval-every", type=int, default=100)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--fp32", action="store_true", help="no bf16 autocast")
+    p.add_argument(
+        "--fp32",
+        action="store_true",
+        help="no bf16 autocast (the default where the CPU has no fast bfloat16 matmul: AVX2 alone)",
+    )
     p.add_argument(
         "--no-compile", action="store_true", help="skip torch.compile (faster start, slower steps)"
     )

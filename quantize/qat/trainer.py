@@ -96,6 +96,18 @@ def _optimizer(model: LlamaLM, cfg: TrainConfig) -> torch.optim.AdamW:
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95), eps=1e-8)
 
 
+def bf16_is_fast(capability: str | None = None, onednn_bf16: bool | None = None) -> bool:
+    """Whether this CPU multiplies bfloat16 fast: with AVX-512 (oneDNN's bf16 kernels) it does;
+    with AVX2 alone torch falls back to a path about 40x slower than float32 (measured: a 1536 x
+    4096 x 512 matmul, 8.3 s against 0.19 s on an AMD EPYC with AVX2), so training there runs in
+    float32."""
+    if capability is None:
+        capability = torch.backends.cpu.get_cpu_capability()
+    if onednn_bf16 is None:
+        onednn_bf16 = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return onednn_bf16 or capability.upper().startswith("AVX512")
+
+
 def _autocast(cfg: TrainConfig):
     return torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16)
 
