@@ -9,8 +9,9 @@
 # "questions" (model-written questions, round-trip checked), "users" (a sixth phase on questions
 # in users' words), "lookup" (phases on lookup drills), "cues" (phases on cue lookups),
 # "question-first" (the question before the sources too), "short" (short contexts asking every
-# question they hold), "deep" (the same on 8 layers) and "quote" (replies quote the sentence that
-# holds the answer) are not part of the shipped model's recipe:
+# question they hold), "deep" (the same on 8 layers), "quote" (replies quote the sentence that
+# holds the answer) and "hints" (quotes, with a line naming the likeliest sentences after each
+# question) are not part of the shipped model's recipe:
 # see the card for why, with figures.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -192,6 +193,21 @@ if has quote; then  # phase thirteen (see the card): replies quote the sentence 
     --examples "$WORK/data-quote" --init-run "$WORK/run-short" --warmup 20 --batch-size 32 --seq-len 512 \
     --eval-every 50 --checkpoint-every 25 --threads 2 --steps 400 --lr 5e-4 --seed 114 >> "$WORK/train.log" 2>&1
   "${QAT[@]}" export --run "$WORK/run-quote" --tokenizer "$BASE" --role reader -o "$WORK/hf-quote"
+fi
+if has hints; then  # phase fourteen (see the card): quotes, with a line of hints after each question
+  [ -n "${NPM_ARGS+x}" ] || fetch_npm_datasets "$WORK" "$PY"
+  # phase twelve's contexts and questions (the same seed), each reply a quote, each question hinted;
+  # and a long-context held-out build (the length ask gives a reader) to choose a threshold on
+  [ -f "$WORK/data-hint/manifest.json" ] || reading "$WORK/data-hint" 24000 112 --heldout-examples 500 \
+    --seq-len 512 --min-tokens 300 --max-tokens 420 --questions 8 --distinct-questions --answer-unit sentence \
+    --hints
+  [ -f "$WORK/data-hint-long/manifest.json" ] || reading "$WORK/data-hint-long" 400 111 --heldout-examples 400 \
+    --min-tokens 1024 --max-tokens 1200 --distinct-questions --answer-unit sentence --hints
+  # from the shipped reader's GGUF; 16 x 512 tokens a step, 220 steps (39 min on 2 AVX2 cores, float32)
+  [ "$(trained_to "$WORK/run-hint")" -ge 220 ] || "${QAT[@]}" train --run "$WORK/run-hint" --resume \
+    --examples "$WORK/data-hint" --init-gguf "$HERE/$NAME-tq2_0.gguf" --warmup 15 --batch-size 16 --seq-len 512 \
+    --eval-every 50 --checkpoint-every 25 --threads 2 --steps 220 --lr 5e-4 --seed 115 >> "$WORK/train.log" 2>&1
+  "${QAT[@]}" export --run "$WORK/run-hint" --tokenizer "$BASE" --role reader --hints -o "$WORK/hf-hint"
 fi
 if has export; then
   "${QAT[@]}" export --run "$WORK/run-read" --tokenizer "$BASE" --role reader -o "$WORK/hf"
