@@ -45,6 +45,8 @@ class Result:
     first_logprob: float
     logprob: float  # the span's log-probability among all tokens (ask's confidence)
     choice_logprob: float  # the same, renormalized among the tokens allowed at each step
+    locate_logprob: float  # among all tokens, up to where the span occurs in one place only
+    hinted: bool  # the span overlaps the sentence the hint line names first (reader_hints)
 
     def declined(self, bias: float) -> bool:
         return self.decline_logprob + bias > self.first_logprob
@@ -94,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from localagent.agent.reader import span_text
+    from localagent.agent.reader_hints import is_first_hint
     from localagent.agent.reader_prompt import span_end_tokens
     from localagent.engine import Engine
     from localagent.engine.spans import FIRST_TOKENS, copy_span
@@ -123,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
             first_tokens=args.first_tokens or FIRST_TOKENS,
         )
         text = span_text(engine, sources[reply.source], reply.start, len(reply.tokens or [])) or ""
+        texts = [engine.detokenize(s) for s in sources]
+        hinted = is_first_hint(qa["question"], texts, reply.source, text)
         results.append(
             Result(
                 qa["answer"],
@@ -134,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
                 reply.first_logprob,
                 reply.logprob,
                 reply.choice_logprob,
+                reply.locate_logprob,
+                hinted,
             )
         )
     answerable = [r for r in results if r.gold]
@@ -158,6 +165,12 @@ def main(argv: list[str] | None = None) -> int:
             f"| {bias:+.0f} | {exact / n:.0%} | {contains / n:.0%} | {wrong / n:.0%} | {d_ans / n:.0%} "
             f"| {d_un}/{len(unanswerable)} = {d_un / u:.0%} |"
         )
+    hinted = [r for r in answerable if not r.declined(0.0) and r.hinted]
+    right = sum(r.gold in r.text and r.source == r.gold_source for r in hinted)
+    print(
+        f"\nanswers that are the first hinted sentence (decline bias 0): {len(hinted)}, right {right}; "
+        f"unanswerable answered so: {sum(not r.declined(0.0) and r.hinted for r in unanswerable)}"
+    )
     print("\nby how the question was written (decline bias 0): exact + right source")
     for how in sorted({r.how for r in answerable}):
         some = [r for r in answerable if r.how == how]
@@ -167,6 +180,11 @@ def main(argv: list[str] | None = None) -> int:
         (lambda r: math.exp(r.logprob), "among all tokens (ask's reader_min_confidence)"),
         (lambda r: math.exp(r.choice_logprob), "renormalized among the tokens allowed at each step"),
         (lambda r: math.exp(r.logprob + r.first_logprob), "among all tokens, times P(answer)"),
+        (lambda r: math.exp(r.locate_logprob), "until it occurs in one place only"),
+        (
+            lambda r: math.exp(r.locate_logprob) * r.hinted,
+            "until it occurs in one place only, when it is the first hinted sentence (else 0)",
+        ),
     ):
         print(f"\nconfidence: the span's probability {name}")
         confidence_table(answerable, unanswerable, confidence)

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reading_samples import TERN, TextFiles
 
-from localagent.agent.reader_hints import best_sentences, hint_line
+from localagent.agent.reader_hints import best_sentences, hint_line, is_first_hint
 from localagent.agent.reader_prompt import ReaderLayout, SourceText, build_prompt
 from localagent.agent.terms import sentences
 from localagent.engine.spans import SourceRuns
@@ -136,6 +136,13 @@ def test_hints_name_the_sentences_sharing_the_questions_rarer_words_best_first()
     )
     assert best_sentences("How much is the monthly rent?", texts)[0] == (0, sentences(texts[0])[1])
     assert hint_line("What is the capital of Australia?", [1, 2], texts) == "Near: nothing"
+    # a copied span agrees with the first hint when it is that sentence, lies in it or holds it
+    question = "When does the lease term end?"
+    assert is_first_hint(question, texts, 1, "31 March 2027")
+    assert is_first_hint(question, texts, 1, "The lease term ends on 31 March 2027. The deposit")
+    assert not is_first_hint(question, texts, 1, "The deposit is returned")  # the second hint
+    assert not is_first_hint(question, texts, 0, "1,450 euros")  # another source
+    assert not is_first_hint("What is the capital of Australia?", texts, 1, "31 March 2027")
 
 
 def test_hints_prompt_names_sentences_after_the_question_and_keeps_the_sources(vocab):
@@ -360,6 +367,8 @@ def test_every_copied_span_is_verbatim_in_the_source_it_cites(tern_engine, texts
     assert not reply.declined
     text = span_text(engine, prompt.source_tokens(reply.source), reply.start, len(reply.tokens))
     assert text is not None and text in sources[reply.source].text
+    # the tokens that locate the span are a prefix of its tokens: their log-probability is no lower
+    assert reply.logprob <= reply.locate_logprob <= 0
 
 
 @pytest.fixture(scope="module")

@@ -52,3 +52,13 @@ def hint_line(question: str, numbers: Sequence[int], texts: Sequence[str]) -> st
         for i, sentence in best_sentences(question, texts)
     ]
     return "Near: " + (" ".join(named) if named else "nothing")
+
+
+def is_first_hint(question: str, texts: Sequence[str], source: int, span: str) -> bool:
+    """Whether ``span``, copied from ``texts[source]``, is (or holds, or lies within) the sentence
+    the hint line names first: the reader and the lexical signal agree on where the answer is."""
+    named = best_sentences(question, texts, 1)
+    if not named or named[0][0] != source:
+        return False
+    a, b = " ".join(span.split()), " ".join(named[0][1].split())
+    return bool(a) and (a in b or b in a)

@@ -39,6 +39,7 @@ class SpanReply:
     decline_logprob: float = 0.0  # log P(end-of-sequence first), the model's "no answer"
     first_logprob: float = 0.0  # log P(anything else first): declined iff decline + bias > this
     choice_logprob: float = 0.0  # the same as logprob, each step among the tokens allowed there
+    locate_logprob: float = 0.0  # logprob up to the token that makes the span occur in one place
 
 
 def _log_softmax_at(logits: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -114,6 +115,7 @@ class _Span:
     positions: np.ndarray  # just after the span, in every place it occurs
     choice: float  # log-probability, each step among the tokens allowed there
     logprob: float  # log-probability, each step among all tokens
+    locate: float  # log-probability (among all tokens) until the span occurs in one place only
 
 
 def _extend(
@@ -125,10 +127,17 @@ def _extend(
     cancel: threading.Event | None,
 ) -> _Span:
     """The greedy copy that starts with ``token`` (already chosen, its log-probability given),
-    up to and including the end of the span."""
+    up to and including the end of the span.
+
+    Its ``locate`` is the log-probability of the tokens that pick out where it copies from (up
+    to the first token after which the span occurs in one place only): once the place is
+    chosen, the rest of a quoted sentence is near-forced, and the small doubts of each copied
+    token would otherwise sum into a confidence that says more about the sentence's length than
+    about whether it is the right one."""
     llama = engine.llama
     written, (choice, total) = [token], logprob
     positions = runs.matching(runs.starts, token)
+    locate = total
     while len(written) < MAX_SPAN_TOKENS and not (cancel is not None and cancel.is_set()):
         nexts = runs.next_tokens(positions)
         ending = positions[runs.can_end[positions]]
@@ -141,11 +150,13 @@ def _extend(
         best = int(np.argmax(scores))
         choice += float(scores[best])
         total += float(logprobs[best])
+        if len(positions) > 1:
+            locate = total
         if len(ending) and best == len(options) - 1:
-            return _Span(written, ending, choice, total)
+            return _Span(written, ending, choice, total, locate)
         written.append(int(options[best]))
         positions = runs.matching(positions, written[-1])
-    return _Span(written, positions, choice, total)
+    return _Span(written, positions, choice, total, locate)
 
 
 def copy_span(
@@ -211,4 +222,6 @@ def copy_span(
         start = where - int(np.nonzero(runs.owner == source)[0][0])
         generated = sum(len(t.tokens) for t in tried)
         _record(engine, started, prompt_done, first_time, len(prompt), reused, generated)
-        return SpanReply(False, source, written, start, span.logprob, decline, answer, span.choice)
+        return SpanReply(
+            False, source, written, start, span.logprob, decline, answer, span.choice, span.locate
+        )
