@@ -107,3 +107,15 @@ def test_an_answer_below_the_least_confidence_is_passed_on_not_given(tmp_path, c
     data, verdict = _verdict(capsys, "--model", "tern-reader", question)
     assert data["found"] is False and data["answer"] == "Not found in your documents."
     assert "the reader is unsure of its answer" in verdict and data["closest"][0]["page"] == 2
+
+
+def test_a_quoting_readers_confidence_locates_its_span_and_needs_the_first_hint():
+    import math
+
+    from localagent.agent.reader import reader_confidence
+    from localagent.engine.spans import SpanReply
+
+    reply = SpanReply(False, 0, [5, 6, 7], 0, logprob=-4.0, locate_logprob=-0.2)
+    assert reader_confidence(reply, None) == pytest.approx(math.exp(-4.0))  # no hints: every token
+    assert reader_confidence(reply, True) == pytest.approx(math.exp(-0.2))  # the tokens that locate it
+    assert reader_confidence(reply, False) == 0.0  # a quote the first hint does not name

@@ -30,12 +30,13 @@ from collections.abc import Callable
 
 from localagent.agent.answer_types import expected_kind, kind_matches
 from localagent.agent.context import build_sources
+from localagent.agent.reader_hints import is_first_hint
 from localagent.agent.reader_prompt import ReaderLayout, SourceText, build_prompt, span_end_tokens
 from localagent.agent.retrieval import BM25Retriever, Retriever
 from localagent.agent.types import NOT_FOUND, Answer, Citation, Source, Timings
 from localagent.agent.verify import MIN_RELEVANCE, relevance_of
 from localagent.config import DEFAULTS
-from localagent.engine.spans import copy_span
+from localagent.engine.spans import SpanReply, copy_span
 from localagent.errors import LocalAgentError
 from localagent.models.gguf_info import read_gguf_scalars
 
@@ -141,7 +142,9 @@ class ReaderAnswerer:
             return refuse("the copied span does not map back to its source's text", draft)
         if not text.strip(" .,;:"):
             return refuse("the copied span has no words", draft)
-        confidence = math.exp(reply.logprob)
+        texts = [s.text for s in sources]
+        agrees = is_first_hint(question, texts, reply.source, text) if self.layout.hints else None
+        confidence = reader_confidence(reply, agrees)
         if confidence < self.min_confidence:
             return refuse(
                 f"the reader is unsure of its answer (confidence {confidence:.3g}, "
@@ -169,6 +172,22 @@ class ReaderAnswerer:
             draft,
             sources,
         )
+
+
+def reader_confidence(reply: SpanReply, agrees_with_hint: bool | None) -> float:
+    """How sure the reader is of its span, for ``reader_min_confidence``.
+
+    A reader without hints copies short spans: the probability of all the span's tokens. A reader
+    with hints quotes a sentence, and the product over 10-70 copied tokens says more about the
+    sentence's length than about whether it is the right one; its confidence is the probability
+    of the tokens that locate the span (``SpanReply.locate_logprob``), and 0 unless the quote is
+    the sentence the hint line names first. On long held-out contexts (bench/reader_heldout.py,
+    data-hint-long) the quotes that agree with the first hint are right 107 times in 131, the
+    others 35 in 247.
+    """
+    if agrees_with_hint is None:
+        return math.exp(reply.logprob)
+    return math.exp(reply.locate_logprob) if agrees_with_hint else 0.0
 
 
 def reader_layout(engine) -> ReaderLayout:
