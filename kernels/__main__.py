@@ -12,7 +12,7 @@ from .formats import FormatError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .verify import TIE_MARGIN
+    from .verify import TIE_MARGIN, ULP_RUNS
 
     parser = argparse.ArgumentParser(
         prog="python -m kernels", description="Reference kernels for ggml low-bit types"
@@ -34,6 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--tie-margin", type=float, default=TIE_MARGIN, metavar="LOGITS",
         help="a top-1 difference where the reference's two logits are closer than this is a near-tie, "
         f"not a failure (default {TIE_MARGIN:g}; 0 counts every difference)",
+    )  # fmt: skip
+    v.add_argument(
+        "--ulp-runs", type=int, default=ULP_RUNS, metavar="N",
+        help="where the top-1 differs by more than the margin, run the reference N more times with its input "
+        "moved by one ulp; if it then picks llama.cpp's token, the difference is float32 rounding, not a "
+        f"failure (default {ULP_RUNS}; 0 counts every difference)",
     )  # fmt: skip
     v.add_argument("--threads", type=int, default=None, help="llama.cpp threads")
     v.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -82,10 +88,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.tokens < 2:
         print("error: --tokens must be at least 2", file=sys.stderr)
         return 1
+    if args.ulp_runs < 0:
+        print("error: --ulp-runs must be 0 or more", file=sys.stderr)
+        return 1
     try:
         result = run_verify(
             args.model, _read_text(args), args.tokens, args.reference_model,
             max_kl=args.max_kl, min_top1=args.min_top1, n_threads=args.threads, tie_margin=args.tie_margin,
+            ulp_runs=args.ulp_runs,
         )  # fmt: skip
     except (VerifyError, UnsupportedModelError, FormatError) as exc:
         print(f"error: {exc}", file=sys.stderr)

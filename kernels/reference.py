@@ -141,6 +141,13 @@ def attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, scale: float) -> np.n
     return out.transpose(1, 0, 2).reshape(tokens, n_head * dim)
 
 
+def one_ulp_jitter(x: np.ndarray, seed: int) -> np.ndarray:
+    """x with every value moved to its next float32 neighbour, up or down at random (seeded)."""
+    up = np.random.default_rng(seed).random(x.shape) < 0.5
+    x = x.astype(np.float32)
+    return np.where(up, np.nextafter(x, np.float32(np.inf)), np.nextafter(x, np.float32(-np.inf)))
+
+
 def silu(x: np.ndarray) -> np.ndarray:
     return x / (np.float32(1) + np.exp(-x))
 
@@ -236,8 +243,12 @@ class ReferenceModel:
             out = out + bias
         return out
 
-    def forward(self, tokens: list[int] | np.ndarray) -> np.ndarray:
-        """Logits (T, vocab) float32 for every position of one sequence starting at position 0."""
+    def forward(self, tokens: list[int] | np.ndarray, jitter_seed: int | None = None) -> np.ndarray:
+        """Logits (T, vocab) float32 for every position of one sequence starting at position 0.
+
+        jitter_seed: move every input value (the embedded rows) by one ulp, up or down as a generator
+        seeded so says: the smallest change a float32 computation can make, to measure which logits
+        float32 rounding alone decides (verify's rounding ties)."""
         hp = self.hp
         tokens = np.asarray(tokens, dtype=np.int64)
         if tokens.size == 0 or tokens.min() < 0 or tokens.max() >= self.n_vocab:
@@ -245,6 +256,8 @@ class ReferenceModel:
         positions = np.arange(len(tokens))
         freq = self.vector("rope_freqs.weight") if self.has("rope_freqs.weight") else None
         x = self.embed(tokens)
+        if jitter_seed is not None:
+            x = one_ulp_jitter(x, jitter_seed)
         for il in range(hp.n_layer):
             x = self._layer(f"blk.{il}.", x, positions, freq)
         x = rms_norm(x, self.vector("output_norm.weight"), hp.rms_eps)

@@ -11,7 +11,7 @@ import gguf
 import numpy as np
 import pytest
 
-from kernels.reference import ReferenceModel, UnsupportedModelError
+from kernels.reference import ReferenceModel, UnsupportedModelError, one_ulp_jitter
 from kernels.synthetic import (
     SyntheticConfig,
     corpus,
@@ -291,6 +291,38 @@ def test_a_near_tie_is_not_a_disagreement_but_a_clear_one_is() -> None:
     assert loose.ties.tolist() == [True, False, False] and loose.agree.tolist() == [True, False, True]
     assert strict.agree.tolist() == [False, False, True] and not strict.ties.any()
     assert loose.worst_position() == 1
+
+
+def test_a_rounding_tie_needs_the_reference_itself_to_pick_llama_cpps_token() -> None:
+    reference = np.zeros((3, 5), np.float32)
+    reference[:, 1], reference[:, 2] = 3.0, 2.9  # gap 0.1: beyond the near-tie margin
+    llama = reference.copy()
+    llama[:, 2] = 3.1
+    c = compare_logits(llama, reference, 0.05)
+    assert not c.agree.any() and not c.rounding_ties.any()  # no one-ulp runs: three disagreements
+    c.ulp_votes, c.ulp_runs = np.array([0, 1, 4]), 4
+    assert c.rounding_ties.tolist() == [False, True, True] and c.agree.tolist() == [False, True, True]
+    assert c.worst_position() == 0
+
+
+def test_one_ulp_jitter_moves_every_value_to_a_float32_neighbour() -> None:
+    x = np.array([[1.0, -2.5, 3e-3, 0.0, 7.0, -1e4]] * 50, np.float32)
+    moved = one_ulp_jitter(x, seed=3)
+    up, down = np.nextafter(x, np.float32(np.inf)), np.nextafter(x, np.float32(-np.inf))
+    assert ((moved == up) | (moved == down)).all() and (moved != x).all()  # one ulp, every value
+    assert (moved > x).any() and (moved < x).any()  # both directions
+    assert np.array_equal(moved, one_ulp_jitter(x, seed=3)) and not np.array_equal(
+        moved, one_ulp_jitter(x, 4)
+    )
+
+
+def test_one_ulp_runs_do_not_excuse_a_corrupted_block(models: dict, tmp_path: Path) -> None:
+    original = models["llama", "tq2_0"]
+    bad = corrupt_one_block(original, tmp_path / "bad-ulp.gguf", "blk.0.attn_v.weight")  # top-1 moves
+    result = run_verify(bad, TEXT, n_tokens=48, reference_path=original, ulp_runs=2)
+    c = result.comparison
+    assert not result.passed and c.ulp_runs == 2  # the disagreements made the reference run again
+    assert (~c.agree).any() and not c.rounding_ties.any()  # a wrong block is not float32 rounding
 
 
 @pytest.mark.parametrize("name", ["tern-18m-tq2_0", "tern-reader-tq2_0", "tern-reader-tq1_0"])
