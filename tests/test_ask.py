@@ -237,6 +237,13 @@ def test_prompt_header_kv_state_is_saved_and_restored_from_disk(tmp_path, defaul
         ("When does the patent license terminate?", "as of the date such litigation is filed", True),
         ("Who must give written consent?", "the landlord", True),
         ("What does the licence permit?", "use, copy and modify", True),  # no expectation
+        # the kind asked for must be in what the answer adds, not in the words it shares with the question
+        ("When was the Apache License Version 2.0 published?", "the Apache License, Version 2.0", False),
+        ("When was the Apache License Version 2.0 published?", "Version 2.0, January 2004", True),
+        ("How many of the 12 rooms have a view?", "12 rooms", False),
+        ("How many of the 12 rooms have a view?", "eight of the 12 rooms", True),
+        ("When is the rent due each month?", "each month", False),
+        ("When is the rent due each month?", "on the first day of each month", True),
     ],
 )
 def test_answer_must_be_the_kind_the_question_asks_for(question, answer, ok):
