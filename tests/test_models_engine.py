@@ -47,6 +47,34 @@ def test_bad_user_registry_entry_is_reported() -> None:
         Registry.load()
 
 
+def test_ask_and_chat_default_to_the_reader_cascade_unless_a_model_is_chosen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from localagent.agent.cascade import answer_models, model_role
+    from localagent.config import load_config
+
+    assert answer_models(load_config()) == ["tern-reader", "gemma3-270m"]
+    assert [model_role(n) for n in answer_models(load_config())] == ["reader", "generator"]
+    assert answer_models(load_config({"model": "gemma3-270m"})) == ["gemma3-270m"]  # --model: that one alone
+    monkeypatch.setenv("LOCALAGENT_MODEL", "tern-18m")
+    assert answer_models(load_config()) == ["tern-18m"]  # a configured model: that one alone
+    monkeypatch.setenv("LOCALAGENT_ANSWER_MODELS", "tern-reader, tern-18m")
+    assert answer_models(load_config()) == ["tern-reader", "tern-18m"]
+    monkeypatch.delenv("LOCALAGENT_MODEL")
+    monkeypatch.delenv("LOCALAGENT_ANSWER_MODELS")
+    registry = Registry.load()
+    registry.set_default("tern-18m")  # the user's default model replaces the shipped cascade
+    assert answer_models(load_config()) == ["tern-18m"]
+
+
+def test_default_answer_models_must_name_known_models(tmp_path: Path) -> None:
+    shipped = Path(__file__).resolve().parents[1] / "models" / "registry.toml"
+    text = shipped.read_text().replace('"tern-reader", "gemma3-270m"]', '"tern-reader", "nope"]')
+    (tmp_path / "registry.toml").write_text(text)
+    with pytest.raises(LocalAgentError, match=r"default_answer_models names unknown models \['nope'\]"):
+        Registry.load(tmp_path / "registry.toml")
+
+
 def test_missing_shipped_registry_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(LocalAgentError, match="model registry not found"):
         Registry.load(tmp_path / "registry.toml")

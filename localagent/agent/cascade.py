@@ -26,13 +26,16 @@ EngineLoader = Callable[[Any, str], Any]
 
 def answer_models(config: Any) -> list[str]:
     """The models `ask` and `chat` try in turn: a --model flag alone when given, else the setting
-    answer_models, else the model setting or the registry's default."""
+    answer_models, else the model setting alone, else the registry's default answer models (the
+    user's default model, or the shipped cascade: tern-reader, then gemma3-270m)."""
     from localagent.models.registry import Registry
 
     names = [n.strip() for n in (config.answer_models or "").split(",") if n.strip()]
     if config.model and config.source("model").startswith("flag"):
         return [config.model]
-    return names or [config.model or Registry.load().default_name]
+    if names:
+        return names
+    return [config.model] if config.model else Registry.load().default_answer_models
 
 
 def model_role(name: str) -> str:

@@ -146,8 +146,9 @@ class ReaderAnswerer:
         agrees = is_first_hint(question, texts, reply.source, text) if self.layout.hints else None
         confidence = reader_confidence(reply, agrees)
         if confidence < self.min_confidence:
+            why = "its quote is not the sentence the hints name first, " if agrees is False else ""
             return refuse(
-                f"the reader is unsure of its answer (confidence {confidence:.3g}, "
+                f"the reader is unsure of its answer ({why}confidence {confidence:.3g}, "
                 f"reader_min_confidence {self.min_confidence:g})",
                 draft,
             )

@@ -129,10 +129,17 @@ def _entries(data: dict, path: Path) -> list[ModelEntry]:
 
 
 class Registry:
-    def __init__(self, entries: list[ModelEntry], default: str, user_default: str = ""):
+    def __init__(
+        self,
+        entries: list[ModelEntry],
+        default: str,
+        user_default: str = "",
+        answer_cascade: list[str] | None = None,
+    ):
         self.entries = entries
         self.shipped_default = default
         self.user_default = user_default
+        self.shipped_answer_cascade = answer_cascade or []
 
     @classmethod
     def load(cls, shipped: Path | None = None) -> Registry:
@@ -146,11 +153,25 @@ class Registry:
         for entry in _entries(user, user_file):
             if entry.name not in names:
                 entries.append(entry)
-        return cls(entries, str(base.get("default", "")), str(user.get("default", "")))
+        cascade = base.get("default_answer_models", [])
+        if not isinstance(cascade, list) or not all(isinstance(n, str) for n in cascade):
+            raise LocalAgentError(f"{shipped}: default_answer_models must be a list of model names")
+        unknown = [n for n in cascade if n not in names]
+        if unknown:
+            raise LocalAgentError(f"{shipped}: default_answer_models names unknown models {unknown}")
+        return cls(entries, str(base.get("default", "")), str(user.get("default", "")), cascade)
 
     @property
     def default_name(self) -> str:
         return self.user_default or self.shipped_default
+
+    @property
+    def default_answer_models(self) -> list[str]:
+        """The models `ask` and `chat` try in turn when nothing is configured: the user's default
+        model alone if they chose one, else the shipped cascade, else the shipped default."""
+        if self.user_default:
+            return [self.user_default]
+        return list(self.shipped_answer_cascade) or [self.shipped_default]
 
     def get(self, name: str) -> ModelEntry:
         for entry in self.entries:

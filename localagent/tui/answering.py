@@ -66,8 +66,8 @@ AnswererFactory = Callable[[TextEngine, DocumentIndex, Settings], QuestionAnswer
 
 
 def agent_answerer(engine: TextEngine, index: DocumentIndex, config: Settings) -> QuestionAnswerer:
-    """The real answerer: the cascade of `answer_models` (one model unless configured), whose
-    first model uses the engine the app loaded when it is that model."""
+    """The real answerer: the cascade of `answer_models` (one model unless configured); the model
+    of the cascade that the app loaded uses the app's engine instead of loading a second copy."""
     try:
         from localagent.agent.cascade import Cascade, answer_models
     except ImportError as exc:
@@ -75,8 +75,9 @@ def agent_answerer(engine: TextEngine, index: DocumentIndex, config: Settings) -
     from localagent.models import resolve_model
 
     models = answer_models(config)
-    same = Path(resolve_model(models[0])).resolve() == Path(getattr(engine, "path", "")).resolve()
-    return Cascade(index, config, models, engines={models[0]: engine} if same else {})
+    loaded = Path(getattr(engine, "path", "")).resolve()
+    same = [m for m in models if Path(resolve_model(m)).resolve() == loaded]
+    return Cascade(index, config, models, engines={same[0]: engine} if same else {})
 
 
 def reply_from(answer: Any, cancelled: bool = False) -> Reply:

@@ -52,9 +52,12 @@ STATUS_REFRESH_S = 3.0
 
 
 def load_real_engine(config: Config, model: str | None) -> TextEngine:
+    """The named model, else the first model `ask` would try (tern-reader in the default cascade;
+    the answer service reuses this engine for it)."""
+    from localagent.agent.cascade import answer_models
     from localagent.engine import load_engine
 
-    return load_engine(config, model=model)
+    return load_engine(config, model=model or answer_models(config)[0])
 
 
 def home_relative(path: str) -> str:
