@@ -332,3 +332,20 @@ def test_a_reader_gguf_says_its_prompt_layout_and_ask_lays_its_prompt_out_so(tmp
         question_first=True, hints=True
     )
     assert reader_layout(Engine(plain, n_ctx=128, n_threads=1)) == ReaderLayout()
+
+
+@pytest.mark.model
+def test_reader_models_run_with_flash_attention_and_generators_without() -> None:
+    from llama_cpp import LLAMA_FLASH_ATTN_TYPE_DISABLED, LLAMA_FLASH_ATTN_TYPE_ENABLED
+
+    models = Path(__file__).resolve().parents[1] / "models"
+    reader = Engine(models / "tern-reader-tq2_0.gguf", n_ctx=512, n_threads=1)
+    generator = Engine(models / "tern-18m-tq2_0.gguf", n_ctx=512, n_threads=1)
+    forced = Engine(models / "tern-reader-tq2_0.gguf", n_ctx=512, n_threads=1, flash_attn=False)
+    try:
+        assert reader.llama.context_params.flash_attn_type == LLAMA_FLASH_ATTN_TYPE_ENABLED
+        assert generator.llama.context_params.flash_attn_type == LLAMA_FLASH_ATTN_TYPE_DISABLED
+        assert forced.llama.context_params.flash_attn_type == LLAMA_FLASH_ATTN_TYPE_DISABLED
+    finally:
+        for engine in (reader, generator, forced):
+            engine.close()
