@@ -91,14 +91,12 @@ class Engine:
         tokens on 2 cores, the same answers on the QA sets) and off for the rest."""
         import llama_cpp
 
-        from localagent.models.gguf_info import read_gguf_scalars
-
         self.path = Path(model_path)
         self.info: GGUFInfo = read_gguf_info(self.path)
         self.verbose = verbose
         threads = n_threads or physical_cores()
         if flash_attn is None:
-            flash_attn = read_gguf_scalars(self.path).get("localagent.role") == "reader"
+            flash_attn = self.info.role == "reader"
         started = time.perf_counter()
         try:
             self.llama = open_llama(

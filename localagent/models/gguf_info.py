@@ -70,6 +70,7 @@ class GGUFInfo:
     main_type: str = ""  # the type holding the most weights outside embeddings and output
     context_length: int = 0
     has_chat_template: bool = False
+    role: str = ""  # localagent.role ("reader" for copy-only readers), "" when the file does not say
 
 
 def _fail(path: Path, reason: str) -> LocalAgentError:
@@ -165,6 +166,7 @@ def _parse(path: Path) -> GGUFInfo:
         main_type=(totals.body_weights_by_type or totals.type_mix).most_common(1)[0][0],
         context_length=int(ctx_field.contents()) if ctx_field is not None else 0,
         has_chat_template=reader.get_field("tokenizer.chat_template") is not None,
+        role=field_str("localagent.role"),
     )
 
 
@@ -180,7 +182,7 @@ def read_gguf_scalars(path: Path | str) -> dict[str, Any]:
 
 def _cache_file(path: Path) -> Path:
     st = path.stat()
-    key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+    key = f"v2|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"  # v2: GGUFInfo has role
     digest = hashlib.sha256(key.encode()).hexdigest()[:24]
     return get_paths().cache_dir / "gguf-info" / f"{digest}.json"
 
