@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         metavar="MODELS",
         help="a model name or .gguf path, or a cascade 'a,b' (tried in turn); repeat to compare "
-        "several side by side in one run (default: the registry default)",
+        "several side by side in one run (default: what `ask` uses, the registry's default answer models)",
     )
     parser.add_argument("--agent", action="store_true", help="use the agent loop instead of the pipeline")
     parser.add_argument("--show", action="store_true", help="print every question with its answer")
@@ -153,7 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     from localagent.index import Index, index_paths
     from localagent.models.registry import Registry
 
-    configs = args.model or [Registry.load().default_name]
+    registry = Registry.load()  # default: what `ask` uses (the agent: the default model)
+    configs = args.model or [
+        registry.default_name if args.agent else ",".join(registry.default_answer_models)
+    ]
     config = load_config({"n_threads": args.threads or None})
     engines: dict = {}
 
