@@ -147,17 +147,15 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="qa_eval-"))
     os.environ["LOCALAGENT_HOME"] = str(tmp / "home")
 
-    from localagent.agent.cascade import Cascade
+    from localagent.agent.cascade import Cascade, answer_models
     from localagent.config import load_config
     from localagent.engine import load_engine
     from localagent.index import Index, index_paths
     from localagent.models.registry import Registry
 
-    registry = Registry.load()  # default: what `ask` uses (the agent: the default model)
-    configs = args.model or [
-        registry.default_name if args.agent else ",".join(registry.default_answer_models)
-    ]
     config = load_config({"n_threads": args.threads or None})
+    # default: what `ask` uses (the agent: the default model)
+    configs = args.model or [Registry.load().default_name if args.agent else ",".join(answer_models(config))]
     engines: dict = {}
 
     def load(cfg, name):  # one engine per model for the whole run, shared by every cascade

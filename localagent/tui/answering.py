@@ -76,8 +76,9 @@ def agent_answerer(engine: TextEngine, index: DocumentIndex, config: Settings) -
 
     models = answer_models(config)
     loaded = Path(getattr(engine, "path", "")).resolve()
-    same = [m for m in models if Path(resolve_model(m)).resolve() == loaded]
-    return Cascade(index, config, models, engines={same[0]: engine} if same else {})
+    # the first match only: a later model is resolved (and assembled, if need be) when reached
+    same = next((m for m in models if Path(resolve_model(m)).resolve() == loaded), None)
+    return Cascade(index, config, models, engines={same: engine} if same else {})
 
 
 def reply_from(answer: Any, cancelled: bool = False) -> Reply:
