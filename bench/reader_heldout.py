@@ -4,7 +4,8 @@
 
 DATA_DIR is a `quantize qat reading` build; its heldout.npz/.jsonl hold examples of the held-out
 documents. The first question of each example is laid out exactly as `ask` lays out a question
-(its sources are the example's), decoded under the copy constraint. Prints, for a range of
+(its sources are the example's, each cut as `ask` cuts a source to the sentences around the one
+sharing most of the question's words, `--excerpt-tokens`), decoded under the copy constraint. Prints, for a range of
 decline biases: exact answers, answers containing the gold span, wrong answers and declines on
 answerable questions, and declines on unanswerable ones. The bias is what `ask` adds to the
 "no answer" logit; 0 is the model as trained.
@@ -81,6 +82,29 @@ def source_spans(engine, prompt: list[int], newline: list[int]) -> list[tuple[in
     return spans
 
 
+def excerpted(
+    engine, prompt: list[int], spans: list[tuple[int, int]], question: str, tokens: int, newline: list[int]
+) -> tuple[list[int], list[tuple[int, int]]]:
+    """The prompt with each source cut as ``ask`` cuts it (``context.best_excerpt``, ``tokens`` at
+    most) and the question block (and its hint line) made again for the cut sources."""
+    from localagent.agent.context import best_excerpt
+    from localagent.agent.reader import reader_layout
+    from localagent.agent.reader_prompt import SourceText, question_block
+    from localagent.agent.terms import terms
+
+    wanted, count = set(terms(question)), lambda text: len(engine.tokenize(text))
+    texts = [best_excerpt(engine.detokenize(prompt[a:b]).strip(), wanted, tokens, count) for a, b in spans]
+    out, new_spans, at = [], [], 0
+    for (a, b), text in zip(spans, texts, strict=True):
+        out += prompt[at:a]
+        new_spans.append((len(out), len(out) + len(engine.tokenize(text))))
+        out += engine.tokenize(text)
+        at = b
+    out += newline
+    shown = [SourceText(i + 1, "", 0, text) for i, text in enumerate(texts)]
+    return out + question_block(shown, question, engine.tokenize, newline, reader_layout(engine)), new_spans
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("model", type=Path)
@@ -93,9 +117,16 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="spans tried, one per likeliest first token (default: what ask uses, FIRST_TOKENS)",
     )
+    parser.add_argument(
+        "--excerpt-tokens",
+        type=int,
+        default=None,
+        help="cut each source to the sentences around its best one, at most this many tokens, as "
+        "ask does (default: ask's READER_EXCERPT_TOKENS; 0 keeps the sources as the build wrote them)",
+    )
     args = parser.parse_args(argv)
 
-    from localagent.agent.reader import span_text
+    from localagent.agent.reader import READER_EXCERPT_TOKENS, span_text
     from localagent.agent.reader_hints import is_first_hint
     from localagent.agent.reader_prompt import span_end_tokens
     from localagent.engine import Engine
@@ -105,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     data = np.load(args.data / "heldout.npz")
     rows = [json.loads(line) for line in (args.data / "heldout.jsonl").read_text().splitlines()]
     end, numbers = span_end_tokens(engine.tokenize)
+    excerpt_tokens = READER_EXCERPT_TOKENS if args.excerpt_tokens is None else args.excerpt_tokens
     results = []
     newline = engine.tokenize("\n")
     for tokens, mask, row in list(zip(data["tokens"], data["mask"], rows, strict=True))[: args.limit]:
@@ -113,8 +145,10 @@ def main(argv: list[str] | None = None) -> int:
         spans = row.get("spans") or source_spans(engine, prompt, newline)
         if not spans or len(spans) > 9:
             continue
-        sources = [prompt[a:b] for a, b in spans]
         qa = row["qas"][0]
+        if excerpt_tokens:
+            prompt, spans = excerpted(engine, prompt, spans, qa["question"], excerpt_tokens, newline)
+        sources = [prompt[a:b] for a, b in spans]
         reply = copy_span(
             engine,
             prompt,
@@ -147,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     unanswerable = [r for r in results if not r.gold]
     print(
         f"{args.model.name} on {len(results)} held-out questions ({len(answerable)} answerable, "
-        f"{len(unanswerable)} not) of {args.data}, {args.first_tokens or FIRST_TOKENS} first tokens tried"
+        f"{len(unanswerable)} not) of {args.data}, {args.first_tokens or FIRST_TOKENS} first tokens tried, "
+        f"sources {f'cut to {excerpt_tokens} tokens' if excerpt_tokens else 'whole'}"
     )
     print(
         "| decline bias | exact + right source | contains gold | wrong | declined (answerable) "

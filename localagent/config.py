@@ -54,7 +54,7 @@ class Settings:
     retrieval_k: int = _setting(4, "sources put in front of the model by `ask`")
     reader_sources: int = _setting(4, "sources a reader model (tern-reader) reads per question, at most 9")
     reader_min_confidence: float = _setting(
-        0.5,
+        0.7,
         "least confidence a reader model must have in the span it copies (tern-reader: the "
         "probability of the tokens that locate its quote, chosen on held-out reading); below it "
         "the reader passes (declines, and a cascade asks its next model)",
