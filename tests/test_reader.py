@@ -119,3 +119,23 @@ def test_a_quoting_readers_confidence_locates_its_span_and_needs_the_first_hint(
     assert reader_confidence(reply, None) == pytest.approx(math.exp(-4.0))  # no hints: every token
     assert reader_confidence(reply, True) == pytest.approx(math.exp(-0.2))  # the tokens that locate it
     assert reader_confidence(reply, False) == 0.0  # a quote the first hint does not name
+
+
+def test_the_reader_reads_each_source_cut_to_the_sentences_around_the_questions_words(tmp_path):
+    from localagent.agent.cascade import Cascade
+    from localagent.agent.reader import READER_EXCERPT_TOKENS
+    from localagent.config import load_config
+    from localagent.index import Index, index_paths
+
+    filler = [
+        f"Section {i} of the handbook repeats the general rules for visitors and staff." for i in range(30)
+    ]
+    fact = "The emergency generator in hall C runs for 72 hours on one tank."
+    pdf = make_pdf(tmp_path / "handbook.pdf", [["Site handbook", *filler[:15], fact, *filler[15:]]])
+    with Index.open() as index:
+        index_paths([pdf], index=index)
+        reader = Cascade(index, load_config({}), ["tern-reader"]).answerer("tern-reader")
+        sources = reader.retrieve("How long does the emergency generator in hall C run?")
+    assert sources and fact in sources[0].text  # the sentence holding the question's words is kept
+    assert all(reader.count_tokens(s.text) <= READER_EXCERPT_TOKENS for s in sources)
+    assert len(sources[0].chunk_text) > len(sources[0].text)  # cut, not the whole chunk
