@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from dataclasses import replace
@@ -12,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reading_samples import TERN, TextFiles
 
-from localagent.agent.reader_hints import best_sentences, hint_line, is_first_hint
+from localagent.agent.reader_hints import best_sentences, hint_line, is_first_hint, weight_of
 from localagent.agent.reader_prompt import ReaderLayout, SourceText, build_prompt
 from localagent.agent.terms import sentences
 from localagent.engine.spans import SourceRuns
@@ -122,6 +123,15 @@ def test_question_first_prompt_asks_before_the_sources_and_keeps_their_tokens(vo
     assert first.source_tokens(0) == plain.source_tokens(0) == vocab.tokenize(sources[0].text)
 
 
+def test_a_sentences_weight_is_the_same_in_any_order_of_its_words():
+    # these three weights sum to two different floats in different orders with a plain sum, so
+    # two sentences sharing the same words would rank by the order of a set, which
+    # PYTHONHASHSEED changes between processes (a CI run ranked them the other way)
+    weights = {"lease": 0.9808292530117263, "end": 0.9808292530117263, "term": 0.8109302162163288}
+    assert len({sum(weights[w] for w in order) for order in itertools.permutations(weights)}) == 2
+    assert len({weight_of(order, weights) for order in itertools.permutations(weights)}) == 1
+
+
 def test_hints_name_the_sentences_sharing_the_questions_rarer_words_best_first():
     texts = [
         "Payment terms. The monthly rent is 1,450 euros, payable on the first day of each month. "
@@ -129,7 +139,8 @@ def test_hints_name_the_sentences_sharing_the_questions_rarer_words_best_first()
         "The lease term ends on 31 March 2027. The deposit is returned when the lease term ends.",
     ]
     line = hint_line("When does the lease term end?", [4, 7], texts)
-    # the sentences holding "lease", "term" and "end" first, one holding only "term" ("terms") last
+    # the sentences holding "lease", "term" and "end" first (equal weights: in the order they are
+    # written, in every process), one holding only "term" ("terms") last
     assert (
         line
         == "Near: [7] The lease term ends on 31 … [7] The deposit is returned when the … [4] Payment terms. …"

@@ -15,7 +15,7 @@ answer from the source itself (``engine.spans``), never from this line.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from localagent.agent.terms import sentences, terms
 
@@ -30,6 +30,13 @@ def rarity(question: str, texts: Sequence[str]) -> dict[str, float]:
     return {w: math.log(1 + n / (1 + sum(w in p for p in parts))) for w in set(terms(question))}
 
 
+def weight_of(words: Iterable[str], weights: dict[str, float]) -> float:
+    """The summed weight of ``words``, the same in any order: ``math.fsum`` rounds exactly once,
+    where a plain sum over a set would depend on the set's order, which PYTHONHASHSEED changes
+    from one process to the next (and with it the order of two equally good sentences)."""
+    return math.fsum(weights.get(w, 0.0) for w in words)
+
+
 def best_sentences(question: str, texts: Sequence[str], k: int = HINT_SENTENCES) -> list[tuple[int, str]]:
     """(index of the text, sentence) of the ``k`` sentences holding the most weight of the
     question's terms (weighted by ``rarity``), best first; a sentence sharing none is never named."""
@@ -37,7 +44,7 @@ def best_sentences(question: str, texts: Sequence[str], k: int = HINT_SENTENCES)
     scored = []
     for i, text in enumerate(texts):
         for j, sentence in enumerate(sentences(text)):
-            score = sum(weights.get(t, 0.0) for t in set(terms(sentence)))
+            score = weight_of(set(terms(sentence)), weights)
             if score > 0:
                 scored.append((-score, i, j, sentence))
     scored.sort()
