@@ -48,7 +48,7 @@ READER_SOURCE_TOKENS = 1400  # reader tokens of sources: the length it was train
 # Per source: the sentences around the one sharing most of the question's words. On held-out
 # long contexts (bench/reader_heldout.py --excerpt-tokens) sources cut to 120 tokens put the gold
 # in 58% of the reader's quotes against 38% whole (260 let a 200-token chunk through whole), with
-# a prompt of about 620 tokens instead of 880: a 18M reader finds a sentence among four short
+# a prompt of about 630 tokens instead of 880: an 18M reader finds a sentence among four short
 # windows far better than among four pages, and reads them in two thirds of the time.
 READER_EXCERPT_TOKENS = 120
 DECLINE_BIAS = 0.0
