@@ -97,8 +97,9 @@ def excerpted(
     out, new_spans, at = [], [], 0
     for (a, b), text in zip(spans, texts, strict=True):
         out += prompt[at:a]
-        new_spans.append((len(out), len(out) + len(engine.tokenize(text))))
-        out += engine.tokenize(text)
+        cut = engine.tokenize(text)
+        new_spans.append((len(out), len(out) + len(cut)))
+        out += cut
         at = b
     out += newline
     shown = [SourceText(i + 1, "", 0, text) for i, text in enumerate(texts)]
